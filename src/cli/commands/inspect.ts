@@ -1,0 +1,90 @@
+import type { Command } from "commander";
+import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
+import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
+import { configFrom, stdio, storeFrom, type GlobalOptions } from "../context.js";
+import { ago, describeSchedule, firstLine, iso, jobState, runDuration, table } from "../format.js";
+
+type Exit = (code: number) => void;
+
+export function registerInspect(program: Command, exit: Exit): void {
+  const globals = () => program.opts<GlobalOptions>();
+
+  program.command("jobs").description("table: name, schedule, state, last run, next slot")
+    .option("--json", "print JSON")
+    .option("--all", "include retired jobs")
+    .action(async (o: { json?: boolean; all?: boolean }) => {
+      const store = await storeFrom(configFrom(globals()), false);
+      const jobs = store ? await store.listJobs({ includeRetired: o.all === true }) : [];
+      await store?.close();
+      if (o.json) return exit((stdio.out(JSON.stringify(jobs, null, 2)), 0));
+      if (jobs.length === 0) return exit((stdio.out("no jobs in the store yet (start the daemon, or run `jobclock reload`)"), 0));
+      stdio.out(table(
+        ["NAME", "SCHEDULE", "STATE", "LAST RUN", "NEXT SLOT"],
+        jobs.map((j) => [
+          j.name, describeSchedule(j.spec), jobState(j),
+          j.lastStatus ? `${j.lastStatus} ${ago(j.lastFinishedAt ?? j.lastStartedAt)}` : j.lastStartedAt ? `started ${ago(j.lastStartedAt)}` : "never",
+          j.paused || j.retiredAt ? "-" : `${iso(j.nextSlot)} (${ago(j.nextSlot)})`,
+        ]),
+      ));
+      exit(0);
+    });
+
+  program.command("runs [job]").description("recent runs, newest first")
+    .option("--limit <n>", "how many", "20")
+    .option("--status <status>", `only runs with this status (${RUN_STATUSES.join(", ")})`)
+    .option("--json", "print JSON")
+    .action(async (job: string | undefined, o: { limit: string; status?: string; json?: boolean }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${o.limit}" is not a positive whole number`);
+      if (o.status !== undefined && !RUN_STATUSES.includes(o.status as RunStatus)) {
+        throw new UsageError(`--status: "${o.status}" is not a run status (${RUN_STATUSES.join(", ")})`);
+      }
+      const store = await storeFrom(configFrom(globals()), false);
+      try {
+        if (job && store && !(await store.getJob(job))) throw new UnknownJobError(job);
+        if (job && !store) throw new UnknownJobError(job);
+        const runs = store ? await store.listRuns({ job, status: o.status as RunStatus | undefined, limit }) : [];
+        if (o.json) return exit((stdio.out(JSON.stringify(runs, null, 2)), 0));
+        if (runs.length === 0) return exit((stdio.out("no runs yet"), 0));
+        stdio.out(table(
+          ["ID", "JOB", "TRIGGER", "SLOT", "STATUS", "STARTED", "DURATION", "TRY", "RESULT"],
+          runs.map((r) => [
+            String(r.id), r.job, r.trigger, iso(r.slot), r.status, ago(r.startedAt), runDuration(r), String(r.attempt),
+            r.exitCode !== null ? `exit ${r.exitCode}${r.error ? `: ${firstLine(r.error)}` : ""}` : firstLine(r.error),
+          ]),
+        ));
+        exit(0);
+      } finally {
+        await store?.close();
+      }
+    });
+
+  program.command("logs <job>").description("stdout and stderr of a run (the latest by default)")
+    .option("--run <id>", "a run id from `jobclock runs`")
+    .option("--json", "print JSON")
+    .action(async (job: string, o: { run?: string; json?: boolean }) => {
+      const store = await storeFrom(configFrom(globals()), false);
+      if (!store) throw new UnknownJobError(job);
+      try {
+        if (!(await store.getJob(job))) throw new UnknownJobError(job);
+        const run = o.run !== undefined ? await store.getRun(parseRunId(o.run)) : (await store.listRuns({ job, limit: 50 })).find((r) => r.startedAt !== null);
+        if (!run || run.job !== job) {
+          throw new JobclockError("RUN_NOT_FOUND", o.run ? `job ${job} has no run #${o.run}; see \`jobclock runs ${job}\`` : `job ${job} has not run yet`);
+        }
+        const output = (await store.getRunOutput(run.id))!;
+        if (o.json) return exit((stdio.out(JSON.stringify({ run, ...output }, null, 2)), 0));
+        stdio.out(`run #${run.id} of ${job}: ${run.status}, started ${iso(run.startedAt)}, took ${runDuration(run)}${run.error ? `\n${run.error}` : ""}`);
+        stdio.out(`--- stdout ---\n${output.stdout.trimEnd()}`);
+        stdio.out(`--- stderr ---\n${output.stderr.trimEnd()}`);
+        exit(0);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+function parseRunId(text: string): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id < 1) throw new UsageError(`--run: "${text}" is not a run id (a positive whole number)`);
+  return id;
+}

@@ -1,0 +1,105 @@
+import type { Command } from "commander";
+import { findConfigPath, loadConfig } from "../../config/load.js";
+import { redactStoreUrl } from "../../config/store-url.js";
+import { readPidfile } from "../../daemon/pidfile.js";
+import { runDaemon } from "../../daemon/run-daemon.js";
+import { startDaemon } from "../../daemon/start.js";
+import { stopDaemon } from "../../daemon/stop.js";
+import { ConfigError } from "../../errors.js";
+import { formatDuration } from "../../schedule/duration.js";
+import { configFrom, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
+import { describeSchedule, jobState } from "../format.js";
+
+type Exit = (code: number) => void;
+
+export function registerLifecycle(program: Command, cliPath: string, exit: Exit): void {
+  const globals = () => program.opts<GlobalOptions>();
+
+  program.command("run").description("run in the foreground (for supervisord, systemd, containers)")
+    .action(async () => exit(await runDaemon(findConfigPath(globals().config))));
+
+  program.command("start").description("start as a background daemon; returns once it is up")
+    .action(async () => exit(await startDaemon(findConfigPath(globals().config), cliPath, stdio.out)));
+
+  program.command("stop").description("stop the daemon, waiting for running jobs to drain")
+    .action(async () => {
+      const config = configFrom(globals());
+      exit(await stopDaemon(config, () => storeFrom(config, false), stdio.out));
+    });
+
+  program.command("restart").description("stop, then start")
+    .action(async () => {
+      const config = configFrom(globals());
+      const stopped = await stopDaemon(config, () => storeFrom(config, false), stdio.out);
+      if (stopped !== 0) return exit(stopped);
+      exit(await startDaemon(config.path, cliPath, stdio.out));
+    });
+
+  program.command("status").description("running or not, pid, uptime, store, job counts")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => exit(await status(configFrom(globals()), o.json === true)));
+
+  program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
+    .action(async () => exit(await reloadCommand(findConfigPath(globals().config))));
+
+  program.command("validate").description("check the config and print every problem; exit 2 if any")
+    .action(() => {
+      const config = configFrom(globals()); // ConfigError → every problem, exit 2 (in main)
+      stdio.out(`${config.path}: OK, ${config.jobs.length} job(s)`);
+      for (const job of config.jobs) stdio.out(`  ${job.name}: ${describeSchedule(job)}, ${job.action.kind}`);
+      exit(0);
+    });
+}
+
+async function status(config: ReturnType<typeof loadConfig>, json: boolean): Promise<number> {
+  const pid = readPidfile(config.pidfile);
+  const code = pid.state === "running" ? 0 : pid.state === "stale" ? 1 : 3;
+  const store = await storeFrom(config, false).catch(() => null);
+  const jobs = store ? await store.listJobs({ includeRetired: true }) : [];
+  const instances = store ? await store.listInstances() : [];
+  await store?.close();
+  const counts: Record<string, number> = {};
+  for (const j of jobs) counts[jobState(j)] = (counts[jobState(j)] ?? 0) + 1;
+  const self = pid.state === "running" ? instances.find((i) => i.pid === pid.pid && i.stoppedAt === null) : undefined;
+  const uptimeMs = self ? Date.now() - self.startedAt : null;
+  const state = pid.state === "running" ? "running" : pid.state === "stale" ? "dead (stale pidfile)" : "not running";
+  if (json) {
+    stdio.out(JSON.stringify({
+      state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
+      pidfile: config.pidfile, jobs: counts, instances: instances.filter((i) => i.stoppedAt === null),
+    }, null, 2));
+    return code;
+  }
+  const pidText = pid.state === "running" ? ` (pid ${pid.pid}${uptimeMs !== null ? `, up ${formatDuration(uptimeMs)}` : ""})` : "";
+  stdio.out(`jobclock is ${state}${pidText}`);
+  stdio.out(`config:  ${config.path}`);
+  stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : " (not created yet)"}`);
+  stdio.out(`pidfile: ${config.pidfile}`);
+  const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
+  stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
+  return code;
+}
+
+async function reloadCommand(configPath: string): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      stdio.err(`reload refused; nothing was changed.\n${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const report = await withStore(config, (store) => store.applyJobs(config.jobs, Date.now()));
+  stdio.out(`applied ${configPath}: ${report.added.length} added, ${report.updated.length} updated, ` +
+    `${report.retired.length} retired, ${report.unchanged.length} unchanged`);
+  const pid = readPidfile(config.pidfile);
+  if (pid.state === "running") {
+    process.kill(pid.pid, "SIGHUP");
+    stdio.out(`the daemon (pid ${pid.pid}) follows the store within a second, and re-read its config`);
+  } else {
+    stdio.out("no daemon is running; the changes take effect when one starts");
+  }
+  return 0;
+}

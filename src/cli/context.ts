@@ -1,0 +1,41 @@
+import { existsSync } from "node:fs";
+import { findConfigPath, loadConfig, type Config } from "../config/load.js";
+import { openStore } from "../store/open-store.js";
+import type { Store } from "../store/types.js";
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export function configFrom(options: GlobalOptions): Config {
+  return loadConfig(findConfigPath(options.config));
+}
+
+/**
+ * The store named by the config. Reading commands pass `mustExist: false` and get null when
+ * no daemon has created it yet, so they can say "nothing yet" instead of creating files.
+ */
+export async function storeFrom(config: Config, mustExist = true): Promise<Store | null> {
+  const path = config.store.startsWith("sqlite:") ? config.store.slice("sqlite:".length) : null;
+  if (path && path !== ":memory:" && !existsSync(path) && !mustExist) return null;
+  return openStore(config.store, { create: true });
+}
+
+export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = (await storeFrom(config, true))!;
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

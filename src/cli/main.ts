@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { fileURLToPath } from "node:url";
+import { ConfigError, JobclockError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { registerControl } from "./commands/control.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerLifecycle } from "./commands/lifecycle.js";
+import { stdio } from "./context.js";
+
+/** Exit codes (PRODUCT §6): 0 success, 1 runtime failure, 2 usage or config error. */
+function exit(code: number): void {
+  process.exitCode = code;
+  // Let stdout drain, then leave even if a library left a handle open.
+  process.stdout.write("", () => process.exit(code));
+}
+
+const program = new Command("jobclock")
+  .description("scheduler for repeating jobs: interval and cron, no overlaps, every run recorded")
+  .version(VERSION)
+  .option("-c, --config <path>", "config file (default: $JOBCLOCK_CONFIG, else ./jobclock.yaml)")
+  .showHelpAfterError()
+  .exitOverride();
+
+const cliPath = fileURLToPath(import.meta.url);
+registerLifecycle(program, cliPath, exit);
+registerInspect(program, exit);
+registerControl(program, exit);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    const ok = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+    exit(ok ? 0 : 2);
+  } else if (error instanceof ConfigError) {
+    stdio.err(error.message);
+    exit(2);
+  } else if (error instanceof JobclockError) {
+    stdio.err(`jobclock: ${error.message}`);
+    exit(error.exitCode);
+  } else {
+    stdio.err(`jobclock: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    exit(1);
+  }
+}

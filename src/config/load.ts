@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { ConfigError } from "../errors.js";
+import type { JobSpec } from "../job-spec.js";
+import { parseDuration } from "../schedule/duration.js";
+import { interpolateTree } from "./interpolate.js";
+import { resolveJob } from "./resolve-job.js";
+import { configSchema, describeIssues, type RawConfig, type RawJob } from "./schema.js";
+import { resolveStoreUrl } from "./store-url.js";
+
+export interface LogConfig {
+  file: string | null;
+  level: "trace" | "debug" | "info" | "warn" | "error";
+  format: "text" | "json";
+}
+
+/** The whole config, resolved: absolute paths, milliseconds, defaults applied. */
+export interface Config {
+  path: string;
+  dir: string;
+  store: string;
+  pidfile: string;
+  log: LogConfig;
+  shutdownTimeoutMs: number;
+  heartbeatMs: number;
+  abandonAfterMs: number;
+  retention: { keepRuns: number; keepMs: number };
+  notify: RawConfig["notify"] | null;
+  jobs: JobSpec[];
+}
+
+/** PRODUCT §2: --config, else $JOBCLOCK_CONFIG, else ./jobclock.yaml. */
+export function findConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(explicit ?? env.JOBCLOCK_CONFIG ?? "jobclock.yaml");
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code})`;
+    throw new ConfigError([`${path} ${why}; pass --config PATH or set JOBCLOCK_CONFIG`], "no configuration");
+  }
+  return parseConfig(text, path, env);
+}
+
+export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => yamlProblem(e.code, e.message, e.linePos?.[0])), `${path} is not valid YAML`);
+  }
+  const problems: string[] = [];
+  const tree = interpolateTree(doc.toJS() ?? {}, env, problems);
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) throw new ConfigError([...problems, ...describeIssues(parsed.error)], `${path} has problems`);
+  const config = buildConfig(parsed.data, path, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems, `${path} has problems`);
+  return config;
+}
+
+function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, problems: string[]): Config {
+  const dir = dirname(path);
+  const ms = (value: string | undefined, fallback: number) => (value ? (parseDuration(value) ?? fallback) : fallback);
+  const defaults: RawJob = raw.defaults ?? {};
+  const jobs: JobSpec[] = [];
+  for (const [name, job] of Object.entries(raw.jobs ?? {})) {
+    const spec = resolveJob(name, job ?? {}, defaults, { baseDir: dir }, problems);
+    if (spec) jobs.push(spec);
+  }
+  const heartbeatMs = ms(raw.heartbeat, 5_000);
+  const abandonAfterMs = ms(raw.abandon_after, 30_000);
+  if (abandonAfterMs < 3 * heartbeatMs) {
+    problems.push(`abandon_after: must be at least 3 × heartbeat (${3 * heartbeatMs}ms), or a slow heartbeat abandons live runs`);
+  }
+  const logFile = raw.log?.file;
+  return {
+    path, dir,
+    store: resolveStoreUrl(env.JOBCLOCK_STORE || raw.store || "sqlite:./data/jobclock.db", dir, problems),
+    pidfile: resolve(dir, raw.pidfile ?? "./run/jobclock.pid"),
+    log: {
+      file: logFile === false ? null : resolve(dir, logFile ?? "./logs/jobclock.log"),
+      level: raw.log?.level ?? "info",
+      format: raw.log?.format ?? "text",
+    },
+    shutdownTimeoutMs: ms(raw.shutdown_timeout, 30_000),
+    heartbeatMs,
+    abandonAfterMs,
+    retention: { keepRuns: raw.retention?.runs ?? 1_000, keepMs: ms(raw.retention?.age, 30 * 86_400_000) },
+    notify: raw.notify ?? null,
+    jobs,
+  };
+}
+
+function yamlProblem(code: string, message: string, pos: { line: number; col: number } | undefined): string {
+  const where = pos ? `line ${pos.line}, column ${pos.col}: ` : "";
+  if (code === "DUPLICATE_KEY") return `${where}a key appears twice (for jobs: two jobs with the same name); rename or remove one`;
+  return `${where}${message.split("\n")[0]}`;
+}

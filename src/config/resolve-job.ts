@@ -1,0 +1,186 @@
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { Cron } from "croner";
+import { JOB_DEFAULTS, JOB_NAME_PATTERN, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
+import { parseDuration } from "../schedule/duration.js";
+import { splitCommand } from "./argv.js";
+import type { RawJob } from "./schema.js";
+
+export interface ResolveContext {
+  /** Relative paths in the config are relative to this folder. */
+  baseDir: string;
+  /** Library jobs pass a function instead of command/shell/module. */
+  hasHandler?: boolean;
+}
+
+/**
+ * Turns one job's raw keys (defaults merged in) into a JobSpec, collecting every problem with
+ * the key it belongs to instead of stopping at the first.
+ */
+export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: ResolveContext, problems: string[]): JobSpec | null {
+  const at = `jobs.${name}`;
+  const before = problems.length;
+  if (!JOB_NAME_PATTERN.test(name)) {
+    problems.push(`${at}: "${name}" is not a usable job name (letters, digits, ".", "_" and "-", starting with a letter or digit)`);
+  }
+  const job = mergeDefaults(raw, defaults);
+  const schedule = resolveSchedule(job, at, problems);
+  const action = resolveAction(job, at, ctx, problems);
+  const ms = (key: keyof RawJob & string, fallback: number) => {
+    const value = job[key];
+    return typeof value === "string" ? (parseDuration(value) ?? fallback) : fallback;
+  };
+  const timeoutMs = job.timeout === "none" ? null : ms("timeout", JOB_DEFAULTS.timeoutMs);
+  if (timeoutMs === 0) problems.push(`${at}.timeout: must be more than 0 (write "none" for no timeout)`);
+  const jitterMs = ms("jitter", JOB_DEFAULTS.jitterMs);
+  if (schedule?.kind === "every" && jitterMs >= schedule.everyMs) {
+    problems.push(`${at}.jitter: ${job.jitter} must be shorter than the interval (every: ${job.every})`);
+  }
+  const retries =
+    typeof job.retries === "number"
+      ? { max: job.retries, delayMs: JOB_DEFAULTS.retries.delayMs }
+      : { max: job.retries?.max ?? 0, delayMs: job.retries?.delay ? (parseDuration(job.retries.delay) ?? 0) : JOB_DEFAULTS.retries.delayMs };
+  const cwd = job.cwd !== undefined ? resolve(ctx.baseDir, job.cwd) : action?.kind === "handler" ? null : ctx.baseDir;
+  if (cwd && job.cwd !== undefined && !isDirectory(cwd)) problems.push(`${at}.cwd: folder ${cwd} does not exist`);
+  if (problems.length > before || !schedule || !action) return null;
+  return {
+    name, schedule, action, cwd,
+    env: Object.fromEntries(Object.entries(job.env ?? {}).map(([k, v]) => [k, String(v)])),
+    timeoutMs,
+    killGraceMs: ms("kill_grace", JOB_DEFAULTS.killGraceMs),
+    overlap: job.overlap ?? JOB_DEFAULTS.overlap,
+    catchup: job.catchup ?? JOB_DEFAULTS.catchup,
+    catchupWindowMs: ms("catchup_window", JOB_DEFAULTS.catchupWindowMs),
+    jitterMs,
+    runOnStart: job.run_on_start ?? JOB_DEFAULTS.runOnStart,
+    retries,
+    graceMs: ms("grace", JOB_DEFAULTS.graceMs),
+    paused: job.paused ?? false,
+    description: job.description ?? null,
+    tags: job.tags ?? [],
+  };
+}
+
+/** A job's own schedule or action replaces the defaults' whole, so `every` never meets a default `cron`. */
+function mergeDefaults(raw: RawJob, defaults: RawJob): RawJob {
+  const merged: RawJob = { ...defaults, ...raw };
+  if (raw.every !== undefined || raw.cron !== undefined) {
+    merged.every = raw.every;
+    merged.cron = raw.cron;
+  }
+  if (raw.command !== undefined || raw.shell !== undefined || raw.module !== undefined) {
+    merged.command = raw.command;
+    merged.shell = raw.shell;
+    merged.module = raw.module;
+  }
+  if (defaults.env && raw.env) merged.env = { ...defaults.env, ...raw.env };
+  return merged;
+}
+
+function resolveSchedule(job: RawJob, at: string, problems: string[]): JobScheduleSpec | null {
+  const timezone = job.timezone ?? JOB_DEFAULTS.timezone;
+  if (!isTimezone(timezone)) {
+    problems.push(`${at}.timezone: "${timezone}" is not an IANA timezone (examples: UTC, Europe/London, America/New_York)`);
+    return null;
+  }
+  if ((job.every === undefined) === (job.cron === undefined)) {
+    const what = job.every === undefined ? "neither" : "both";
+    problems.push(`${at}: has ${what} of "every" and "cron"; give exactly one (every: 5m, or cron: "0 30 2 * * *")`);
+    return null;
+  }
+  if (job.every !== undefined) {
+    const everyMs = parseDuration(job.every);
+    if (everyMs === null) return null; // the schema already reported it
+    if (everyMs < 100) {
+      problems.push(`${at}.every: "${job.every}" is too short; the shortest interval is 100ms`);
+      return null;
+    }
+    return { kind: "every", everyMs };
+  }
+  const expression = job.cron!.trim();
+  const error = cronProblem(expression, timezone);
+  if (error) {
+    problems.push(`${at}.cron: "${expression}" ${error}`);
+    return null;
+  }
+  return { kind: "cron", expression, timezone };
+}
+
+function cronProblem(expression: string, timezone: string): string | null {
+  const fields = expression.split(/\s+/).length;
+  if (!expression.startsWith("@") && (fields < 5 || fields > 6)) {
+    return `has ${fields} field${fields === 1 ? "" : "s"}; a cron expression has 5 (minute hour day month weekday) or 6 (seconds first)`;
+  }
+  try {
+    const cron = new Cron(expression, { timezone, paused: true, mode: "5-or-6-parts" });
+    if (cron.nextRun() === null) return "never matches a date; check the day and month fields";
+    return null;
+  } catch (error) {
+    const detail = (error as Error).message.replace(/^CronPattern: /, "");
+    return `is not a valid cron expression (${detail}; examples: "*/5 * * * *", "0 30 2 * * *", "@hourly")`;
+  }
+}
+
+function resolveAction(job: RawJob, at: string, ctx: ResolveContext, problems: string[]): JobAction | null {
+  const given = (["command", "shell", "module"] as const).filter((k) => job[k] !== undefined);
+  if (ctx.hasHandler) {
+    if (given.length > 0) problems.push(`${at}: has a handler function and ${given.join(", ")}; give one or the other`);
+    return given.length > 0 ? null : { kind: "handler" };
+  }
+  if (given.length !== 1) {
+    const what = given.length === 0 ? "none" : given.join(" and ");
+    problems.push(`${at}: has ${what} of "command", "shell" and "module"; give exactly one`);
+    return null;
+  }
+  if (job.shell !== undefined) return job.shell.trim() ? { kind: "shell", script: job.shell } : (problems.push(`${at}.shell: is empty`), null);
+  if (job.module !== undefined) {
+    const path = resolve(ctx.baseDir, job.module);
+    if (!existsSync(path)) {
+      problems.push(`${at}.module: file ${path} does not exist (relative paths start at the config's folder)`);
+      return null;
+    }
+    return { kind: "module", path };
+  }
+  const split = Array.isArray(job.command) ? { argv: job.command } : splitCommand(job.command!);
+  if ("error" in split) {
+    problems.push(`${at}.command: ${split.error}`);
+    return null;
+  }
+  const program = resolveProgram(split.argv[0]!, ctx.baseDir);
+  if (program.includes("/") && !isExecutable(program)) {
+    problems.push(`${at}.command: ${program} ${existsSync(program) ? "is not executable (chmod +x it)" : "does not exist (relative paths start at the config's folder)"}`);
+    return null;
+  }
+  return { kind: "command", argv: [program, ...split.argv.slice(1)] };
+}
+
+/** `./x.sh` and `bin/x` are files next to the config; a bare `rsync` is looked up in PATH. */
+function resolveProgram(program: string, baseDir: string): string {
+  return program.includes("/") && !isAbsolute(program) ? resolve(baseDir, program) : program;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,119 @@
+import { z } from "zod";
+import { DURATION_EXAMPLES, parseDuration } from "../schedule/duration.js";
+
+/**
+ * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (durations,
+ * cron, timezones, files) is checked in resolve.ts with messages that name the key.
+ * Every object is strict, so an unknown key is an error, never silently ignored.
+ */
+const duration = z.string().superRefine((value, ctx) => {
+  if (parseDuration(value) === null) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration (${DURATION_EXAMPLES})` });
+  }
+});
+const durationOrNone = z.union([z.literal("none"), duration]);
+
+export const JOB_KEYS = [
+  "every", "cron", "timezone", "command", "shell", "module", "cwd", "env", "timeout", "kill_grace",
+  "overlap", "catchup", "catchup_window", "jitter", "run_on_start", "retries", "grace", "paused",
+  "description", "tags",
+] as const;
+
+export const jobFields = {
+  every: duration.optional(),
+  cron: z.string().optional(),
+  timezone: z.string().optional(),
+  command: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  shell: z.string().optional(),
+  module: z.string().optional(),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  timeout: durationOrNone.optional(),
+  kill_grace: duration.optional(),
+  overlap: z.enum(["skip", "queue", "allow", "replace"]).optional(),
+  catchup: z.enum(["once", "none", "all"]).optional(),
+  catchup_window: duration.optional(),
+  jitter: duration.optional(),
+  run_on_start: z.boolean().optional(),
+  retries: z
+    .union([
+      z.number().int().min(0),
+      z.strictObject({ max: z.number().int().min(0).max(100), delay: duration.optional() }),
+    ])
+    .optional(),
+  grace: duration.optional(),
+  paused: z.boolean().optional(),
+  description: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+};
+
+export const jobSchema = z.strictObject(jobFields);
+export type RawJob = z.infer<typeof jobSchema>;
+
+export const configSchema = z.strictObject({
+  store: z.string().optional(),
+  pidfile: z.string().optional(),
+  log: z
+    .strictObject({
+      file: z.union([z.string(), z.literal(false)]).optional(),
+      level: z.enum(["trace", "debug", "info", "warn", "error"]).optional(),
+      format: z.enum(["text", "json"]).optional(),
+    })
+    .optional(),
+  shutdown_timeout: duration.optional(),
+  heartbeat: duration.optional(),
+  abandon_after: duration.optional(),
+  retention: z.strictObject({ runs: z.number().int().min(1).optional(), age: duration.optional() }).optional(),
+  defaults: jobSchema.optional(),
+  notify: z
+    .strictObject({
+      slack: z.strictObject({ webhook: z.string(), channel: z.string().optional(), username: z.string().optional() }).optional(),
+      webhooks: z.array(z.strictObject({ url: z.string(), secret: z.string().optional() })).optional(),
+    })
+    .optional(),
+  jobs: z.record(z.string(), jobSchema.nullable()).optional(),
+});
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** Turns zod's issues into `path.to.key: what is wrong (what is expected)` lines. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".") || "(top level)";
+    switch (issue.code) {
+      case "unrecognized_keys": {
+        const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+        return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${allowedKeysHint(issue.path)}`;
+      }
+      case "invalid_type":
+        return `${path}: expected ${issue.expected}, got ${describeInput(issue.input)}`;
+      case "invalid_value":
+        return `${path}: ${describeInput(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+      case "invalid_union":
+        return `${path}: ${describeInput(issue.input)} is not valid here${unionHint(issue.path)}`;
+      default:
+        return `${path}: ${issue.message}`;
+    }
+  });
+}
+
+function allowedKeysHint(path: PropertyKey[]): string {
+  const isJob = (path[0] === "jobs" && path.length === 2) || (path[0] === "defaults" && path.length === 1);
+  return isJob ? ` (allowed: ${JOB_KEYS.join(", ")})` : "";
+}
+
+function unionHint(path: PropertyKey[]): string {
+  const key = String(path[path.length - 1]);
+  if (key === "timeout") return ` (a duration such as 10m, or "none")`;
+  if (key === "command") return " (a command line string, or a list of arguments)";
+  if (key === "retries") return " (a number of retries, or { max: 3, delay: 30s })";
+  if (path[0] === "jobs" && path.length === 2) return " (a job is a map of keys such as every/cron and command/shell/module)";
+  return "";
+}
+
+function describeInput(input: unknown): string {
+  if (input === undefined) return "nothing";
+  if (input === null) return "null";
+  if (Array.isArray(input)) return "a list";
+  if (typeof input === "object") return "a map";
+  return JSON.stringify(input);
+}

@@ -1,0 +1,72 @@
+import { unlinkSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Config } from "../config/load.js";
+import { pidAlive } from "../engine/recovery.js";
+import { formatDuration } from "../schedule/duration.js";
+import type { Store } from "../store/types.js";
+import { readPidfile } from "./pidfile.js";
+
+// Beyond shutdown_timeout the daemon cancels runs and waits up to kill_grace for them; this
+// margin covers that before `stop` gives up waiting and sends SIGKILL.
+const STOP_MARGIN_MS = 15_000;
+
+/**
+ * `jobclock stop`: SIGTERM, then wait for the drain, printing which runs it is waiting for.
+ * Stopping a daemon that is not running succeeds, as init scripts expect.
+ */
+export async function stopDaemon(config: Config, openStore: () => Promise<Store | null>, print: (line: string) => void): Promise<number> {
+  const current = readPidfile(config.pidfile);
+  if (current.state === "absent") {
+    print("jobclock is not running");
+    return 0;
+  }
+  if (current.state === "stale") {
+    try {
+      unlinkSync(config.pidfile);
+    } catch {
+      // gone already
+    }
+    print(`jobclock is not running (removed stale pidfile: ${current.why})`);
+    return 0;
+  }
+  const pid = current.pid;
+  process.kill(pid, "SIGTERM");
+  print(`stopping jobclock (pid ${pid})…`);
+  const maxGrace = Math.max(10_000, ...config.jobs.map((j) => j.killGraceMs));
+  const deadline = Date.now() + config.shutdownTimeoutMs + maxGrace + STOP_MARGIN_MS;
+  const store = await openStore().catch(() => null);
+  let lastKey = "";
+  let lastAt = 0;
+  try {
+    while (pidAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, "SIGKILL");
+        print(`jobclock (pid ${pid}) did not stop in time; sent SIGKILL. Its runs will be recorded as abandoned.`);
+        return 1;
+      }
+      const report = store ? await waitingReport(store, pid) : null;
+      // Say it when the set of runs changes, and every few seconds while it does not.
+      if (report && (report.key !== lastKey || Date.now() - lastAt > 3_000)) {
+        print(report.text);
+        lastKey = report.key;
+        lastAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await store?.close();
+  }
+  print("jobclock stopped");
+  return 0;
+}
+
+async function waitingReport(store: Store, pid: number): Promise<{ key: string; text: string } | null> {
+  const host = hostname();
+  const instances = (await store.listInstances()).filter((i) => i.pid === pid && i.host === host && i.stoppedAt === null);
+  const ids = new Set(instances.map((i) => i.id));
+  const runs = (await store.listRuns({ status: "running", limit: 1_000 })).filter((r) => r.instanceId && ids.has(r.instanceId));
+  if (runs.length === 0) return null;
+  const now = Date.now();
+  const list = runs.map((r) => `${r.job} #${r.id} (running ${formatDuration(now - (r.startedAt ?? now))})`).join(", ");
+  return { key: runs.map((r) => r.id).join(","), text: `waiting for ${runs.length} run(s) to finish: ${list}` };
+}

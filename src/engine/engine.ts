@@ -1,0 +1,435 @@
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import { sleep, systemClock, type Clock, type TimerHandle } from "../clock.js";
+import { UnknownJobError } from "../errors.js";
+import type { JobSpec } from "../job-spec.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { planDue, type DuePlan } from "../schedule/catchup.js";
+import type { JobHandler } from "../run/types.js";
+import type {
+  ApplyReport, ClaimOutcome, FinishOutcome, JobRecord, Retention, RunRecord, RunResult, SlotClaim, Store,
+} from "../store/types.js";
+import { Batcher } from "./batcher.js";
+import { EngineEmitter } from "./events.js";
+import { JobTable, type LocalJob } from "./job-table.js";
+import { Loop } from "./loop.js";
+import { abandonDeadRuns } from "./recovery.js";
+import { executeRun, type ExecutedRun } from "./run-executor.js";
+
+export interface EngineOptions {
+  store: Store;
+  clock?: Clock;
+  logger?: Logger;
+  handlers?: Map<string, JobHandler>;
+  instanceId?: string;
+  version?: string;
+  /** How often running runs are heartbeated. */
+  heartbeatMs?: number;
+  /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
+  abandonAfterMs?: number;
+  /** How often the store is asked whether another process changed something. */
+  syncMs?: number;
+  /** The one timer never sleeps longer than this, so clock jumps are noticed. */
+  recheckMs?: number;
+  shutdownTimeoutMs?: number;
+  retention?: Retention;
+  pruneEveryMs?: number;
+}
+
+interface ActiveRun {
+  run: RunRecord;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+// A slot this far before the engine went live was missed while nobody was running.
+const LIVE_TOLERANCE_MS = 1_000;
+const BUSY_RECHECK_MS = 1_000;
+const STORE_RETRY_MS = 1_000;
+
+/**
+ * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
+ * executed and recorded, heartbeats and recovery. It talks to the outside through `events`.
+ */
+export class Engine {
+  readonly events = new EngineEmitter();
+  readonly instanceId: string;
+  readonly host = hostname();
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly handlers: Map<string, JobHandler>;
+  private readonly o: Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId">>;
+  private readonly table = new JobTable();
+  private readonly active = new Map<number, ActiveRun>();
+  private readonly finisher: Batcher<RunResult, FinishOutcome>;
+  private readonly loops: Loop[] = [];
+  private heartbeat: Loop | null = null;
+  private timer: TimerHandle | null = null;
+  private expectedWake = 0;
+  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private liveSince = 0;
+  private rev = 0;
+  private token = "";
+  private ticking = false;
+  private tickAgain = false;
+  private startedAt = 0;
+  private unhandled = new Set<string>();
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger ?? silentLogger;
+    this.handlers = options.handlers ?? new Map();
+    this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.o = {
+      version: options.version ?? "0.0.0",
+      heartbeatMs: options.heartbeatMs ?? 5_000,
+      abandonAfterMs: options.abandonAfterMs ?? 30_000,
+      syncMs: options.syncMs ?? 250,
+      recheckMs: options.recheckMs ?? 30_000,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+      retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },
+      pruneEveryMs: options.pruneEveryMs ?? 600_000,
+    };
+    this.finisher = new Batcher((results) => this.store.finishRuns(results));
+  }
+
+  get running(): boolean {
+    return this.state === "running";
+  }
+
+  get uptimeMs(): number {
+    return this.startedAt ? this.clock.now() - this.startedAt : 0;
+  }
+
+  /** Applies job definitions to the store (add, update, retire) and follows them. */
+  async apply(specs: JobSpec[]): Promise<ApplyReport> {
+    const report = await this.store.applyJobs(specs, this.clock.now());
+    this.events.emit("jobs:applied", report);
+    if (this.state === "running") await this.sync(true);
+    return report;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error("an engine starts once; create a new one to start again");
+    const now = this.clock.now();
+    this.startedAt = now;
+    await this.store.registerInstance({
+      id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
+      startedAt: now, lastSeen: now, stoppedAt: null,
+    });
+    await this.recover();
+    this.state = "running";
+    this.liveSince = now;
+    await this.sync(true);
+    await this.promoteQueued(await this.store.listJobs());
+    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(), (e) => this.warn("heartbeat failed", e));
+    this.loops.push(
+      new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
+      new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
+    );
+    this.arm();
+  }
+
+  /**
+   * Graceful drain: take no new slots, let running runs finish for up to `timeoutMs`, then
+   * cancel what is left and record it as cancelled.
+   */
+  async stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
+    if (this.state !== "running") return;
+    this.state = "stopping";
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    for (const loop of this.loops) loop.stop();
+    if (this.active.size > 0) {
+      this.log.info({ runs: this.activeRuns().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
+      const drained = this.allDone();
+      const timedOut = sleep(this.clock, timeoutMs).then(() => "timeout" as const);
+      if ((await Promise.race([drained, timedOut])) === "timeout" && this.active.size > 0) {
+        this.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
+        await this.allDone();
+      }
+    }
+    this.heartbeat?.stop();
+    await this.store.markInstanceStopped(this.instanceId, this.clock.now()).catch((e) => this.warn("could not mark instance stopped", e));
+    this.state = "stopped";
+  }
+
+  activeRuns(): RunRecord[] {
+    return [...this.active.values()].map((a) => a.run);
+  }
+
+  async pause(name: string): Promise<void> {
+    if (!(await this.store.setPaused(name, true, this.clock.now()))) throw new UnknownJobError(name);
+    await this.sync(true);
+  }
+
+  async resume(name: string): Promise<void> {
+    if (!(await this.store.setPaused(name, false, this.clock.now()))) throw new UnknownJobError(name);
+    await this.sync(true);
+  }
+
+  async trigger(name: string): Promise<void> {
+    if (!(await this.store.requestTrigger(name, this.clock.now()))) throw new UnknownJobError(name);
+    if (this.state === "running") await this.sync(true);
+  }
+
+  // ---- timer and slots -------------------------------------------------------------------
+
+  private arm(): void {
+    if (this.state !== "running") return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    const now = this.clock.now();
+    const top = this.table.nextFireAt();
+    const wakeAt = Math.min(top ?? Infinity, now + this.o.recheckMs);
+    this.expectedWake = wakeAt;
+    this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
+  }
+
+  private async onTimer(): Promise<void> {
+    this.timer = null;
+    const late = this.clock.now() - this.expectedWake;
+    if (late > 2_000) this.warn(`timer woke ${late}ms late: the clock jumped or the event loop was blocked`);
+    await this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        const now = this.clock.now();
+        const due = this.table.popDue(now);
+        if (due.length > 0 && this.state === "running") await this.claimDue(due, now);
+      } while (this.tickAgain && this.state === "running");
+    } finally {
+      this.ticking = false;
+      this.arm();
+    }
+  }
+
+  private async claimDue(jobs: LocalJob[], now: number): Promise<void> {
+    const plans = jobs.map((job) => this.plan(job, now));
+    const claims = jobs.map((job, i): SlotClaim => {
+      const plan = plans[i]!;
+      return {
+        job: job.name, specHash: job.specHash, instanceId: this.instanceId,
+        source: { kind: "slot", expected: job.nextSlot!, next: plan.nextSlot },
+        slot: plan.run?.slot ?? null, trigger: plan.run?.trigger ?? "schedule", missed: plan.missed,
+        overlap: job.spec.overlap, now,
+        waitIfBusy: job.spec.catchup === "all" && plan.run?.trigger === "catchup",
+      };
+    });
+    const outcomes = await this.claim(claims);
+    if (!outcomes) {
+      for (const job of jobs) this.table.recheckAt(job, now + STORE_RETRY_MS);
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) await this.handleOutcome(jobs[i]!, claims[i]!, outcomes[i]!);
+  }
+
+  private plan(job: LocalJob, now: number): DuePlan {
+    if (job.paused) return { run: null, missed: null, nextSlot: job.schedule.next(now) };
+    return planDue({
+      schedule: job.schedule, nextSlot: job.nextSlot!, now, liveSince: this.liveSince - LIVE_TOLERANCE_MS,
+      policy: job.spec.catchup, windowMs: job.spec.catchupWindowMs,
+    });
+  }
+
+  private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
+    try {
+      return await this.store.claimSlots(claims);
+    } catch (error) {
+      this.warn(`could not claim ${claims.length} slot(s); retrying`, error);
+      return null;
+    }
+  }
+
+  private async handleOutcome(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
+    const now = this.clock.now();
+    if (outcome.kind === "lost") return this.reload(job.name);
+    if (outcome.kind === "busy") return this.table.recheckAt(job, now + BUSY_RECHECK_MS);
+    if (claim.source.kind === "slot") this.table.reschedule(job, claim.source.next);
+    if (outcome.missedRun) {
+      this.log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
+      this.events.emit("slot:missed", outcome.missedRun);
+    }
+    if (outcome.kind === "started") this.startRun(job, outcome.run, outcome.replacing);
+    else if (outcome.kind === "skipped") {
+      this.log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
+      this.events.emit("run:skipped", outcome.run);
+    } else if (outcome.kind === "queued") {
+      this.events.emit("slot:queued", { job: job.name, slot: claim.slot! });
+    }
+  }
+
+  // ---- runs ------------------------------------------------------------------------------
+
+  private startRun(job: LocalJob, run: RunRecord, replacing: number[]): void {
+    const controller = new AbortController();
+    const entry: ActiveRun = { run, controller, done: Promise.resolve() };
+    this.active.set(run.id, entry);
+    this.log.debug({ job: job.name, run: run.id, trigger: run.trigger, lateMs: run.startedAt! - run.slot }, "run started");
+    this.events.emit("run:started", run);
+    entry.done = (async () => {
+      if (replacing.length > 0) await this.cancelRuns(replacing, `replaced by run #${run.id} (overlap: replace)`);
+      const executed = await executeRun({
+        run, spec: job.spec, handler: this.handlers.get(job.name), signal: controller.signal,
+        clock: this.clock, store: this.store, events: this.events,
+      }).catch((error): ExecutedRun => ({
+        attempt: 1,
+        result: { status: "failed", exitCode: null, signal: null, error: `jobclock could not run the job: ${String(error)}`, stdout: "", stderr: "" },
+      }));
+      await this.recordFinish(job.name, run, executed);
+    })();
+  }
+
+  private async recordFinish(name: string, run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
+    const finishedAt = this.clock.now();
+    const record: RunResult = {
+      runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,
+      error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
+    };
+    const outcome = await this.finishWithRetry(record);
+    this.active.delete(run.id);
+    const durationMs = finishedAt - (run.startedAt ?? finishedAt);
+    const level = result.status === "succeeded" ? "info" : "warn";
+    this.log[level]({ job: name, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
+    this.events.emit("run:finished", { ...run, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal, error: result.error }, { ...result, attempt, durationMs });
+    if (outcome?.queuedSlot != null) await this.claimQueued(name, outcome.queuedSlot);
+    const job = this.table.get(name);
+    // A catch-up `all` job waits for its run to end before taking the next missed slot.
+    if (job && job.nextSlot !== null && job.nextSlot <= this.clock.now() && this.state === "running") {
+      this.table.recheckAt(job, this.clock.now());
+      this.arm();
+    }
+  }
+
+  /** The result of a run is never dropped: if the store is away, keep trying until it is back. */
+  private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await this.finisher.add(record);
+      } catch (error) {
+        this.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
+        if (this.state === "stopped") return null;
+        await sleep(this.clock, delay);
+      }
+    }
+  }
+
+  private async claimQueued(name: string, slot: number): Promise<void> {
+    const job = this.table.get(name);
+    if (!job || this.state !== "running") return;
+    const claim: SlotClaim = {
+      job: name, specHash: job.specHash, instanceId: this.instanceId, source: { kind: "queued", expected: slot },
+      slot, trigger: "schedule", missed: null, overlap: job.spec.overlap, waitIfBusy: false, now: this.clock.now(),
+    };
+    const [outcome] = (await this.claim([claim])) ?? [];
+    if (outcome) await this.handleOutcome(job, claim, outcome);
+  }
+
+  private async promoteQueued(records: JobRecord[]): Promise<void> {
+    for (const r of records) if (r.queuedSlot !== null && r.runningCount === 0) await this.claimQueued(r.name, r.queuedSlot);
+  }
+
+  private cancelAll(reason: string): void {
+    for (const a of this.active.values()) a.controller.abort(new Error(reason));
+  }
+
+  private async cancelRuns(ids: number[], reason: string): Promise<void> {
+    const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
+    for (const a of local) a.controller.abort(new Error(reason));
+    if (local.length < ids.length) this.warn(`cannot cancel runs of other instances (${ids.join(", ")}) from here`);
+    await Promise.all(local.map((a) => a.done));
+  }
+
+  private async allDone(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  // ---- following the store ---------------------------------------------------------------
+
+  /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
+  private async sync(force: boolean): Promise<void> {
+    const token = await this.store.changeToken();
+    if (!force && token === this.token) return;
+    this.token = token;
+    const changes = await this.store.changesSince(this.rev);
+    this.rev = changes.rev;
+    for (const record of changes.jobs) this.follow(record);
+    if (changes.jobs.length > 0) this.events.emit("jobs:changed", changes.jobs.map((j) => j.name));
+    const triggers = changes.triggers.filter((t) => this.table.get(t.job));
+    if (triggers.length > 0 && this.state === "running") await this.claimTriggers(triggers);
+    this.arm();
+  }
+
+  private follow(record: JobRecord): void {
+    if (record.retiredAt !== null || !this.canRun(record)) return this.table.remove(record.name);
+    this.table.upsert(record);
+  }
+
+  private canRun(record: JobRecord): boolean {
+    if (record.spec.action.kind !== "handler" || this.handlers.has(record.name)) return true;
+    if (!this.unhandled.has(record.name)) {
+      this.unhandled.add(record.name);
+      this.warn(`job "${record.name}" needs an in-process handler this process does not have; leaving it to others`);
+    }
+    return false;
+  }
+
+  private async claimTriggers(triggers: { id: number; job: string; requestedAt: number }[]): Promise<void> {
+    const now = this.clock.now();
+    const jobs = triggers.map((t) => this.table.get(t.job)!);
+    const claims = triggers.map((t, i): SlotClaim => ({
+      job: t.job, specHash: jobs[i]!.specHash, instanceId: this.instanceId, source: { kind: "trigger", triggerId: t.id },
+      slot: t.requestedAt, trigger: "manual", missed: null, overlap: jobs[i]!.spec.overlap, waitIfBusy: false, now,
+    }));
+    const outcomes = await this.claim(claims);
+    if (!outcomes) return;
+    for (let i = 0; i < claims.length; i++) await this.handleOutcome(jobs[i]!, claims[i]!, outcomes[i]!);
+  }
+
+  private async reload(name: string): Promise<void> {
+    const record = await this.store.getJob(name);
+    if (record) this.follow(record);
+    else this.table.remove(name);
+  }
+
+  // ---- housekeeping ----------------------------------------------------------------------
+
+  private async recover(): Promise<void> {
+    const abandoned = await abandonDeadRuns({
+      store: this.store, selfId: this.instanceId, host: this.host, now: this.clock.now(), budgetMs: this.o.abandonAfterMs,
+    });
+    for (const run of abandoned) {
+      this.log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
+      this.events.emit("run:abandoned", run);
+    }
+    if (this.state === "running" && abandoned.length > 0) await this.promoteQueued(await this.store.listJobs());
+  }
+
+  private async beat(): Promise<void> {
+    await this.store.heartbeat(this.instanceId, this.clock.now());
+    await this.recover();
+  }
+
+  private async prune(): Promise<void> {
+    const names = this.table.names();
+    let removed = 0;
+    for (let i = 0; i < names.length && this.state === "running"; i += 200) {
+      removed += await this.store.pruneRuns(this.o.retention, this.clock.now(), names.slice(i, i + 200));
+      await new Promise((r) => setImmediate(r));
+    }
+    if (removed > 0) this.log.debug({ removed }, "pruned run history");
+  }
+
+  private warn(message: string, error?: unknown): void {
+    this.log.warn(error ? { err: error } : {}, message);
+    this.events.emit("engine:warning", { message, error });
+  }
+}

@@ -1,0 +1,36 @@
+import { EventEmitter } from "node:events";
+import type { RunRecord } from "../store/types.js";
+import type { AttemptResult } from "../run/types.js";
+import type { ApplyReport } from "../store/types.js";
+
+/**
+ * What the engine tells the world. Health evaluation, notifiers, logs and metrics subscribe
+ * here; the engine never calls them directly.
+ */
+export interface EngineEvents {
+  "run:started": [run: RunRecord];
+  "run:finished": [run: RunRecord, result: AttemptResult & { attempt: number; durationMs: number }];
+  "run:retrying": [run: RunRecord, info: { attempt: number; delayMs: number; error: string | null }];
+  "run:skipped": [run: RunRecord];
+  "run:abandoned": [run: RunRecord];
+  "slot:missed": [run: RunRecord];
+  "slot:queued": [info: { job: string; slot: number }];
+  "jobs:applied": [report: ApplyReport];
+  "jobs:changed": [names: string[]];
+  "engine:warning": [info: { message: string; error?: unknown }];
+}
+
+export class EngineEmitter extends EventEmitter {
+  override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
+    return super.emit(event, ...args);
+  }
+  override on<K extends keyof EngineEvents>(event: K, listener: (...args: EngineEvents[K]) => void): this {
+    return super.on(event, listener as (...a: unknown[]) => void);
+  }
+  override once<K extends keyof EngineEvents>(event: K, listener: (...args: EngineEvents[K]) => void): this {
+    return super.once(event, listener as (...a: unknown[]) => void);
+  }
+  override off<K extends keyof EngineEvents>(event: K, listener: (...args: EngineEvents[K]) => void): this {
+    return super.off(event, listener as (...a: unknown[]) => void);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Every error jobclock raises on purpose has a stable `code` (for scripts and tests) and an
+ * `exitCode` following PRODUCT §6: 2 for usage or config problems, 1 for runtime failures.
+ * Messages say what went wrong and what to do next.
+ */
+export class JobclockError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+
+  constructor(code: string, message: string, exitCode = 1) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The config file (or a library job definition) is wrong; `problems` lists every issue found. */
+export class ConfigError extends JobclockError {
+  readonly problems: string[];
+
+  constructor(problems: string[], header = "invalid configuration") {
+    super("CONFIG_INVALID", `${header}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2);
+    this.problems = problems;
+  }
+}
+
+export class UsageError extends JobclockError {
+  constructor(message: string) {
+    super("USAGE", message, 2);
+  }
+}
+
+export class UnknownJobError extends JobclockError {
+  constructor(name: string) {
+    super("JOB_NOT_FOUND", `no job named "${name}"; run \`jobclock jobs\` to list the jobs`, 1);
+  }
+}
+
+export class StoreError extends JobclockError {
+  constructor(code: string, message: string) {
+    super(code, message, 1);
+  }
+}
+
+export class PidfileError extends JobclockError {
+  constructor(code: string, message: string) {
+    super(code, message, 1);
+  }
+}

@@ -1,0 +1,12 @@
+export { createScheduler, Scheduler, type JobOptions, type SchedulerOptions } from "./scheduler.js";
+export { Engine, type EngineOptions } from "./engine/engine.js";
+export type { EngineEvents } from "./engine/events.js";
+export type { JobContext, JobHandler, JobLog } from "./run/types.js";
+export type { JobSpec, OverlapPolicy } from "./job-spec.js";
+export type { Store, RunRecord, JobRecord, RunStatus, RunTrigger, InstanceRecord } from "./store/types.js";
+export { openStore } from "./store/open-store.js";
+export { systemClock, type Clock } from "./clock.js";
+export { FakeClock } from "./testing/fake-clock.js";
+export { loadConfig, type Config } from "./config/load.js";
+export { JobclockError, ConfigError, StoreError, UnknownJobError, PidfileError } from "./errors.js";
+export type { Logger } from "./logger.js";

@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import type { CatchupPolicy } from "./schedule/catchup.js";
+
+export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
+
+export type JobAction =
+  | { kind: "command"; argv: string[] }
+  | { kind: "shell"; script: string }
+  | { kind: "module"; path: string }
+  /** An in-process function registered through the library (`clock.job(name, opts, fn)`). */
+  | { kind: "handler" };
+
+export type JobScheduleSpec =
+  | { kind: "every"; everyMs: number }
+  | { kind: "cron"; expression: string; timezone: string };
+
+/** A job fully resolved: every default applied, every duration in milliseconds. */
+export interface JobSpec {
+  name: string;
+  schedule: JobScheduleSpec;
+  action: JobAction;
+  cwd: string | null;
+  env: Record<string, string>;
+  /** null: no timeout. */
+  timeoutMs: number | null;
+  killGraceMs: number;
+  overlap: OverlapPolicy;
+  catchup: CatchupPolicy;
+  catchupWindowMs: number;
+  jitterMs: number;
+  runOnStart: boolean;
+  retries: { max: number; delayMs: number };
+  graceMs: number;
+  paused: boolean;
+  description: string | null;
+  tags: string[];
+}
+
+export const JOB_DEFAULTS = {
+  timezone: "UTC",
+  timeoutMs: 3_600_000,
+  killGraceMs: 10_000,
+  overlap: "skip" as OverlapPolicy,
+  catchup: "once" as CatchupPolicy,
+  catchupWindowMs: 3_600_000,
+  jitterMs: 0,
+  runOnStart: false,
+  retries: { max: 0, delayMs: 30_000 },
+  graceMs: 300_000,
+} as const;
+
+/** Job names appear in CLI arguments, log lines and URLs, so keep them plain. */
+export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A stable fingerprint of a spec: key order does not matter, content does. */
+export function specHash(value: unknown): string {
+  return createHash("sha256").update(stableJson(value)).digest("hex").slice(0, 16);
+}
+
+/** What decides the slots: a change here re-anchors the job; other edits keep its next slot. */
+export function scheduleHash(spec: JobSpec): string {
+  return specHash({ schedule: spec.schedule, runOnStart: spec.runOnStart });
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

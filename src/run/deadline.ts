@@ -1,0 +1,36 @@
+import { formatDuration } from "../schedule/duration.js";
+import type { AttemptRequest } from "./types.js";
+
+export type StopCause = { status: "timed_out" | "cancelled"; message: string };
+
+/**
+ * Calls `onStop` once, when the attempt's timeout expires or its run is cancelled, whichever
+ * comes first. Returns a disposer for when the attempt ends by itself.
+ */
+export function watchDeadline(req: AttemptRequest, onStop: (cause: StopCause) => void): () => void {
+  let fired = false;
+  const fire = (cause: StopCause) => {
+    if (fired) return;
+    fired = true;
+    onStop(cause);
+  };
+  const onAbort = () => {
+    const reason = req.signal.reason;
+    fire({ status: "cancelled", message: reason instanceof Error ? reason.message : String(reason ?? "cancelled") });
+  };
+  const timeoutMs = req.spec.timeoutMs;
+  const timer =
+    timeoutMs !== null
+      ? req.clock.setTimeout(
+          () => fire({ status: "timed_out", message: `timed out after ${formatDuration(timeoutMs)}` }),
+          timeoutMs,
+        )
+      : null;
+  if (req.signal.aborted) queueMicrotask(onAbort);
+  else req.signal.addEventListener("abort", onAbort, { once: true });
+  return () => {
+    fired = true;
+    if (timer) req.clock.clearTimeout(timer);
+    req.signal.removeEventListener("abort", onAbort);
+  };
+}

@@ -1,0 +1,79 @@
+import { Worker } from "node:worker_threads";
+import { watchDeadline, type StopCause } from "./deadline.js";
+import { TailBuffer } from "./tail-buffer.js";
+import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult } from "./types.js";
+
+/**
+ * The worker's bootstrap, evaluated as a CommonJS script so it needs no file of its own (the
+ * same code works from `src/` under the test runner and from `dist/`). It imports the job's
+ * module, calls its default export with a ctx, and reports back once stdout is flushed.
+ */
+const BOOTSTRAP = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { pathToFileURL } = require("node:url");
+const { format } = require("node:util");
+const controller = new AbortController();
+parentPort.on("message", (m) => { if (m && m.type === "abort") controller.abort(new Error(m.reason)); });
+const line = (stream, prefix, args) => stream.write(prefix + format(...args) + "\\n");
+const log = (...a) => line(process.stdout, "", a);
+log.info = (...a) => line(process.stdout, "", a);
+log.warn = (...a) => line(process.stderr, "warn: ", a);
+log.error = (...a) => line(process.stderr, "error: ", a);
+const flush = () => new Promise((r) => process.stdout.write("", () => process.stderr.write("", r)));
+(async () => {
+  const mod = await import(pathToFileURL(workerData.path).href);
+  const fn = mod.default;
+  if (typeof fn !== "function") throw new Error(workerData.path + " has no default export function");
+  await fn({ job: workerData.job, runId: workerData.runId, slot: new Date(workerData.slot),
+             attempt: workerData.attempt, signal: controller.signal, log });
+})().then(
+  async () => { await flush(); parentPort.postMessage({ ok: true }); },
+  async (e) => { await flush(); parentPort.postMessage({ ok: false, error: (e && e.stack) || String(e) }); },
+);
+`;
+
+/** Runs a `module` job in a worker thread; on timeout or cancel it aborts ctx.signal, then terminates the worker after kill_grace. */
+export function runModule(req: AttemptRequest): Promise<AttemptResult> {
+  const { spec } = req;
+  if (spec.action.kind !== "module") throw new Error(`runModule cannot run a ${spec.action.kind} job`);
+  const stdout = new TailBuffer(OUTPUT_LIMIT_BYTES);
+  const stderr = new TailBuffer(OUTPUT_LIMIT_BYTES);
+  const worker = new Worker(BOOTSTRAP, {
+    eval: true,
+    stdout: true,
+    stderr: true,
+    env: { ...process.env, ...spec.env },
+    workerData: { path: spec.action.path, job: spec.name, runId: req.runId, slot: req.slot, attempt: req.attempt },
+  });
+  worker.stdout.on("data", (d: Buffer) => stdout.write(d));
+  worker.stderr.on("data", (d: Buffer) => stderr.write(d));
+
+  return new Promise((resolve) => {
+    let settled = false;
+    let stopped: StopCause | null = null;
+    let killTimer: ReturnType<AttemptRequest["clock"]["setTimeout"]> | null = null;
+    const finish = (status: AttemptResult["status"], error: string | null) => {
+      if (settled) return;
+      settled = true;
+      stopWatching();
+      if (killTimer) req.clock.clearTimeout(killTimer);
+      void worker.terminate();
+      resolve({ status, exitCode: null, signal: null, error, stdout: stdout.toString(), stderr: stderr.toString() });
+    };
+    const stopWatching = watchDeadline(req, (cause) => {
+      stopped = cause;
+      worker.postMessage({ type: "abort", reason: cause.message });
+      killTimer = req.clock.setTimeout(
+        () => finish(cause.status, `${cause.message}; worker terminated after kill_grace`),
+        spec.killGraceMs,
+      );
+    });
+    worker.on("message", (m: { ok: boolean; error?: string }) => {
+      if (stopped) finish(stopped.status, stopped.message);
+      else if (m.ok) finish("succeeded", null);
+      else finish("failed", m.error ?? "the module threw");
+    });
+    worker.on("error", (e) => finish(stopped?.status ?? "failed", e.stack ?? String(e)));
+    worker.on("exit", (code) => finish(stopped?.status ?? "failed", stopped?.message ?? `worker exited with code ${code} before finishing`));
+  });
+}

@@ -1,0 +1,90 @@
+import { Cron } from "croner";
+
+/**
+ * A schedule answers one question: which slot comes strictly after instant `t`?
+ * Everything is in epoch milliseconds so the engine never deals with Date objects on its hot path.
+ */
+export interface Schedule {
+  next(after: number): number | null;
+  /** The slot the job starts from when it is first applied at `appliedAt`. */
+  first(appliedAt: number, runOnStart: boolean): number | null;
+  describe(): string;
+}
+
+export type ScheduleSpec =
+  | { kind: "every"; everyMs: number; anchor: number }
+  | { kind: "cron"; expression: string; timezone: string };
+
+/** Fixed rate: slots are anchor + n × interval, so a slow run never shifts later slots. */
+export class IntervalSchedule implements Schedule {
+  constructor(
+    readonly everyMs: number,
+    readonly anchor: number,
+  ) {
+    if (!(everyMs > 0)) throw new RangeError("interval must be positive");
+  }
+
+  next(after: number): number {
+    if (after < this.anchor) return this.anchor;
+    const n = Math.floor((after - this.anchor) / this.everyMs) + 1;
+    return this.anchor + n * this.everyMs;
+  }
+
+  first(appliedAt: number, runOnStart: boolean): number {
+    return runOnStart ? appliedAt : appliedAt + this.everyMs;
+  }
+
+  /** How many slots fall in [from, to], without listing them (catch-up after a long outage). */
+  countBetween(from: number, to: number): number {
+    if (to < from) return 0;
+    const firstIdx = Math.ceil((from - this.anchor) / this.everyMs);
+    const lastIdx = Math.floor((to - this.anchor) / this.everyMs);
+    return Math.max(0, lastIdx - firstIdx + 1);
+  }
+
+  describe(): string {
+    return `every ${this.everyMs}ms`;
+  }
+}
+
+/**
+ * Standard cron in an IANA timezone. Croner's "no-wildcard" fixed-time rule gives PRODUCT §3's
+ * DST semantics: a fixed wall time inside a spring-forward gap runs once at the first valid
+ * instant after it, and a wall time repeated at fall-back runs once. Wildcard or stepped
+ * patterns (`*\/5 * * * *`) follow elapsed time instead, as Vixie cron does.
+ */
+export class CronSchedule implements Schedule {
+  private readonly cron: Cron;
+
+  constructor(
+    readonly expression: string,
+    readonly timezone: string,
+  ) {
+    this.cron = new Cron(expression, {
+      timezone,
+      paused: true,
+      mode: "5-or-6-parts",
+      fixedTimeRule: "no-wildcard",
+    });
+  }
+
+  next(after: number): number | null {
+    // Croner works at second precision and returns the first match strictly after its input.
+    const next = this.cron.nextRun(new Date(after));
+    return next ? next.getTime() : null;
+  }
+
+  first(appliedAt: number, runOnStart: boolean): number | null {
+    return runOnStart ? appliedAt : this.next(appliedAt);
+  }
+
+  describe(): string {
+    return `cron "${this.expression}" (${this.timezone})`;
+  }
+}
+
+export function buildSchedule(spec: ScheduleSpec): IntervalSchedule | CronSchedule {
+  return spec.kind === "every"
+    ? new IntervalSchedule(spec.everyMs, spec.anchor)
+    : new CronSchedule(spec.expression, spec.timezone);
+}

@@ -1,0 +1,212 @@
+import { resolve } from "node:path";
+import type { Clock } from "./clock.js";
+import { resolveJob } from "./config/resolve-job.js";
+import type { RawJob } from "./config/schema.js";
+import { jobSchema, describeIssues } from "./config/schema.js";
+import { resolveStoreUrl } from "./config/store-url.js";
+import { Engine } from "./engine/engine.js";
+import type { EngineEvents } from "./engine/events.js";
+import { ConfigError } from "./errors.js";
+import type { JobSpec } from "./job-spec.js";
+import type { Logger } from "./logger.js";
+import type { JobHandler } from "./run/types.js";
+import { DURATION_EXAMPLES, parseDuration } from "./schedule/duration.js";
+import { openStore } from "./store/open-store.js";
+import type { ApplyReport, JobRecord, RunFilter, RunRecord, Store } from "./store/types.js";
+
+type Duration = string | number;
+
+/** Job options in the library: the config's keys, camelCased; durations as "5m" or milliseconds. */
+export interface JobOptions {
+  every?: Duration;
+  cron?: string;
+  timezone?: string;
+  command?: string | string[];
+  shell?: string;
+  module?: string;
+  cwd?: string;
+  env?: Record<string, string | number | boolean>;
+  timeout?: Duration | "none";
+  killGrace?: Duration;
+  overlap?: "skip" | "queue" | "allow" | "replace";
+  catchup?: "once" | "none" | "all";
+  catchupWindow?: Duration;
+  jitter?: Duration;
+  runOnStart?: boolean;
+  retries?: number | { max: number; delay?: Duration };
+  grace?: Duration;
+  paused?: boolean;
+  description?: string;
+  tags?: string[];
+}
+
+export interface SchedulerOptions {
+  /** `sqlite:PATH` (default `sqlite:./jobclock.db`), `postgres://…`, or an open Store. */
+  store?: string | Store;
+  /** Relative paths (store, modules, commands) start here; default: the current directory. */
+  baseDir?: string;
+  clock?: Clock;
+  logger?: Logger;
+  instanceId?: string;
+  version?: string;
+  heartbeat?: Duration;
+  abandonAfter?: Duration;
+  shutdownTimeout?: Duration;
+  /** How often to look for changes written by other processes. */
+  syncInterval?: Duration;
+}
+
+/**
+ * The library entry point (PRODUCT §9). The daemon is built on this same class.
+ *
+ *   const clock = createScheduler({ store: "sqlite:./data/jobclock.db" });
+ *   clock.job("sync-orders", { every: "5m" }, async (ctx) => { … });
+ *   await clock.start();
+ */
+export class Scheduler {
+  private readonly definitions = new Map<string, { options: JobOptions; handler?: JobHandler }>();
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly listeners: [keyof EngineEvents, (...args: any[]) => void][] = [];
+  private specs: JobSpec[] | null = null;
+  private engineRef: Engine | null = null;
+  private storeRef: Store | null = null;
+
+  constructor(private readonly options: SchedulerOptions = {}) {}
+
+  /** Registers a job; with a handler it runs in-process, otherwise give command/shell/module. */
+  job(name: string, options: JobOptions, handler?: JobHandler): this {
+    if (this.engineRef) throw new Error("define jobs before start(); to change jobs while running, call setJobs()");
+    if (this.definitions.has(name)) throw new ConfigError([`jobs.${name}: defined twice; job names are unique`]);
+    this.definitions.set(name, { options, handler });
+    if (handler) this.handlers.set(name, handler);
+    return this;
+  }
+
+  /** Subscribes to engine events (run:started, run:finished, …); works before or after start. */
+  on<K extends keyof EngineEvents>(event: K, listener: (...args: EngineEvents[K]) => void): this {
+    this.listeners.push([event, listener as (...args: any[]) => void]);
+    this.engineRef?.events.on(event, listener);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (this.engineRef) throw new Error("the scheduler is already started");
+    const specs = this.specs ?? this.resolveDefinitions();
+    const store = await this.openStore();
+    const o = this.options;
+    const engine = new Engine({
+      store, clock: o.clock, logger: o.logger, handlers: this.handlers, instanceId: o.instanceId, version: o.version,
+      heartbeatMs: ms(o.heartbeat), abandonAfterMs: ms(o.abandonAfter), shutdownTimeoutMs: ms(o.shutdownTimeout),
+      syncMs: ms(o.syncInterval),
+    });
+    for (const [event, listener] of this.listeners) engine.events.on(event, listener as never);
+    this.engineRef = engine;
+    await engine.apply(specs);
+    await engine.start();
+  }
+
+  /** Replaces the whole job set (the daemon's reload); jobs left out are retired, not deleted. */
+  async setJobs(specs: JobSpec[]): Promise<ApplyReport | null> {
+    this.specs = specs;
+    return this.engineRef ? this.engineRef.apply(specs) : null;
+  }
+
+  async stop(options: { timeout?: Duration } = {}): Promise<void> {
+    const engine = this.engineRef;
+    if (!engine) return;
+    await engine.stop(ms(options.timeout));
+    if (typeof this.options.store !== "object") await this.storeRef?.close();
+  }
+
+  trigger(name: string): Promise<void> {
+    return this.engine.trigger(name);
+  }
+  pause(name: string): Promise<void> {
+    return this.engine.pause(name);
+  }
+  resume(name: string): Promise<void> {
+    return this.engine.resume(name);
+  }
+  async jobs(): Promise<JobRecord[]> {
+    return this.storeOrThrow.listJobs();
+  }
+  async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
+    return this.storeOrThrow.listRuns(filter);
+  }
+  activeRuns(): RunRecord[] {
+    return this.engineRef?.activeRuns() ?? [];
+  }
+
+  get engine(): Engine {
+    if (!this.engineRef) throw new Error("the scheduler is not started; call start() first");
+    return this.engineRef;
+  }
+
+  get store(): Store {
+    return this.storeOrThrow;
+  }
+
+  private get storeOrThrow(): Store {
+    if (!this.storeRef) throw new Error("the scheduler is not started; call start() first");
+    return this.storeRef;
+  }
+
+  private async openStore(): Promise<Store> {
+    const given = this.options.store ?? "sqlite:./jobclock.db";
+    if (typeof given === "object") return (this.storeRef = given);
+    const problems: string[] = [];
+    const url = resolveStoreUrl(given, this.baseDir, problems);
+    if (problems.length) throw new ConfigError(problems);
+    return (this.storeRef = await openStore(url));
+  }
+
+  private get baseDir(): string {
+    return resolve(this.options.baseDir ?? process.cwd());
+  }
+
+  private resolveDefinitions(): JobSpec[] {
+    const problems: string[] = [];
+    const specs: JobSpec[] = [];
+    for (const [name, { options, handler }] of this.definitions) {
+      const raw = toRawJob(options);
+      const parsed = jobSchema.safeParse(raw);
+      if (!parsed.success) {
+        problems.push(...describeIssues(parsed.error).map((p) => `jobs.${name}.${p}`));
+        continue;
+      }
+      const spec = resolveJob(name, parsed.data, {}, { baseDir: this.baseDir, hasHandler: handler !== undefined }, problems);
+      if (spec) specs.push(spec);
+    }
+    if (problems.length > 0) throw new ConfigError(problems, "invalid job definitions");
+    return specs;
+  }
+}
+
+export function createScheduler(options: SchedulerOptions = {}): Scheduler {
+  return new Scheduler(options);
+}
+
+/** Scheduler-level durations: milliseconds, or a duration string such as "30s". */
+function ms(value: Duration | undefined): number | undefined {
+  if (value === undefined || typeof value === "number") return value;
+  const parsed = parseDuration(value);
+  if (parsed === null) throw new ConfigError([`"${value}" is not a duration (${DURATION_EXAMPLES})`]);
+  return parsed;
+}
+
+/** camelCase library options to the config's snake_case keys; numbers of ms to duration strings. */
+function toRawJob(o: JobOptions): RawJob {
+  const d = (v: Duration | undefined) => (typeof v === "number" ? `${v}ms` : v);
+  const raw: Record<string, unknown> = {
+    every: d(o.every), cron: o.cron, timezone: o.timezone, command: o.command, shell: o.shell, module: o.module,
+    cwd: o.cwd, env: o.env, timeout: o.timeout === "none" ? "none" : d(o.timeout), kill_grace: d(o.killGrace),
+    overlap: o.overlap, catchup: o.catchup, catchup_window: d(o.catchupWindow), jitter: d(o.jitter),
+    run_on_start: o.runOnStart, grace: d(o.grace), paused: o.paused, description: o.description, tags: o.tags,
+    retries: typeof o.retries === "object" ? { max: o.retries.max, delay: d(o.retries.delay) } : o.retries,
+  };
+  for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
+  if (typeof raw.retries === "object" && (raw.retries as { delay?: string }).delay === undefined) {
+    delete (raw.retries as { delay?: string }).delay;
+  }
+  return raw as RawJob;
+}

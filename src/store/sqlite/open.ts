@@ -1,0 +1,101 @@
+import Database from "better-sqlite3";
+import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { StoreError } from "../../errors.js";
+import { loadMigrations } from "../migrations.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
+
+export interface SqliteOpenOptions {
+  /** How long a write waits for another process's lock before giving up. */
+  busyTimeoutMs?: number;
+  /** Create the file and folder if missing (the daemon does; read-only CLI commands need not). */
+  create?: boolean;
+}
+
+/**
+ * Opens (and migrates) a jobclock SQLite database. Every failure is turned into a StoreError
+ * that names the file and the fix; a file that is not ours is never written to.
+ */
+export function openSqlite(path: string, options: SqliteOpenOptions = {}): Database.Database {
+  const create = options.create ?? true;
+  if (path !== ":memory:") prepareFile(path, create);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: !create, timeout: options.busyTimeoutMs ?? 5_000 });
+  } catch (error) {
+    throw translateSqliteError(error, path);
+  }
+  try {
+    // Reading the schema first proves the file is a database before anything writes to it.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    db.close();
+    throw translateSqliteError(error, path);
+  }
+}
+
+function prepareFile(path: string, create: boolean): void {
+  if (existsSync(path)) {
+    if (lstatSync(path).isSymbolicLink()) {
+      throw new StoreError("STORE_SYMLINK", `store file ${path} is a symbolic link; point store at the real file`);
+    }
+    return;
+  }
+  if (!create) {
+    throw new StoreError("STORE_MISSING", `store file ${path} does not exist; start the daemon once, or check \`store\``);
+  }
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  } catch (error) {
+    throw new StoreError("STORE_UNWRITABLE", `cannot create the folder for store ${path}: ${(error as Error).message}`);
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const migrations = loadMigrations(MIGRATIONS_DIR);
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
+  const current = row.v ?? 0;
+  const latest = migrations.length;
+  if (current > latest) {
+    throw new StoreError(
+      "STORE_SCHEMA_NEWER",
+      `store ${path} has schema version ${current}, newer than this jobclock understands (${latest}); ` +
+        "upgrade jobclock, or point store at another database",
+    );
+  }
+  const apply = db.transaction(() => {
+    for (const m of migrations.filter((m) => m.version > current)) {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        m.version, m.name, Date.now(),
+      );
+    }
+  });
+  // IMMEDIATE takes the write lock up front so two processes migrating at once serialise.
+  apply.immediate();
+}
+
+export function translateSqliteError(error: unknown, path: string): Error {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code ?? "";
+  const message = (error as Error).message ?? String(error);
+  if (code === "SQLITE_NOTADB" || /not a database/i.test(message)) {
+    return new StoreError("STORE_NOT_SQLITE", `store file ${path} is not a SQLite database; point store at a new path (the file was left untouched)`);
+  }
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new StoreError("STORE_LOCKED", `store ${path} is locked by another process; try again, or find what holds it (fuser ${path})`);
+  }
+  if (code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "SQLITE_PERM") {
+    return new StoreError("STORE_UNWRITABLE", `cannot open store ${path} for writing (${message}); check the path and its permissions`);
+  }
+  return new StoreError("STORE_FAILED", `store ${path}: ${message}`);
+}

@@ -1,0 +1,313 @@
+import type Database from "better-sqlite3";
+import { scheduleHash, specHash, type JobSpec } from "../../job-spec.js";
+import { buildSchedule } from "../../schedule/schedule.js";
+import type {
+  ApplyReport, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
+  RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
+} from "../types.js";
+import { SqliteClaimer } from "./claims.js";
+import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
+import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "./rows.js";
+
+/** better-sqlite3 is synchronous; the async surface is for parity with the PostgreSQL store. */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  readonly description: string;
+  private readonly claimer: SqliteClaimer;
+  private readonly s;
+
+  private constructor(private readonly db: Database.Database, readonly path: string) {
+    this.description = `sqlite:${path}`;
+    this.claimer = new SqliteClaimer(db);
+    this.s = {
+      bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
+      getJob: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE name = ?`),
+      finish: db.prepare(
+        `UPDATE runs SET status = @status, attempt = @attempt, finished_at = @finishedAt, exit_code = @exitCode,
+           signal = @signal, error = @error, stdout = @stdout, stderr = @stderr
+         WHERE id = @runId AND status IN ('running', 'abandoned') RETURNING job`,
+      ).pluck(),
+      jobFinished: db.prepare(
+        "UPDATE jobs SET last_finished_at = ?, last_status = ? WHERE name = ? AND coalesce(last_run_id, 0) <= ?",
+      ),
+      idleQueued: db.prepare(
+        `SELECT queued_slot FROM jobs WHERE name = ? AND queued_slot IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM runs WHERE job = jobs.name AND status = 'running')`,
+      ).pluck(),
+    };
+  }
+
+  static open(path: string, options?: SqliteOpenOptions): SqliteStore {
+    return new SqliteStore(openSqlite(path, options), path);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs a write transaction, mapping SQLite errors (locked, corrupt) to StoreErrors. */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (error) {
+      throw translateSqliteError(error, this.path);
+    }
+  }
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw translateSqliteError(error, this.path);
+    }
+  }
+
+  async applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport> {
+    return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number));
+  }
+
+  async listJobs(options: { includeRetired?: boolean } = {}): Promise<JobRecord[]> {
+    const where = options.includeRetired ? "" : "WHERE retired_at IS NULL";
+    return this.read(() =>
+      (this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where} ORDER BY name`).all() as JobRow[]).map(toJob),
+    );
+  }
+
+  async getJob(name: string): Promise<JobRecord | null> {
+    return this.read(() => {
+      const row = this.s.getJob.get(name) as JobRow | undefined;
+      return row ? toJob(row) : null;
+    });
+  }
+
+  async setPaused(name: string, paused: boolean, now: number): Promise<boolean> {
+    return this.write(() => {
+      const rev = this.s.bumpRev.get() as number;
+      const r = this.db
+        .prepare("UPDATE jobs SET paused = ?, updated_at = ?, rev = ? WHERE name = ? AND retired_at IS NULL")
+        .run(paused ? 1 : 0, now, rev, name);
+      return r.changes === 1;
+    });
+  }
+
+  async requestTrigger(name: string, now: number): Promise<TriggerRequest | null> {
+    return this.write(() => {
+      const exists = this.db.prepare("SELECT 1 FROM jobs WHERE name = ? AND retired_at IS NULL").get(name);
+      if (!exists) return null;
+      this.s.bumpRev.get();
+      const id = this.db
+        .prepare("INSERT INTO triggers (job, requested_at) VALUES (?, ?) RETURNING id")
+        .pluck()
+        .get(name, now) as number;
+      return { id, job: name, requestedAt: now };
+    });
+  }
+
+  async changeToken(): Promise<string> {
+    return this.read(() => String(this.db.pragma("data_version", { simple: true })));
+  }
+
+  async changesSince(rev: number): Promise<ChangeSet> {
+    return this.read(() => {
+      const current = this.db.prepare("SELECT value FROM meta WHERE key = 'rev'").pluck().get() as number;
+      const jobs = (this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE rev > ? ORDER BY rev`).all(rev) as JobRow[]).map(toJob);
+      const triggers = this.db
+        .prepare("SELECT id, job, requested_at AS requestedAt FROM triggers WHERE claimed_by IS NULL ORDER BY id")
+        .all() as TriggerRequest[];
+      return { rev: current, jobs, triggers };
+    });
+  }
+
+  async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
+    // One transaction for the whole batch: a thousand slots due in the same tick cost one commit.
+    return this.write(() => claims.map((c) => this.claimOne(c)));
+  }
+
+  private claimOne(c: SlotClaim): ClaimOutcome {
+    try {
+      return this.db.transaction(() => this.claimer.claim(c))();
+    } catch (error) {
+      // The unique (job, slot) index refusing a second record means someone else has the slot.
+      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") return { kind: "lost" };
+      throw error;
+    }
+  }
+
+  async updateAttempt(runId: number, attempt: number, now: number): Promise<void> {
+    this.write(() =>
+      this.db.prepare("UPDATE runs SET attempt = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'").run(attempt, now, runId),
+    );
+  }
+
+  async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
+    return this.write(() =>
+      results.map((r) => {
+        const job = this.s.finish.get({
+          runId: r.runId, status: r.status, attempt: r.attempt, finishedAt: r.finishedAt, exitCode: r.exitCode,
+          signal: r.signal, error: r.error, stdout: r.output.stdout, stderr: r.output.stderr,
+        }) as string | undefined;
+        if (job === undefined) return { runId: r.runId, job: "", queuedSlot: null };
+        this.s.jobFinished.run(r.finishedAt, r.status, job, r.runId);
+        const queuedSlot = (this.s.idleQueued.get(job) as number | undefined) ?? null;
+        return { runId: r.runId, job, queuedSlot };
+      }),
+    );
+  }
+
+  async registerInstance(i: InstanceRecord): Promise<void> {
+    this.write(() =>
+      this.db
+        .prepare(
+          `INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at)
+           VALUES (?, ?, ?, ?, ?, ?, NULL)
+           ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`,
+        )
+        .run(i.id, i.host, i.pid, i.version, i.startedAt, i.lastSeen),
+    );
+  }
+
+  async heartbeat(instanceId: string, now: number): Promise<void> {
+    this.write(() => {
+      this.db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?").run(now, instanceId);
+      this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'").run(now, instanceId);
+    });
+  }
+
+  async markInstanceStopped(instanceId: string, now: number): Promise<void> {
+    this.write(() =>
+      this.db.prepare("UPDATE instances SET stopped_at = ? WHERE id = ?").run(now, instanceId),
+    );
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.read(() =>
+      (this.db.prepare("SELECT * FROM instances ORDER BY started_at DESC").all() as InstanceRow[]).map(toInstance),
+    );
+  }
+
+  async abandonRuns(o: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]> {
+    return this.write(() => abandonTx(this.db, o));
+  }
+
+  async getRun(id: number): Promise<RunRecord | null> {
+    return this.read(() => {
+      const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+      return row ? toRun(row) : null;
+    });
+  }
+
+  async getRunOutput(id: number): Promise<RunOutput | null> {
+    return this.read(() => {
+      const row = this.db.prepare("SELECT stdout, stderr FROM runs WHERE id = ?").get(id) as
+        | { stdout: string | null; stderr: string | null }
+        | undefined;
+      return row ? { stdout: row.stdout ?? "", stderr: row.stderr ?? "" } : null;
+    });
+  }
+
+  async listRuns(f: RunFilter): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.job !== undefined) (where.push("job = ?"), args.push(f.job));
+    if (f.status !== undefined) (where.push("status = ?"), args.push(f.status));
+    if (f.beforeId !== undefined) (where.push("id < ?"), args.push(f.beforeId));
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY id DESC LIMIT ?`;
+    return this.read(() => (this.db.prepare(sql).all(...args, f.limit ?? 20) as RunRow[]).map(toRun));
+  }
+
+  async pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number> {
+    const cutoff = now - retention.keepMs;
+    // "Whichever keeps more": a run goes only when it is both older than keepMs and not among
+    // the newest keepRuns of its job.
+    const prune = this.db.prepare(
+      `DELETE FROM runs WHERE job = @job AND status != 'running' AND created_at < @cutoff
+         AND id < coalesce((SELECT id FROM runs WHERE job = @job ORDER BY id DESC LIMIT 1 OFFSET @keep - 1), 0)`,
+    );
+    return this.write(() => jobs.reduce((n, job) => n + prune.run({ job, cutoff, keep: retention.keepRuns }).changes, 0));
+  }
+}
+
+function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextRev: () => number): ApplyReport {
+  const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
+  const existing = new Map(
+    (db.prepare("SELECT name, spec, spec_hash, schedule_hash, retired_at FROM jobs").all() as {
+      name: string; spec: string; spec_hash: string; schedule_hash: string; retired_at: number | null;
+    }[]).map((r) => [r.name, r]),
+  );
+  const insert = db.prepare(
+    `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
+     VALUES (@name, @spec, @hash, @shash, @now, @next, @paused, @now, @now, @rev)`,
+  );
+  const update = db.prepare(
+    `UPDATE jobs SET spec = @spec, spec_hash = @hash, schedule_hash = @shash, updated_at = @now, rev = @rev,
+       retired_at = NULL, paused = coalesce(@paused, paused),
+       anchor = CASE WHEN @reanchor THEN @now ELSE anchor END,
+       next_slot = CASE WHEN @reanchor THEN @next ELSE next_slot END
+     WHERE name = @name`,
+  );
+  const seen = new Set<string>();
+  const rev = specs.length > 0 || existing.size > 0 ? nextRev() : 0;
+  for (const spec of specs) {
+    seen.add(spec.name);
+    const hash = specHash(spec);
+    const shash = scheduleHash(spec);
+    const next = () => firstSlot(spec, now);
+    const old = existing.get(spec.name);
+    if (!old) {
+      insert.run({ name: spec.name, spec: JSON.stringify(spec), hash, shash, now, next: next(), paused: spec.paused ? 1 : 0, rev });
+      report.added.push(spec.name);
+      continue;
+    }
+    if (old.spec_hash === hash && old.retired_at === null) {
+      report.unchanged.push(spec.name);
+      continue;
+    }
+    const oldPaused = (JSON.parse(old.spec) as JobSpec).paused;
+    // The config's `paused` only wins when the config itself changed it, so a reload never
+    // silently resumes a job an operator paused from the CLI.
+    const paused = oldPaused !== spec.paused ? (spec.paused ? 1 : 0) : null;
+    const reanchor = old.schedule_hash !== shash || old.retired_at !== null ? 1 : 0;
+    update.run({ name: spec.name, spec: JSON.stringify(spec), hash, shash, now, rev, paused, reanchor, next: reanchor ? next() : null });
+    report.updated.push(spec.name);
+  }
+  const retire = db.prepare("UPDATE jobs SET retired_at = ?, updated_at = ?, rev = ? WHERE name = ?");
+  for (const [name, row] of existing) {
+    if (!seen.has(name) && row.retired_at === null) {
+      retire.run(now, now, rev, name);
+      report.retired.push(name);
+    }
+  }
+  return report;
+}
+
+function firstSlot(spec: JobSpec, now: number): number | null {
+  const schedule =
+    spec.schedule.kind === "every"
+      ? buildSchedule({ kind: "every", everyMs: spec.schedule.everyMs, anchor: now })
+      : buildSchedule(spec.schedule);
+  return schedule.first(now, spec.runOnStart);
+}
+
+function abandonTx(db: Database.Database, o: { now: number; staleBefore?: number; instanceIds?: string[] }): RunRecord[] {
+  const conditions: string[] = [];
+  const args: unknown[] = [];
+  if (o.staleBefore !== undefined) (conditions.push("heartbeat_at < ?"), args.push(o.staleBefore));
+  if (o.instanceIds?.length) {
+    conditions.push(`instance_id IN (${o.instanceIds.map(() => "?").join(",")})`);
+    args.push(...o.instanceIds);
+  }
+  if (conditions.length === 0) return [];
+  const rows = db
+    .prepare(
+      `UPDATE runs SET status = 'abandoned', finished_at = ?,
+         error = 'its instance ' || coalesce(instance_id, '?') || ' stopped heartbeating; the run was cut short'
+       WHERE status = 'running' AND (${conditions.join(" OR ")}) RETURNING ${RUN_COLUMNS}`,
+    )
+    .all(o.now, ...args) as RunRow[];
+  const mark = db.prepare(
+    "UPDATE jobs SET last_finished_at = ?, last_status = 'abandoned' WHERE name = ? AND coalesce(last_run_id, 0) <= ?",
+  );
+  for (const r of rows) mark.run(o.now, r.job, r.id);
+  return rows.map(toRun);
+}

@@ -1,0 +1,181 @@
+import type { JobSpec, OverlapPolicy } from "../job-spec.js";
+import type { MissedRange } from "../schedule/catchup.js";
+
+export type RunStatus =
+  | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "abandoned" | "skipped" | "missed";
+export type RunTrigger = "schedule" | "manual" | "catchup" | "retry";
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "running", "succeeded", "failed", "timed_out", "cancelled", "abandoned", "skipped", "missed",
+];
+export const FINISHED_BAD: readonly RunStatus[] = ["failed", "timed_out", "abandoned"];
+
+export interface RunRecord {
+  id: number;
+  job: string;
+  slot: number;
+  trigger: RunTrigger;
+  instanceId: string | null;
+  attempt: number;
+  status: RunStatus;
+  startedAt: number | null;
+  finishedAt: number | null;
+  heartbeatAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  /** For `missed` records: how many slots, up to which one. */
+  missedCount: number | null;
+  missedUntil: number | null;
+  createdAt: number;
+}
+
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+}
+
+export interface JobRecord {
+  name: string;
+  spec: JobSpec;
+  specHash: string;
+  anchor: number;
+  nextSlot: number | null;
+  paused: boolean;
+  retiredAt: number | null;
+  queuedSlot: number | null;
+  lastRunId: number | null;
+  lastStartedAt: number | null;
+  lastFinishedAt: number | null;
+  lastStatus: RunStatus | null;
+  runningCount: number;
+  createdAt: number;
+  updatedAt: number;
+  rev: number;
+}
+
+export interface InstanceRecord {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  lastSeen: number;
+  stoppedAt: number | null;
+}
+
+export interface TriggerRequest {
+  id: number;
+  job: string;
+  requestedAt: number;
+}
+
+/** How a claim proves it is the one: compare-and-set on the job's next slot, a trigger row, or a queued slot. */
+export type ClaimSource =
+  | { kind: "slot"; expected: number; next: number | null }
+  | { kind: "trigger"; triggerId: number }
+  | { kind: "queued"; expected: number };
+
+export interface SlotClaim {
+  job: string;
+  specHash: string;
+  instanceId: string;
+  source: ClaimSource;
+  /** The slot to run; null when the claim only advances the job (paused, or all missed). */
+  slot: number | null;
+  trigger: RunTrigger;
+  missed: MissedRange | null;
+  overlap: OverlapPolicy;
+  /** Catch-up `all` runs one missed slot at a time: leave the slot unclaimed while a run is going. */
+  waitIfBusy: boolean;
+  now: number;
+}
+
+export type ClaimOutcome =
+  | { kind: "lost" }
+  | { kind: "busy" }
+  | { kind: "advanced"; missedRun: RunRecord | null }
+  | { kind: "started"; run: RunRecord; replacing: number[]; missedRun: RunRecord | null }
+  | { kind: "skipped"; run: RunRecord; missedRun: RunRecord | null }
+  | { kind: "queued"; missedRun: RunRecord | null };
+
+export interface RunResult {
+  runId: number;
+  status: Exclude<RunStatus, "running" | "skipped" | "missed">;
+  attempt: number;
+  finishedAt: number;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  output: RunOutput;
+}
+
+export interface FinishOutcome {
+  runId: number;
+  job: string;
+  /** Set when the job is now idle and has a queued slot waiting to start. */
+  queuedSlot: number | null;
+}
+
+export interface ApplyReport {
+  added: string[];
+  updated: string[];
+  retired: string[];
+  unchanged: string[];
+}
+
+export interface RunFilter {
+  job?: string;
+  status?: RunStatus;
+  limit?: number;
+  beforeId?: number;
+}
+
+export interface ChangeSet {
+  rev: number;
+  jobs: JobRecord[];
+  triggers: TriggerRequest[];
+}
+
+export interface Retention {
+  keepRuns: number;
+  keepMs: number;
+}
+
+/**
+ * The one source of truth every instance follows. Implementations must make `claimSlots`
+ * atomic per claim: with several instances on one database exactly one claim for a slot wins.
+ */
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  /** A redacted description safe to log. */
+  readonly description: string;
+  close(): Promise<void>;
+
+  applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport>;
+  listJobs(options?: { includeRetired?: boolean }): Promise<JobRecord[]>;
+  getJob(name: string): Promise<JobRecord | null>;
+  setPaused(name: string, paused: boolean, now: number): Promise<boolean>;
+  requestTrigger(name: string, now: number): Promise<TriggerRequest | null>;
+
+  /** A cheap value that changes when another process wrote; the engine polls it. */
+  changeToken(): Promise<string>;
+  changesSince(rev: number): Promise<ChangeSet>;
+
+  claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]>;
+  updateAttempt(runId: number, attempt: number, now: number): Promise<void>;
+  finishRuns(results: RunResult[]): Promise<FinishOutcome[]>;
+
+  registerInstance(instance: InstanceRecord): Promise<void>;
+  heartbeat(instanceId: string, now: number): Promise<void>;
+  markInstanceStopped(instanceId: string, now: number): Promise<void>;
+  listInstances(): Promise<InstanceRecord[]>;
+  /** Running runs whose heartbeat is older than the budget, or whose instance is listed as dead. */
+  abandonRuns(options: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]>;
+
+  getRun(id: number): Promise<RunRecord | null>;
+  getRunOutput(id: number): Promise<RunOutput | null>;
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
+  pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
+}
