@@ -169,9 +169,9 @@ export class Scheduler {
     const specs: JobSpec[] = [];
     for (const [name, { options, handler }] of this.definitions) {
       const raw = toRawJob(options);
-      const parsed = jobSchema.safeParse(raw);
+      const parsed = jobSchema.safeParse(raw, { reportInput: true });
       if (!parsed.success) {
-        problems.push(...describeIssues(parsed.error).map((p) => `jobs.${name}.${p}`));
+        problems.push(...describeIssues(parsed.error, ["jobs", name]));
         continue;
       }
       const spec = resolveJob(name, parsed.data, {}, { baseDir: this.baseDir, hasHandler: handler !== undefined }, problems);

@@ -6,7 +6,7 @@ import type { JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
 import { interpolateTree } from "./interpolate.js";
 import { resolveJob } from "./resolve-job.js";
-import { configSchema, describeIssues, type RawConfig, type RawJob } from "./schema.js";
+import { configSchema, describeIssues, jobSchema, type RawConfig, type RawJob } from "./schema.js";
 import { resolveStoreUrl } from "./store-url.js";
 
 export interface LogConfig {
@@ -48,13 +48,13 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => yamlProblem(e.code, e.message, e.linePos?.[0])), `${path} is not valid YAML`);
   }
   const problems: string[] = [];
   const tree = interpolateTree(doc.toJS() ?? {}, env, problems);
-  const parsed = configSchema.safeParse(tree);
+  const parsed = configSchema.safeParse(tree, { reportInput: true });
   if (!parsed.success) throw new ConfigError([...problems, ...describeIssues(parsed.error)], `${path} has problems`);
   const config = buildConfig(parsed.data, path, env, problems);
   if (problems.length > 0) throw new ConfigError(problems, `${path} has problems`);
@@ -66,8 +66,13 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
   const ms = (value: string | undefined, fallback: number) => (value ? (parseDuration(value) ?? fallback) : fallback);
   const defaults: RawJob = raw.defaults ?? {};
   const jobs: JobSpec[] = [];
-  for (const [name, job] of Object.entries(raw.jobs ?? {})) {
-    const spec = resolveJob(name, job ?? {}, defaults, { baseDir: dir }, problems);
+  for (const [name, value] of Object.entries(raw.jobs ?? {})) {
+    const job = jobSchema.nullable().safeParse(value, { reportInput: true });
+    if (!job.success) {
+      problems.push(...describeIssues(job.error, ["jobs", name]));
+      continue;
+    }
+    const spec = resolveJob(name, job.data ?? {}, defaults, { baseDir: dir }, problems);
     if (spec) jobs.push(spec);
   }
   const heartbeatMs = ms(raw.heartbeat, 5_000);

@@ -71,13 +71,15 @@ export const configSchema = z.strictObject({
       webhooks: z.array(z.strictObject({ url: z.string(), secret: z.string().optional() })).optional(),
     })
     .optional(),
-  jobs: z.record(z.string(), jobSchema.nullable()).optional(),
+  // Jobs are validated one by one (see load.ts) so one broken job does not hide another's problems.
+  jobs: z.record(z.string(), z.unknown()).optional(),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
 /** Turns zod's issues into `path.to.key: what is wrong (what is expected)` lines. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): string[] {
+  return error.issues.map((raw) => {
+    const issue = { ...raw, path: [...prefix, ...raw.path] } as z.core.$ZodIssue;
     const path = issue.path.map(String).join(".") || "(top level)";
     switch (issue.code) {
       case "unrecognized_keys": {
@@ -86,6 +88,9 @@ export function describeIssues(error: z.ZodError): string[] {
       }
       case "invalid_type":
         return `${path}: expected ${issue.expected}, got ${describeInput(issue.input)}`;
+      case "too_small":
+      case "too_big":
+        return `${path}: ${describeInput(issue.input)} is out of range (${issue.message})`;
       case "invalid_value":
         return `${path}: ${describeInput(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
       case "invalid_union":

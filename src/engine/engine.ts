@@ -143,9 +143,11 @@ export class Engine {
     for (const loop of this.loops) loop.stop();
     if (this.active.size > 0) {
       this.log.info({ runs: this.activeRuns().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
-      const drained = this.allDone();
-      const timedOut = sleep(this.clock, timeoutMs).then(() => "timeout" as const);
-      if ((await Promise.race([drained, timedOut])) === "timeout" && this.active.size > 0) {
+      const deadline = new AbortController();
+      const timedOut = sleep(this.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
+      const outcome = await Promise.race([this.allDone().then(() => "drained" as const), timedOut]);
+      deadline.abort();
+      if (outcome === "timeout" && this.active.size > 0) {
         this.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
         await this.allDone();
       }

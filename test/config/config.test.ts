@@ -1,0 +1,167 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import { splitCommand } from "../../src/config/argv.js";
+import { ConfigError } from "../../src/errors.js";
+import { tempDir } from "../helpers/spec.js";
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const dir = tempDir();
+  try {
+    parseConfig(yaml, join(dir, "jobclock.yaml"), env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+const shellJob = (extra: string) => `jobs:\n  sync-orders:\n    shell: "true"\n${extra}`;
+
+describe("config: good input", () => {
+  it("resolves paths relative to the config's folder and applies defaults", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "scripts"));
+    writeFileSync(join(dir, "scripts", "run.sh"), "#!/bin/sh\n");
+    chmodSync(join(dir, "scripts", "run.sh"), 0o755);
+    writeFileSync(join(dir, "job.mjs"), "export default () => {}");
+    const config = parseConfig(
+      `store: sqlite:./data/x.db
+defaults: { timezone: Europe/London, timeout: 10m, overlap: queue }
+jobs:
+  a: { every: 1h30m, command: "./scripts/run.sh --full 'two words'" }
+  b: { cron: "0 30 2 * * *", module: ./job.mjs, overlap: skip, retries: { max: 3, delay: 30s } }
+  c: { cron: "@hourly", shell: "echo hi | wc -c", timeout: none }`,
+      join(dir, "jobclock.yaml"), {},
+    );
+    expect(config.store).toBe(`sqlite:${dir}/data/x.db`);
+    expect(config.pidfile).toBe(`${dir}/run/jobclock.pid`);
+    const [a, b, c] = config.jobs;
+    expect(a).toMatchObject({
+      schedule: { kind: "every", everyMs: 5_400_000 }, action: { kind: "command", argv: [`${dir}/scripts/run.sh`, "--full", "two words"] },
+      cwd: dir, timeoutMs: 600_000, overlap: "queue",
+    });
+    expect(b).toMatchObject({
+      schedule: { kind: "cron", expression: "0 30 2 * * *", timezone: "Europe/London" }, action: { kind: "module", path: `${dir}/job.mjs` },
+      overlap: "skip", retries: { max: 3, delayMs: 30_000 },
+    });
+    expect(c).toMatchObject({ timeoutMs: null, action: { kind: "shell", script: "echo hi | wc -c" } });
+  });
+
+  it("interpolates ${VAR} and ${VAR:-default}; $${ is a literal", () => {
+    const config = parseConfig(
+      `store: \${STORE:-sqlite:/tmp/x.db}\njobs:\n  a: { every: "\${EVERY}", shell: "echo $\${HOME}", env: { TOKEN: "\${TOKEN}" } }`,
+      "/tmp/jobclock.yaml", { EVERY: "5m", TOKEN: "s3cret" },
+    );
+    expect(config.store).toBe("sqlite:/tmp/x.db");
+    expect(config.jobs[0]).toMatchObject({ schedule: { everyMs: 300_000 }, env: { TOKEN: "s3cret" }, action: { script: "echo ${HOME}" } });
+  });
+
+  it("lets JOBCLOCK_STORE override the store", () => {
+    const config = parseConfig(`store: sqlite:./a.db\njobs: {}`, "/tmp/jobclock.yaml", { JOBCLOCK_STORE: "sqlite:/var/lib/b.db" });
+    expect(config.store).toBe("sqlite:/var/lib/b.db");
+  });
+});
+
+describe("config: bad input names the key and the fix", () => {
+  it("an invalid duration", () => {
+    expect(problems(shellJob(`    every: 5 minutes\n`))).toEqual([
+      'jobs.sync-orders.every: "5 minutes" is not a duration (examples: 500ms, 30s, 5m, 1h30m, 1d)',
+    ]);
+  });
+
+  it("an invalid cron expression", () => {
+    expect(problems(shellJob(`    cron: "61 * * * *"\n`))[0]).toMatch(/^jobs\.sync-orders\.cron: "61 \* \* \* \*" is not a valid cron expression \(.*minute.*examples:/);
+    expect(problems(shellJob(`    cron: "* * *"\n`))[0]).toMatch(/has 3 fields; a cron expression has 5 .* or 6/);
+  });
+
+  it("an invalid timezone", () => {
+    expect(problems(shellJob(`    every: 5m\n    timezone: Mars/Olympus\n`))).toEqual([
+      'jobs.sync-orders.timezone: "Mars/Olympus" is not an IANA timezone (examples: UTC, Europe/London, America/New_York)',
+    ]);
+  });
+
+  it("both every and cron, or neither", () => {
+    expect(problems(shellJob(`    every: 5m\n    cron: "* * * * *"\n`))[0]).toMatch(/jobs\.sync-orders: has both of "every" and "cron"; give exactly one/);
+    expect(problems(shellJob(""))[0]).toMatch(/jobs\.sync-orders: has neither of "every" and "cron"/);
+  });
+
+  it("unknown keys, at any level", () => {
+    expect(problems(shellJob(`    every: 5m\n    evrey: 5m\n`))).toEqual([
+      expect.stringMatching(/^jobs\.sync-orders: unknown key "evrey" \(allowed: every, cron,/),
+    ]);
+    expect(problems(`stroe: x\njobs: {}`)).toEqual(['(top level): unknown key "stroe"']);
+    expect(problems(`log: { colour: red }\njobs: {}`)).toEqual(['log: unknown key "colour"']);
+  });
+
+  it("duplicate job names", () => {
+    expect(problems(`jobs:\n  a: { every: 5m, shell: "true" }\n  a: { every: 1m, shell: "true" }\n`)).toEqual([
+      expect.stringMatching(/line 3, column 3: a key appears twice \(for jobs: two jobs with the same name\)/),
+    ]);
+  });
+
+  it("a missing module file, a missing command, an unexecutable script", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "plain.sh"), "echo");
+    const yaml = `jobs:
+  m: { every: 5m, module: ./nope.js }
+  c: { every: 5m, command: ./missing.sh }
+  x: { every: 5m, command: ./plain.sh }`;
+    let errors: string[] = [];
+    try {
+      parseConfig(yaml, join(dir, "jobclock.yaml"), {});
+    } catch (e) {
+      errors = (e as ConfigError).problems;
+    }
+    expect(errors).toEqual([
+      `jobs.m.module: file ${dir}/nope.js does not exist (relative paths start at the config's folder)`,
+      `jobs.c.command: ${dir}/missing.sh does not exist (relative paths start at the config's folder)`,
+      `jobs.x.command: ${dir}/plain.sh is not executable (chmod +x it)`,
+    ]);
+  });
+
+  it("a command that needs a shell", () => {
+    expect(problems(`jobs:\n  a: { every: 5m, command: "ls | wc -l" }`)).toEqual([
+      'jobs.a.command: contains "|", which only a shell understands; quote it to pass it literally, or use shell: "…" to run it through /bin/sh',
+    ]);
+  });
+
+  it("two actions, or none", () => {
+    expect(problems(`jobs:\n  a: { every: 5m, shell: "x", command: "y" }`)[0]).toMatch(/has command and shell of "command", "shell" and "module"; give exactly one/);
+    expect(problems(`jobs:\n  a: { every: 5m }`)[0]).toMatch(/has none of "command", "shell" and "module"/);
+  });
+
+  it("an unset environment variable without a default", () => {
+    expect(problems(`notify:\n  slack: { webhook: "\${SLACK_WEBHOOK_URL}" }\njobs: {}`)).toEqual([
+      "notify.slack.webhook: environment variable SLACK_WEBHOOK_URL is not set; set it, or give a default with ${SLACK_WEBHOOK_URL:-value}",
+    ]);
+  });
+
+  it("wrong types and enum values", () => {
+    expect(problems(shellJob(`    every: 5m\n    overlap: sometimes\n    run_on_start: "yes"\n`))).toEqual([
+      'jobs.sync-orders.overlap: "sometimes" is not one of "skip", "queue", "allow", "replace"',
+      'jobs.sync-orders.run_on_start: expected boolean, got "yes"',
+    ]);
+  });
+
+  it("jitter longer than the interval, bad names, invalid YAML", () => {
+    expect(problems(shellJob(`    every: 10s\n    jitter: 10s\n`))).toEqual(["jobs.sync-orders.jitter: 10s must be shorter than the interval (every: 10s)"]);
+    expect(problems(`jobs:\n  "bad name!": { every: 5m, shell: x }`)[0]).toMatch(/is not a usable job name/);
+    expect(problems(`jobs: [unclosed`)[0]).toMatch(/line 1/);
+  });
+
+  it("reports every problem at once", () => {
+    expect(problems(`jobs:\n  a: { every: nope, shell: x }\n  b: { cron: "bad", shell: x }\n  c: { every: 1m }`)).toHaveLength(3);
+  });
+});
+
+describe("splitCommand", () => {
+  it("splits like a shell would, without being one", () => {
+    expect(splitCommand(`a "b c" 'd e' f\\ g "h\\"i"`)).toEqual({ argv: ["a", "b c", "d e", "f g", 'h"i'] });
+    expect(splitCommand(`a 'unclosed`)).toEqual({ error: "has an unclosed ' quote" });
+    expect(splitCommand(`  `)).toEqual({ error: "is empty; give the program to run" });
+    expect(splitCommand(`echo '*.csv' "a|b"`)).toEqual({ argv: ["echo", "*.csv", "a|b"] });
+  });
+});

@@ -1,0 +1,194 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { makeSpec } from "../helpers/spec.js";
+import { gate, startHarness, T0, waitFor, type Harness } from "../helpers/engine-harness.js";
+
+let h: Harness | undefined;
+
+/** Alive and not a zombie (a killed child may wait a moment to be reaped). */
+function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
+
+describe("engine: timeouts", () => {
+  it("times out a handler: ctx.signal is aborted and the run is timed_out", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("slow", { ...every(60_000), timeoutMs: 5_000 })], { slow: g.handler });
+    await h.clock.advance(64_999);
+    expect((await h.runs("slow"))[0]!.status).toBe("running");
+    await h.clock.advance(1);
+    const [run] = await h.runs("slow");
+    expect(run).toMatchObject({ status: "timed_out", error: expect.stringMatching(/timed out after 5s/) });
+    expect(g.calls[0]!.signal.aborted).toBe(true);
+  });
+
+  it("kills a command's whole process group on timeout, with SIGKILL after kill_grace", async () => {
+    // The shell ignores SIGTERM and starts a grandchild; both must be gone after the timeout.
+    const script = `trap '' TERM; sleep 60 & echo "child $!"; wait`;
+    h = await startHarness([makeSpec("tree", { ...every(60_000), action: { kind: "shell", script }, timeoutMs: 1_000, killGraceMs: 2_000 })]);
+    await h.clock.advance(60_000);
+    await waitFor("the child to start", async () => (await h!.store.listRuns({ job: "tree" })).length === 1);
+    await new Promise((r) => setTimeout(r, 200)); // let the shell print its child's pid
+    await h.clock.advance(1_000); // timeout: SIGTERM to the group (the shell ignores it; sleep dies)
+    await h.clock.advance(2_000); // kill_grace: SIGKILL
+    await waitFor("the run to end", async () => (await h!.runs("tree"))[0]!.status !== "running");
+    const [run] = await h.runs("tree");
+    expect(run!.status).toBe("timed_out");
+    const out = (await h.store.getRunOutput(run!.id))!.stdout;
+    const childPid = Number(/child (\d+)/.exec(out)?.[1]);
+    expect(childPid).toBeGreaterThan(0);
+    await waitFor("the grandchild to be gone too", () => !processAlive(childPid), 3_000);
+  });
+});
+
+describe("engine: retries", () => {
+  it("retries a failed attempt with exponential backoff inside the same run record", async () => {
+    let calls = 0;
+    const at: number[] = [];
+    h = await startHarness([makeSpec("flaky", { ...every(3_600_000), retries: { max: 3, delayMs: 1_000 } })], {
+      flaky: () => {
+        at.push(h!.clock.now());
+        if (++calls < 3) throw new Error(`boom ${calls}`);
+      },
+    });
+    await h.clock.advance(3_600_000 + 10_000);
+    expect(at.map((t) => t - T0 - 3_600_000)).toEqual([0, 1_000, 3_000]); // delays 1s, then 2s
+    const runs = await h.runs("flaky");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "succeeded", attempt: 3 });
+  });
+
+  it("keeps the status of the last attempt when retries run out", async () => {
+    h = await startHarness([makeSpec("bad", { ...every(3_600_000), retries: { max: 2, delayMs: 10 } })], {
+      bad: () => { throw new Error("always"); },
+    });
+    await h.clock.advance(3_600_000 + 1_000);
+    const [run] = await h.runs("bad");
+    expect(run).toMatchObject({ status: "failed", attempt: 3, error: expect.stringMatching(/always/) });
+  });
+});
+
+describe("engine: recovery of abandoned runs", () => {
+  it("at start, marks runs of a dead local instance abandoned and frees the job", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("j", { ...every(60_000), overlap: "skip" })], { j: g.handler }, { start: false });
+    // A previous daemon on this host (pid 2^22+1 cannot exist) died while running the job.
+    await h.store.registerInstance({ id: "dead", host: hostname(), pid: 4_194_305, version: "t", startedAt: T0, lastSeen: T0, stoppedAt: null });
+    const job = (await h.store.getJob("j"))!;
+    await h.store.claimSlots([{
+      job: "j", specHash: job.specHash, instanceId: "dead", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 60_000 },
+      slot: job.nextSlot!, trigger: "schedule", missed: null, overlap: "skip", waitIfBusy: false, now: T0,
+    }]);
+    await h.engine.start();
+    const [old] = await h.runs("j");
+    expect(old).toMatchObject({ status: "abandoned", instanceId: "dead", error: expect.stringMatching(/stopped heartbeating/) });
+    await h.clock.advance(120_000);
+    expect((await h.runs("j")).map((r) => r.status)).toEqual(["abandoned", "running"]); // not skipped
+    g.release();
+    await h.clock.advance(1);
+  });
+
+  it("abandons a remote instance's run once its heartbeat is older than the budget", async () => {
+    h = await startHarness([makeSpec("j", every(3_600_000))], { j: () => {} });
+    await h.store.registerInstance({ id: "far", host: "elsewhere", pid: 1, version: "t", startedAt: T0, lastSeen: T0, stoppedAt: null });
+    const job = (await h.store.getJob("j"))!;
+    await h.store.claimSlots([{
+      job: "j", specHash: job.specHash, instanceId: "far", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 3_600_000 },
+      slot: job.nextSlot!, trigger: "schedule", missed: null, overlap: "skip", waitIfBusy: false, now: T0,
+    }]);
+    await h.clock.advance(25_000);
+    expect((await h.runs("j"))[0]!.status).toBe("running");
+    await h.clock.advance(10_000); // heartbeat loop after the 30 s budget
+    expect((await h.runs("j"))[0]!.status).toBe("abandoned");
+  });
+
+  it("keeps its own running runs heartbeated, so they are never abandoned", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("long", { ...every(60_000), timeoutMs: null })], { long: g.handler });
+    await h.clock.advance(60_000 + 120_000);
+    expect((await h.runs("long"))[0]!.status).toBe("running");
+    g.release();
+    await h.clock.advance(1);
+  });
+});
+
+describe("engine: control from the store", () => {
+  it("starts a manual trigger, outside the schedule", async () => {
+    const seen: string[] = [];
+    h = await startHarness([makeSpec("m", every(3_600_000))], { m: () => void seen.push("ran") });
+    await h.engine.trigger("m");
+    await h.clock.advance(0);
+    expect((await h.runs("m")).map((r) => [r.trigger, r.status])).toEqual([["manual", "succeeded"]]);
+    await expect(h.engine.trigger("nope")).rejects.toMatchObject({ code: "JOB_NOT_FOUND" });
+  });
+
+  it("follows pause, resume and trigger written by another process within a second", async () => {
+    let n = 0;
+    h = await startHarness([makeSpec("p", every(10_000))], { p: () => void n++ });
+    const cli = SqliteStore.open(h.dbPath); // what `jobclock pause` does
+    await h.clock.advance(10_000);
+    expect(n).toBe(1);
+    await cli.setPaused("p", true, h.clock.now());
+    await h.clock.advance(1_000);
+    await h.clock.advance(60_000);
+    expect(n).toBe(1);
+    await cli.requestTrigger("p", h.clock.now()); // a trigger still runs a paused job
+    await h.clock.advance(1_000);
+    expect(n).toBe(2);
+    await cli.setPaused("p", false, h.clock.now());
+    await h.clock.advance(10_000);
+    expect(n).toBe(3);
+    expect((await h.runs("p")).every((r) => r.status === "succeeded")).toBe(true); // no catch-up burst on resume
+    await cli.close();
+  });
+
+  it("picks up a config applied by another process (reload) without restart", async () => {
+    h = await startHarness([makeSpec("old", every(10_000))], { old: () => {}, fresh: () => {} });
+    const cli = SqliteStore.open(h.dbPath);
+    await cli.applyJobs([makeSpec("fresh", every(5_000))], h.clock.now());
+    await h.clock.advance(1_000);
+    await h.clock.advance(10_000);
+    expect((await h.runs("fresh")).length).toBe(2);
+    expect(await h.runs("old")).toEqual([]); // retired before its first slot
+    await cli.close();
+  });
+});
+
+describe("engine: graceful stop", () => {
+  it("waits for running runs to finish", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("d", every(10_000))], { d: g.handler });
+    await h.clock.advance(10_000);
+    let stopped = false;
+    const stopping = h.engine.stop(30_000).then(() => (stopped = true));
+    await h.clock.advance(5_000);
+    expect(stopped).toBe(false);
+    g.release();
+    await h.clock.advance(1);
+    await stopping;
+    expect((await h.runs("d")).map((r) => r.status)).toEqual(["succeeded"]);
+    expect(h.clock.pendingTimers()).toBe(0);
+  });
+
+  it("cancels what is still running after shutdown_timeout and records it", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("d", every(10_000))], { d: g.handler });
+    await h.clock.advance(10_000);
+    const stopping = h.engine.stop(30_000);
+    await h.clock.advance(30_000);
+    await stopping;
+    expect((await h.runs("d"))[0]).toMatchObject({ status: "cancelled", error: expect.stringMatching(/shutdown_timeout/) });
+  });
+});

@@ -1,0 +1,116 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { runAttempt } from "../../src/run/runner.js";
+import { TailBuffer } from "../../src/run/tail-buffer.js";
+import type { AttemptRequest } from "../../src/run/types.js";
+import { FakeClock } from "../../src/testing/fake-clock.js";
+import type { JobSpec } from "../../src/job-spec.js";
+import { makeSpec, tempDir } from "../helpers/spec.js";
+
+function request(spec: JobSpec, over: Partial<AttemptRequest> = {}): AttemptRequest {
+  return { runId: 7, spec, slot: Date.UTC(2026, 4, 1), attempt: 1, signal: new AbortController().signal, clock: systemClock, ...over };
+}
+
+describe("command runner", () => {
+  it("runs argv without a shell: spaces, $VARS and globs arrive literally", async () => {
+    const spec = makeSpec("argv", { action: { kind: "command", argv: ["/bin/echo", "two words", "$HOME", "*.csv"] } });
+    const result = await runAttempt(request(spec), undefined);
+    expect(result).toMatchObject({ status: "succeeded", exitCode: 0, stdout: "two words $HOME *.csv\n" });
+  });
+
+  it("passes the job's env, cwd and JOBCLOCK_* variables", async () => {
+    const cwd = tempDir();
+    const spec = makeSpec("env", {
+      action: { kind: "shell", script: 'echo "$GREETING $JOBCLOCK_JOB $JOBCLOCK_RUN_ID $JOBCLOCK_SLOT $JOBCLOCK_ATTEMPT $(pwd)"' },
+      env: { GREETING: "hi" }, cwd,
+    });
+    const result = await runAttempt(request(spec, { attempt: 2 }), undefined);
+    expect(result.stdout).toBe(`hi env 7 2026-05-01T00:00:00.000Z 2 ${cwd}\n`);
+  });
+
+  it("reports a failing exit code and keeps stderr", async () => {
+    const spec = makeSpec("fail", { action: { kind: "shell", script: "echo oops >&2; exit 3" } });
+    expect(await runAttempt(request(spec), undefined)).toMatchObject({ status: "failed", exitCode: 3, stderr: "oops\n", error: "exited with code 3" });
+  });
+
+  it("says clearly when the program does not exist", async () => {
+    const spec = makeSpec("missing", { action: { kind: "command", argv: ["/nonexistent/tool"] } });
+    expect(await runAttempt(request(spec), undefined)).toMatchObject({ status: "failed", error: expect.stringMatching(/cannot start \/nonexistent\/tool.*not found/) });
+  });
+
+  it("keeps only the last 64 KiB of output", async () => {
+    // 200,000 numbered lines is about 1.3 MB; the tail must end with the last line.
+    const spec = makeSpec("big", { action: { kind: "shell", script: "seq 1 200000" } });
+    const result = await runAttempt(request(spec), undefined);
+    expect(Buffer.byteLength(result.stdout)).toBeLessThanOrEqual(64 * 1024);
+    expect(Buffer.byteLength(result.stdout)).toBeGreaterThan(60 * 1024);
+    expect(result.stdout.endsWith("199999\n200000\n")).toBe(true);
+  });
+
+  it("cancels on abort with SIGTERM and reports cancelled", async () => {
+    const controller = new AbortController();
+    const spec = makeSpec("cancel", { action: { kind: "command", argv: ["sleep", "30"] } });
+    const running = runAttempt(request(spec, { signal: controller.signal }), undefined);
+    setTimeout(() => controller.abort(new Error("stop now")), 100);
+    expect(await running).toMatchObject({ status: "cancelled", signal: "SIGTERM", error: "stop now" });
+  });
+});
+
+describe("module runner", () => {
+  function moduleFile(code: string): string {
+    const path = join(tempDir(), "job.mjs");
+    writeFileSync(path, code);
+    return path;
+  }
+
+  it("calls the default export in a worker thread with ctx", async () => {
+    const path = moduleFile(`
+      import { isMainThread } from "node:worker_threads";
+      export default async (ctx) => {
+        ctx.log("main thread?", isMainThread, ctx.job, ctx.runId, ctx.slot.toISOString(), ctx.attempt, ctx.signal.aborted);
+        ctx.log.warn("careful");
+        console.log("plain console works too");
+      };`);
+    const result = await runAttempt(request(makeSpec("mod", { action: { kind: "module", path } }), { attempt: 3 }), undefined);
+    expect(result.status).toBe("succeeded");
+    expect(result.stdout).toBe("main thread? false mod 7 2026-05-01T00:00:00.000Z 3 false\nplain console works too\n");
+    expect(result.stderr).toBe("warn: careful\n");
+  });
+
+  it("reports a throw as failed with the stack", async () => {
+    const path = moduleFile(`export default async () => { throw new Error("module broke"); };`);
+    expect(await runAttempt(request(makeSpec("m", { action: { kind: "module", path } })), undefined)).toMatchObject({
+      status: "failed", error: expect.stringMatching(/Error: module broke/),
+    });
+  });
+
+  it("refuses a module without a default export function", async () => {
+    const path = moduleFile(`export const notDefault = 1;`);
+    expect(await runAttempt(request(makeSpec("m", { action: { kind: "module", path } })), undefined)).toMatchObject({
+      status: "failed", error: expect.stringMatching(/has no default export function/),
+    });
+  });
+
+  it("on timeout aborts ctx.signal, then terminates a worker that ignores it", async () => {
+    const path = moduleFile(`export default () => new Promise(() => { setInterval(() => {}, 1000); });`);
+    const clock = new FakeClock();
+    const spec = makeSpec("stuck", { action: { kind: "module", path }, timeoutMs: 1_000, killGraceMs: 500 });
+    const running = runAttempt(request(spec, { clock }), undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await clock.advance(1_500);
+    expect(await running).toMatchObject({ status: "timed_out", error: expect.stringMatching(/timed out after 1s; worker terminated/) });
+  });
+});
+
+describe("TailBuffer", () => {
+  it("keeps the newest bytes across chunk boundaries", () => {
+    const tail = new TailBuffer(10);
+    tail.write("abcdef");
+    tail.write("ghijkl");
+    tail.write("mn");
+    expect(tail.toString()).toBe("efghijklmn");
+    expect(tail.droppedBytes).toBe(4);
+  });
+});

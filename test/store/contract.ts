@@ -1,0 +1,249 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { SlotClaim, Store } from "../../src/store/types.js";
+import { makeSpec } from "../helpers/spec.js";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function claim(store: Store, over: Partial<SlotClaim> & { job: string; specHash: string }): Promise<SlotClaim> {
+  return store.getJob(over.job).then((j) => ({
+    instanceId: "i1",
+    source: { kind: "slot", expected: j!.nextSlot!, next: j!.nextSlot! + 60_000 },
+    slot: j!.nextSlot!,
+    trigger: "schedule",
+    missed: null,
+    overlap: "skip",
+    waitIfBusy: false,
+    now: j!.nextSlot!,
+    ...over,
+  }) as SlotClaim);
+}
+
+const ok = (runId: number, status: "succeeded" | "failed" = "succeeded", at = T0 + 70_000) => ({
+  runId, status, attempt: 1, finishedAt: at, exitCode: status === "succeeded" ? 0 : 1, signal: null,
+  error: status === "failed" ? "exit 1" : null, output: { stdout: "out", stderr: "err" },
+});
+
+/**
+ * The behaviour every Store must have. The SQLite store runs it now; the PostgreSQL store runs
+ * the same suite, so the engine can rely on one contract.
+ */
+export function describeStoreContract(name: string, open: () => Promise<Store>): void {
+  describe(`${name}: Store contract`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+      return () => store.close();
+    });
+
+    it("applies jobs: adds, updates keeping history, retires removed ones, never deletes", async () => {
+      const a = makeSpec("a");
+      const b = makeSpec("b");
+      expect(await store.applyJobs([a, b], T0)).toMatchObject({ added: ["a", "b"], retired: [] });
+      const job = (await store.getJob("a"))!;
+      expect(job.nextSlot).toBe(T0 + 60_000); // first slot one interval after it is applied
+      expect(job.anchor).toBe(T0);
+
+      const [c] = await store.claimSlots([await claim(store, { job: "a", specHash: job.specHash })]);
+      expect(c!.kind).toBe("started");
+
+      const changed = { ...a, timeoutMs: 5_000 };
+      const report = await store.applyJobs([changed], T0 + 1_000);
+      expect(report).toMatchObject({ updated: ["a"], retired: ["b"], added: [] });
+      const after = (await store.getJob("a"))!;
+      expect(after.spec.timeoutMs).toBe(5_000);
+      expect(after.nextSlot).toBe(T0 + 120_000); // not re-anchored: the schedule did not change
+      expect(await store.listRuns({ job: "a" })).toHaveLength(1); // history kept
+      expect((await store.getJob("b"))!.retiredAt).toBe(T0 + 1_000);
+      expect((await store.listJobs()).map((j) => j.name)).toEqual(["a"]);
+      expect((await store.listJobs({ includeRetired: true })).map((j) => j.name)).toEqual(["a", "b"]);
+    });
+
+    it("re-anchors a job whose schedule changed", async () => {
+      await store.applyJobs([makeSpec("a")], T0);
+      await store.applyJobs([makeSpec("a", { schedule: { kind: "every", everyMs: 10_000 } })], T0 + 5_000);
+      const job = (await store.getJob("a"))!;
+      expect(job.anchor).toBe(T0 + 5_000);
+      expect(job.nextSlot).toBe(T0 + 15_000);
+    });
+
+    it("keeps an operator's pause across a reload that does not change `paused`", async () => {
+      await store.applyJobs([makeSpec("a")], T0);
+      expect(await store.setPaused("a", true, T0)).toBe(true);
+      await store.applyJobs([makeSpec("a", { description: "edited" })], T0 + 1);
+      expect((await store.getJob("a"))!.paused).toBe(true);
+      await store.applyJobs([makeSpec("a", { description: "edited", paused: true })], T0 + 2);
+      await store.applyJobs([makeSpec("a", { description: "edited", paused: false })], T0 + 3);
+      expect((await store.getJob("a"))!.paused).toBe(false);
+      expect(await store.setPaused("nope", true, T0)).toBe(false);
+    });
+
+    it("lets exactly one of two competing claims for a slot win", async () => {
+      await store.applyJobs([makeSpec("a")], T0);
+      const job = (await store.getJob("a"))!;
+      const c1 = await claim(store, { job: "a", specHash: job.specHash, instanceId: "i1" });
+      const c2 = { ...c1, instanceId: "i2" };
+      const outcomes = [...(await store.claimSlots([c1])), ...(await store.claimSlots([c2]))];
+      expect(outcomes.map((o) => o.kind).sort()).toEqual(["lost", "started"]);
+      expect(await store.listRuns({ job: "a" })).toHaveLength(1);
+    });
+
+    it("refuses a claim made with a stale definition", async () => {
+      await store.applyJobs([makeSpec("a")], T0);
+      const job = (await store.getJob("a"))!;
+      const [o] = await store.claimSlots([await claim(store, { job: "a", specHash: "stale" })]);
+      expect(o!.kind).toBe("lost");
+      expect((await store.getJob("a"))!.nextSlot).toBe(job.nextSlot);
+    });
+
+    it("applies overlap policies against runs in the store", async () => {
+      const specs = (["skip", "queue", "allow", "replace"] as const).map((p) => makeSpec(p, { overlap: p }));
+      await store.applyJobs(specs, T0);
+      const first = async (name: string) => {
+        const j = (await store.getJob(name))!;
+        return (await store.claimSlots([await claim(store, { job: name, specHash: j.specHash, overlap: j.spec.overlap })]))[0]!;
+      };
+      for (const s of specs) expect((await first(s.name)).kind).toBe("started");
+      const second: Record<string, string> = {};
+      for (const s of specs) second[s.name] = (await first(s.name)).kind;
+      expect(second).toEqual({ skip: "skipped", queue: "queued", allow: "started", replace: "started" });
+
+      const skipped = await store.listRuns({ job: "skip", status: "skipped" });
+      expect(skipped[0]!.error).toMatch(/still running/);
+      expect((await store.getJob("queue"))!.queuedSlot).toBe(T0 + 120_000);
+      expect((await first("queue")).kind).toBe("skipped"); // at most one waits
+      expect((await store.getJob("allow"))!.runningCount).toBe(2);
+    });
+
+    it("tells replace which runs to cancel", async () => {
+      await store.applyJobs([makeSpec("r", { overlap: "replace" })], T0);
+      const j = (await store.getJob("r"))!;
+      const [a] = await store.claimSlots([await claim(store, { job: "r", specHash: j.specHash, overlap: "replace" })]);
+      const [b] = await store.claimSlots([await claim(store, { job: "r", specHash: j.specHash, overlap: "replace" })]);
+      expect(b).toMatchObject({ kind: "started", replacing: [(a as { run: { id: number } }).run.id] });
+    });
+
+    it("hands a queued slot back when the job becomes idle, once", async () => {
+      await store.applyJobs([makeSpec("q", { overlap: "queue" })], T0);
+      const j = (await store.getJob("q"))!;
+      const [a] = await store.claimSlots([await claim(store, { job: "q", specHash: j.specHash, overlap: "queue" })]);
+      await store.claimSlots([await claim(store, { job: "q", specHash: j.specHash, overlap: "queue" })]);
+      const runId = (a as { run: { id: number } }).run.id;
+      const [fin] = await store.finishRuns([ok(runId)]);
+      expect(fin).toEqual({ runId, job: "q", queuedSlot: T0 + 120_000 });
+      const queuedClaim: SlotClaim = {
+        job: "q", specHash: j.specHash, instanceId: "i1", source: { kind: "queued", expected: T0 + 120_000 },
+        slot: T0 + 120_000, trigger: "schedule", missed: null, overlap: "queue", waitIfBusy: false, now: T0 + 130_000,
+      };
+      expect((await store.claimSlots([queuedClaim]))[0]!.kind).toBe("started");
+      expect((await store.claimSlots([{ ...queuedClaim, instanceId: "i2" }]))[0]!.kind).toBe("lost");
+    });
+
+    it("waits instead of claiming when asked to (catch-up all) and a run is going", async () => {
+      await store.applyJobs([makeSpec("w")], T0);
+      const j = (await store.getJob("w"))!;
+      await store.claimSlots([await claim(store, { job: "w", specHash: j.specHash })]);
+      const [o] = await store.claimSlots([await claim(store, { job: "w", specHash: j.specHash, waitIfBusy: true })]);
+      expect(o!.kind).toBe("busy");
+      expect((await store.getJob("w"))!.nextSlot).toBe(T0 + 120_000); // not consumed
+    });
+
+    it("records missed slots as one row with a count", async () => {
+      await store.applyJobs([makeSpec("m")], T0);
+      const j = (await store.getJob("m"))!;
+      const c = await claim(store, {
+        job: "m", specHash: j.specHash, slot: null, source: { kind: "slot", expected: j.nextSlot!, next: T0 + 11 * 60_000 },
+        missed: { count: 10, first: T0 + 60_000, last: T0 + 600_000, atLeast: false },
+      });
+      const [o] = await store.claimSlots([c]);
+      expect(o).toMatchObject({ kind: "advanced", missedRun: { status: "missed", missedCount: 10, missedUntil: T0 + 600_000 } });
+    });
+
+    it("records a finished run with its output, status and the job's last result", async () => {
+      await store.applyJobs([makeSpec("f")], T0);
+      const j = (await store.getJob("f"))!;
+      const [o] = await store.claimSlots([await claim(store, { job: "f", specHash: j.specHash })]);
+      const runId = (o as { run: { id: number } }).run.id;
+      await store.finishRuns([ok(runId, "failed")]);
+      const run = (await store.getRun(runId))!;
+      expect(run).toMatchObject({ status: "failed", exitCode: 1, finishedAt: T0 + 70_000, error: "exit 1" });
+      expect(await store.getRunOutput(runId)).toEqual({ stdout: "out", stderr: "err" });
+      expect((await store.getJob("f"))!).toMatchObject({ lastStatus: "failed", lastRunId: runId, runningCount: 0 });
+    });
+
+    it("claims a manual trigger once, and lists pending triggers as changes", async () => {
+      await store.applyJobs([makeSpec("t")], T0);
+      const j = (await store.getJob("t"))!;
+      const req = (await store.requestTrigger("t", T0 + 5))!;
+      expect(await store.requestTrigger("missing", T0)).toBeNull();
+      const changes = await store.changesSince(0);
+      expect(changes.triggers).toEqual([{ id: req.id, job: "t", requestedAt: T0 + 5 }]);
+      const c: SlotClaim = {
+        job: "t", specHash: j.specHash, instanceId: "i1", source: { kind: "trigger", triggerId: req.id }, slot: T0 + 5,
+        trigger: "manual", missed: null, overlap: "skip", waitIfBusy: false, now: T0 + 6,
+      };
+      expect((await store.claimSlots([c]))[0]!.kind).toBe("started");
+      expect((await store.claimSlots([{ ...c, instanceId: "i2" }]))[0]!.kind).toBe("lost");
+      expect((await store.changesSince(changes.rev)).triggers).toEqual([]);
+    });
+
+    it("reports changed jobs since a revision", async () => {
+      await store.applyJobs([makeSpec("a"), makeSpec("b")], T0);
+      const { rev } = await store.changesSince(0);
+      await store.setPaused("b", true, T0 + 1);
+      const changes = await store.changesSince(rev);
+      expect(changes.jobs.map((j) => [j.name, j.paused])).toEqual([["b", true]]);
+    });
+
+    it("abandons runs whose heartbeat is stale or whose instance is dead, and frees the job", async () => {
+      await store.applyJobs([makeSpec("x", { overlap: "skip" })], T0);
+      const j = (await store.getJob("x"))!;
+      await store.registerInstance({ id: "dead", host: "h", pid: 1, version: "t", startedAt: T0, lastSeen: T0, stoppedAt: null });
+      const [o] = await store.claimSlots([await claim(store, { job: "x", specHash: j.specHash, instanceId: "dead" })]);
+      const runId = (o as { run: { id: number } }).run.id;
+      expect(await store.abandonRuns({ now: T0 + 61_000, staleBefore: T0 + 30_000 })).toEqual([]); // heartbeat at claim time T0+60s
+      await store.heartbeat("dead", T0 + 65_000);
+      const abandoned = await store.abandonRuns({ now: T0 + 100_000, staleBefore: T0 + 70_000 });
+      expect(abandoned.map((r) => [r.id, r.status])).toEqual([[runId, "abandoned"]]);
+      expect((await store.getJob("x"))!).toMatchObject({ runningCount: 0, lastStatus: "abandoned" });
+      // the job is free: the next slot starts instead of being skipped
+      const [next] = await store.claimSlots([await claim(store, { job: "x", specHash: j.specHash })]);
+      expect(next!.kind).toBe("started");
+      const byInstance = await store.abandonRuns({ now: T0 + 200_000, instanceIds: ["i1"] });
+      expect(byInstance).toHaveLength(1);
+    });
+
+    it("records instances", async () => {
+      await store.registerInstance({ id: "i9", host: "h", pid: 42, version: "1", startedAt: T0, lastSeen: T0, stoppedAt: null });
+      await store.heartbeat("i9", T0 + 5);
+      await store.markInstanceStopped("i9", T0 + 9);
+      expect(await store.listInstances()).toEqual([
+        { id: "i9", host: "h", pid: 42, version: "1", startedAt: T0, lastSeen: T0 + 5, stoppedAt: T0 + 9 },
+      ]);
+    });
+
+    it("prunes history beyond the retention, keeping whichever rule keeps more", async () => {
+      await store.applyJobs([makeSpec("p", { overlap: "allow" })], T0);
+      const j = (await store.getJob("p"))!;
+      for (let i = 0; i < 8; i++) {
+        const [o] = await store.claimSlots([await claim(store, { job: "p", specHash: j.specHash, overlap: "allow", now: T0 + i })]);
+        await store.finishRuns([ok((o as { run: { id: number } }).run.id)]);
+      }
+      // All 8 are "old" (created before the cutoff); keep the newest 3.
+      expect(await store.pruneRuns({ keepRuns: 3, keepMs: 1_000 }, T0 + 1_000_000, ["p"])).toBe(5);
+      expect(await store.listRuns({ job: "p", limit: 100 })).toHaveLength(3);
+      // Recent runs are kept even beyond keepRuns.
+      expect(await store.pruneRuns({ keepRuns: 1, keepMs: 10_000_000 }, T0 + 1_000_000, ["p"])).toBe(0);
+    });
+
+    it("lists runs newest first with filters", async () => {
+      await store.applyJobs([makeSpec("l", { overlap: "skip" })], T0);
+      const j = (await store.getJob("l"))!;
+      await store.claimSlots([await claim(store, { job: "l", specHash: j.specHash })]);
+      await store.claimSlots([await claim(store, { job: "l", specHash: j.specHash })]);
+      const runs = await store.listRuns({ job: "l" });
+      expect(runs.map((r) => r.status)).toEqual(["skipped", "running"]);
+      expect((await store.listRuns({ status: "running" })).map((r) => r.job)).toEqual(["l"]);
+      expect(await store.listRuns({ job: "l", limit: 1 })).toHaveLength(1);
+    });
+  });
+}

@@ -1,0 +1,67 @@
+import Database from "better-sqlite3";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { makeSpec, tempDir } from "../helpers/spec.js";
+import { describeStoreContract } from "./contract.js";
+
+describeStoreContract("SqliteStore", async () => SqliteStore.open(join(tempDir(), "jobclock.db")));
+
+describe("SqliteStore on disk", () => {
+  it("uses WAL and records its schema version", async () => {
+    const path = join(tempDir(), "s.db");
+    const store = SqliteStore.open(path);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }]);
+    db.close();
+  });
+
+  it("refuses a database whose schema is newer than the code, and leaves it alone", async () => {
+    const path = join(tempDir(), "s.db");
+    await SqliteStore.open(path).applyJobs([makeSpec("keep")], 1).then(() => {});
+    const db = new Database(path);
+    db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 0)").run();
+    db.close();
+    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(1\); upgrade jobclock/);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT name FROM jobs").pluck().all()).toEqual(["keep"]);
+    check.close();
+  });
+
+  it("refuses a file that is not SQLite without changing a byte", () => {
+    const path = join(tempDir(), "notes.db");
+    writeFileSync(path, "these are my notes, not a database\n".repeat(200));
+    const before = readFileSync(path);
+    expect(() => SqliteStore.open(path)).toThrow(expect.objectContaining({ code: "STORE_NOT_SQLITE", message: expect.stringMatching(/is not a SQLite database/) }));
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it("reports a database locked by another process, and loses nothing", async () => {
+    const path = join(tempDir(), "s.db");
+    const store = SqliteStore.open(path, { busyTimeoutMs: 100 });
+    await store.applyJobs([makeSpec("a")], 1);
+    const other = new Database(path);
+    other.exec("BEGIN EXCLUSIVE");
+    await expect(store.setPaused("a", true, 2)).rejects.toMatchObject({ code: "STORE_LOCKED", message: expect.stringMatching(/locked by another process/) });
+    other.exec("ROLLBACK");
+    other.close();
+    expect(await store.setPaused("a", true, 3)).toBe(true);
+    expect((await store.getJob("a"))!.paused).toBe(true);
+    await store.close();
+  });
+
+  it("sees another connection's writes through the change token", async () => {
+    const path = join(tempDir(), "s.db");
+    const a = SqliteStore.open(path);
+    const b = SqliteStore.open(path);
+    await a.applyJobs([makeSpec("j")], 1);
+    const before = await a.changeToken();
+    await b.setPaused("j", true, 2);
+    expect(await a.changeToken()).not.toBe(before);
+    await a.close();
+    await b.close();
+  });
+});
