@@ -15,7 +15,9 @@ export function readPidfile(path: string): PidfileState {
     if (lstatSync(path).isSymbolicLink()) throw symlinkError(path);
     text = readFileSync(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "absent" };
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOTDIR: a file stands where the folder should be; acquirePidfile reports that properly.
+    if (code === "ENOENT" || code === "ENOTDIR") return { state: "absent" };
     throw error;
   }
   const pid = Number(text.trim());

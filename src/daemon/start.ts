@@ -9,7 +9,7 @@ const STARTUP_TIMEOUT_MS = 60_000;
  * `jobclock start`: spawn `jobclock run` detached (its own session, no terminal) and return
  * only once it reports ready, or with the reason it failed (PRODUCT §6).
  */
-export async function startDaemon(configPath: string, cliPath: string, print: (line: string) => void): Promise<number> {
+export async function startDaemon(configPath: string, cliPath: string, print: (line: string) => void, printError: (line: string) => void): Promise<number> {
   const config = loadConfig(configPath); // a bad config fails here, in the user's terminal, with exit 2
   const current = readPidfile(config.pidfile);
   if (current.state === "running") {
@@ -34,13 +34,13 @@ export async function startDaemon(configPath: string, cliPath: string, print: (l
       print(`jobclock started (pid ${outcome.pid}); log: ${config.log.file ?? "(none)"}`);
       return 0;
     case "error":
-      print(`jobclock failed to start: ${outcome.message}`);
+      printError(`jobclock failed to start: ${outcome.message}`);
       return outcome.exitCode;
     case "exit":
-      print(`jobclock exited during start-up (code ${outcome.code}); see ${config.log.file ?? "its output"}`);
+      printError(`jobclock exited during start-up (code ${outcome.code}); see ${config.log.file ?? "its output"}`);
       return 1;
     case "timeout":
-      print(`jobclock did not report ready within ${STARTUP_TIMEOUT_MS / 1000}s; see ${config.log.file ?? "its output"}`);
+      printError(`jobclock did not report ready within ${STARTUP_TIMEOUT_MS / 1000}s; see ${config.log.file ?? "its output"}`);
       return 1;
   }
 }

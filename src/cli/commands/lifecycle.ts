@@ -19,7 +19,7 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     .action(async () => exit(await runDaemon(findConfigPath(globals().config))));
 
   program.command("start").description("start as a background daemon; returns once it is up")
-    .action(async () => exit(await startDaemon(findConfigPath(globals().config), cliPath, stdio.out)));
+    .action(async () => exit(await startDaemon(findConfigPath(globals().config), cliPath, stdio.out, stdio.err)));
 
   program.command("stop").description("stop the daemon, waiting for running jobs to drain")
     .action(async () => {
@@ -32,7 +32,7 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
       const config = configFrom(globals());
       const stopped = await stopDaemon(config, () => storeFrom(config, false), stdio.out);
       if (stopped !== 0) return exit(stopped);
-      exit(await startDaemon(config.path, cliPath, stdio.out));
+      exit(await startDaemon(config.path, cliPath, stdio.out, stdio.err));
     });
 
   program.command("status").description("running or not, pid, uptime, store, job counts")

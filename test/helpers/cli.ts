@@ -1,0 +1,45 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "./spec.js";
+
+export const CLI = resolve(fileURLToPath(import.meta.url), "../../../dist/cli/main.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `jobclock` binary as a user would. */
+export function jobclock(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath, [CLI, ...args],
+      { cwd: options.cwd, env: { ...process.env, JOBCLOCK_CONFIG: "", ...options.env }, timeout: options.timeoutMs ?? 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A temp folder with a jobclock.yaml: the e2e tests' "server". */
+export function project(yaml: string): { dir: string; run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>; write(yaml: string): void } {
+  const dir = tempDir("jobclock-e2e-");
+  mkdirSync(join(dir, "data"));
+  const write = (text: string) => writeFileSync(join(dir, "jobclock.yaml"), text);
+  write(yaml);
+  return { dir, write, run: (args, env) => jobclock(["--config", join(dir, "jobclock.yaml"), ...args], { cwd: dir, env }) };
+}
+
+export const BASE_CONFIG = `
+store: sqlite:./data/jobclock.db
+pidfile: ./run/jobclock.pid
+log: { file: ./logs/info.log, level: debug }
+shutdown_timeout: 20s
+heartbeat: 1s
+abandon_after: 3s
+`;
