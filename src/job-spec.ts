@@ -52,23 +52,20 @@ export const JOB_DEFAULTS = {
 /** Job names appear in CLI arguments, log lines and URLs, so keep them plain. */
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** A stable fingerprint of a spec: key order does not matter, content does. */
-export function specHash(value: unknown): string {
-  return createHash("sha256").update(stableJson(value)).digest("hex").slice(0, 16);
+/**
+ * A spec's stored form and its fingerprint. Specs are built by resolveJob with a fixed key
+ * order (and sorted env keys), so plain JSON is canonical; hashing it once serves both.
+ */
+export function specJson(spec: JobSpec): { json: string; hash: string } {
+  const json = JSON.stringify(spec);
+  return { json, hash: fingerprint(json) };
 }
 
 /** What decides the slots: a change here re-anchors the job; other edits keep its next slot. */
 export function scheduleHash(spec: JobSpec): string {
-  return specHash({ schedule: spec.schedule, runOnStart: spec.runOnStart });
+  return fingerprint(JSON.stringify([spec.schedule, spec.runOnStart]));
 }
 
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.keys(value as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
+function fingerprint(text: string): string {
+  return createHash("sha1").update(text).digest("hex").slice(0, 16);
 }

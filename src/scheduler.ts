@@ -102,6 +102,9 @@ export class Scheduler {
     for (const [event, listener] of this.listeners) engine.events.on(event, listener as never);
     this.engineRef = engine;
     await engine.apply(specs);
+    // The store holds the definitions now; keep only the handlers.
+    this.specs = null;
+    this.definitions.clear();
     await engine.start();
   }
 
@@ -197,16 +200,18 @@ function ms(value: Duration | undefined): number | undefined {
 /** camelCase library options to the config's snake_case keys; numbers of ms to duration strings. */
 function toRawJob(o: JobOptions): RawJob {
   const d = (v: Duration | undefined) => (typeof v === "number" ? `${v}ms` : v);
-  const raw: Record<string, unknown> = {
-    every: d(o.every), cron: o.cron, timezone: o.timezone, command: o.command, shell: o.shell, module: o.module,
-    cwd: o.cwd, env: o.env, timeout: o.timeout === "none" ? "none" : d(o.timeout), kill_grace: d(o.killGrace),
-    overlap: o.overlap, catchup: o.catchup, catchup_window: d(o.catchupWindow), jitter: d(o.jitter),
-    run_on_start: o.runOnStart, grace: d(o.grace), paused: o.paused, description: o.description, tags: o.tags,
-    retries: typeof o.retries === "object" ? { max: o.retries.max, delay: d(o.retries.delay) } : o.retries,
+  const raw: Record<string, unknown> = {};
+  // Only keys that were given, so the strict schema sees exactly what the user wrote.
+  const put = (key: string, value: unknown) => {
+    if (value !== undefined) raw[key] = value;
   };
-  for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
-  if (typeof raw.retries === "object" && (raw.retries as { delay?: string }).delay === undefined) {
-    delete (raw.retries as { delay?: string }).delay;
-  }
+  put("every", d(o.every)); put("cron", o.cron); put("timezone", o.timezone);
+  put("command", o.command); put("shell", o.shell); put("module", o.module); put("cwd", o.cwd); put("env", o.env);
+  put("timeout", o.timeout === "none" ? "none" : d(o.timeout)); put("kill_grace", d(o.killGrace));
+  put("overlap", o.overlap); put("catchup", o.catchup); put("catchup_window", d(o.catchupWindow));
+  put("jitter", d(o.jitter)); put("run_on_start", o.runOnStart); put("grace", d(o.grace)); put("paused", o.paused);
+  put("description", o.description); put("tags", o.tags);
+  if (typeof o.retries === "object") put("retries", o.retries.delay === undefined ? { max: o.retries.max } : { max: o.retries.max, delay: d(o.retries.delay) });
+  else put("retries", o.retries);
   return raw as RawJob;
 }

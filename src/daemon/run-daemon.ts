@@ -36,6 +36,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     attachRunLogging(scheduler, logger);
     await scheduler.setJobs(config.jobs);
     await scheduler.start();
+    config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
   } catch (error) {
     logger.error({ err: error }, `jobclock could not start: ${(error as Error).message}`);
     await scheduler?.stop({ timeout: 0 }).catch(() => {});

@@ -7,12 +7,14 @@ import { silentLogger, type Logger } from "../logger.js";
 import { planDue, type DuePlan } from "../schedule/catchup.js";
 import type { JobHandler } from "../run/types.js";
 import type {
-  ApplyReport, ClaimOutcome, FinishOutcome, JobRecord, Retention, RunRecord, RunResult, SlotClaim, Store,
+  ApplyReport, ClaimOutcome, FinishOutcome, JobRecord, Retention, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../store/types.js";
 import { Batcher } from "./batcher.js";
 import { EngineEmitter } from "./events.js";
 import { JobTable, type LocalJob } from "./job-table.js";
+import { Cancellation } from "../run/cancellation.js";
 import { Loop } from "./loop.js";
+import { StartQueue } from "./start-queue.js";
 import { abandonDeadRuns } from "./recovery.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
 
@@ -31,6 +33,11 @@ export interface EngineOptions {
   syncMs?: number;
   /** The one timer never sleeps longer than this, so clock jumps are noticed. */
   recheckMs?: number;
+  /**
+   * Idle jobs are claimed this long before their slot, so the store's bookkeeping is done
+   * when the slot comes and the run starts on time.
+   */
+  claimAheadMs?: number;
   shutdownTimeoutMs?: number;
   retention?: Retention;
   pruneEveryMs?: number;
@@ -38,7 +45,7 @@ export interface EngineOptions {
 
 interface ActiveRun {
   run: RunRecord;
-  controller: AbortController;
+  cancel: Cancellation;
   done: Promise<void>;
 }
 
@@ -46,6 +53,7 @@ interface ActiveRun {
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
+const CHANGE_PAGE = 2_000;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -60,8 +68,10 @@ export class Engine {
   private readonly log: Logger;
   private readonly handlers: Map<string, JobHandler>;
   private readonly o: Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId">>;
-  private readonly table = new JobTable();
+  private readonly table: JobTable;
+  private readonly starts = new StartQueue();
   private readonly active = new Map<number, ActiveRun>();
+  private readonly runsByJob = new Map<string, number>();
   private readonly finisher: Batcher<RunResult, FinishOutcome>;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
@@ -75,6 +85,7 @@ export class Engine {
   private tickAgain = false;
   private startedAt = 0;
   private unhandled = new Set<string>();
+  private queuedOnLoad: JobRecord[] = [];
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -88,11 +99,13 @@ export class Engine {
       abandonAfterMs: options.abandonAfterMs ?? 30_000,
       syncMs: options.syncMs ?? 250,
       recheckMs: options.recheckMs ?? 30_000,
+      claimAheadMs: options.claimAheadMs ?? 100,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
       retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },
       pruneEveryMs: options.pruneEveryMs ?? 600_000,
     };
     this.finisher = new Batcher((results) => this.store.finishRuns(results));
+    this.table = new JobTable(this.o.claimAheadMs);
   }
 
   get running(): boolean {
@@ -122,11 +135,11 @@ export class Engine {
     await this.recover();
     this.state = "running";
     this.liveSince = now;
-    await this.sync(true);
-    await this.promoteQueued(await this.store.listJobs());
+    const loaded = await this.sync(true);
+    await this.promoteQueued(loaded?.queued ?? []);
     this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(), (e) => this.warn("heartbeat failed", e));
     this.loops.push(
-      new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
+      new Loop(this.clock, this.o.syncMs, async () => void (await this.sync(false)), (e) => this.warn("store sync failed", e)),
       new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
     );
     this.arm();
@@ -179,11 +192,12 @@ export class Engine {
   // ---- timer and slots -------------------------------------------------------------------
 
   private arm(): void {
-    if (this.state !== "running") return;
+    // While stopping, the timer only serves runs already claimed ahead of their slot.
+    if (this.state !== "running" && (this.state !== "stopping" || this.starts.size === 0)) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
     const now = this.clock.now();
-    const top = this.table.nextFireAt();
-    const wakeAt = Math.min(top ?? Infinity, now + this.o.recheckMs);
+    const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
+    const wakeAt = Math.min(claimAt ?? Infinity, this.starts.nextAt() ?? Infinity, now + this.o.recheckMs);
     this.expectedWake = wakeAt;
     this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
   }
@@ -205,8 +219,9 @@ export class Engine {
       do {
         this.tickAgain = false;
         const now = this.clock.now();
-        const due = this.table.popDue(now);
-        if (due.length > 0 && this.state === "running") await this.claimDue(due, now);
+        this.starts.startDue(now);
+        const due = this.state === "running" ? this.table.popDue(now) : [];
+        if (due.length > 0) await this.claimDue(due, now);
       } while (this.tickAgain && this.state === "running");
     } finally {
       this.ticking = false;
@@ -214,24 +229,46 @@ export class Engine {
     }
   }
 
-  private async claimDue(jobs: LocalJob[], now: number): Promise<void> {
-    const plans = jobs.map((job) => this.plan(job, now));
-    const claims = jobs.map((job, i): SlotClaim => {
-      const plan = plans[i]!;
-      return {
+  /**
+   * Claims the due jobs in one store batch. A job whose fire time is still ahead is claimed
+   * early only if it is idle here; the store answers "busy" if it runs elsewhere, and then it
+   * is claimed at its slot, when the overlap policy can judge the situation as it is then.
+   */
+  private async claimDue(due: LocalJob[], now: number): Promise<void> {
+    const jobs: LocalJob[] = [];
+    const claims: SlotClaim[] = [];
+    const fireAts: number[] = [];
+    for (const job of due) {
+      const fireAt = this.table.fireAt(job);
+      const early = fireAt > now;
+      if (early && this.hasLocalRun(job.name)) {
+        this.table.recheckAt(job, fireAt);
+        continue;
+      }
+      const plan = this.plan(job, Math.max(now, job.nextSlot!));
+      jobs.push(job);
+      fireAts.push(fireAt);
+      claims.push({
         job: job.name, specHash: job.specHash, instanceId: this.instanceId,
         source: { kind: "slot", expected: job.nextSlot!, next: plan.nextSlot },
         slot: plan.run?.slot ?? null, trigger: plan.run?.trigger ?? "schedule", missed: plan.missed,
-        overlap: job.spec.overlap, now,
-        waitIfBusy: job.spec.catchup === "all" && plan.run?.trigger === "catchup",
-      };
-    });
+        overlap: job.spec.overlap, now: Math.max(now, fireAt),
+        waitIfBusy: early || (job.spec.catchup === "all" && plan.run?.trigger === "catchup"),
+      });
+    }
+    if (claims.length === 0) return;
     const outcomes = await this.claim(claims);
     if (!outcomes) {
       for (const job of jobs) this.table.recheckAt(job, now + STORE_RETRY_MS);
       return;
     }
-    for (let i = 0; i < jobs.length; i++) await this.handleOutcome(jobs[i]!, claims[i]!, outcomes[i]!);
+    for (let i = 0; i < jobs.length; i++) {
+      const outcome = outcomes[i]!;
+      const early = fireAts[i]! > now;
+      // Busy at an early claim: try again at the slot itself.
+      if (early && outcome.kind === "busy") this.table.recheckAt(jobs[i]!, fireAts[i]!);
+      else await this.handleOutcome(jobs[i]!, claims[i]!, outcome);
+    }
   }
 
   private plan(job: LocalJob, now: number): DuePlan {
@@ -240,6 +277,10 @@ export class Engine {
       schedule: job.schedule, nextSlot: job.nextSlot!, now, liveSince: this.liveSince - LIVE_TOLERANCE_MS,
       policy: job.spec.catchup, windowMs: job.spec.catchupWindowMs,
     });
+  }
+
+  private hasLocalRun(name: string): boolean {
+    return (this.runsByJob.get(name) ?? 0) > 0;
   }
 
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
@@ -272,15 +313,20 @@ export class Engine {
   // ---- runs ------------------------------------------------------------------------------
 
   private startRun(job: LocalJob, run: RunRecord, replacing: number[]): void {
-    const controller = new AbortController();
-    const entry: ActiveRun = { run, controller, done: Promise.resolve() };
+    const cancel = new Cancellation();
+    const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
     this.active.set(run.id, entry);
-    this.log.debug({ job: job.name, run: run.id, trigger: run.trigger, lateMs: run.startedAt! - run.slot }, "run started");
-    this.events.emit("run:started", run);
+    this.runsByJob.set(job.name, (this.runsByJob.get(job.name) ?? 0) + 1);
+    // A run claimed ahead of its slot is recorded already; it begins at its fire time.
+    const ready = run.startedAt! > this.clock.now() ? this.starts.wait(run.startedAt!) : null;
+    if (ready) this.arm();
     entry.done = (async () => {
+      if (ready) await ready;
+      this.log.debug({ job: job.name, run: run.id, trigger: run.trigger, lateMs: this.clock.now() - run.slot }, "run started");
+      this.events.emit("run:started", run);
       if (replacing.length > 0) await this.cancelRuns(replacing, `replaced by run #${run.id} (overlap: replace)`);
       const executed = await executeRun({
-        run, spec: job.spec, handler: this.handlers.get(job.name), signal: controller.signal,
+        run, spec: job.spec, handler: this.handlers.get(job.name), cancel,
         clock: this.clock, store: this.store, events: this.events,
       }).catch((error): ExecutedRun => ({
         attempt: 1,
@@ -298,6 +344,9 @@ export class Engine {
     };
     const outcome = await this.finishWithRetry(record);
     this.active.delete(run.id);
+    const left = (this.runsByJob.get(name) ?? 1) - 1;
+    if (left > 0) this.runsByJob.set(name, left);
+    else this.runsByJob.delete(name);
     const durationMs = finishedAt - (run.startedAt ?? finishedAt);
     const level = result.status === "succeeded" ? "info" : "warn";
     this.log[level]({ job: name, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
@@ -340,12 +389,12 @@ export class Engine {
   }
 
   private cancelAll(reason: string): void {
-    for (const a of this.active.values()) a.controller.abort(new Error(reason));
+    for (const a of this.active.values()) a.cancel.cancel(new Error(reason));
   }
 
   private async cancelRuns(ids: number[], reason: string): Promise<void> {
     const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
-    for (const a of local) a.controller.abort(new Error(reason));
+    for (const a of local) a.cancel.cancel(new Error(reason));
     if (local.length < ids.length) this.warn(`cannot cancel runs of other instances (${ids.join(", ")}) from here`);
     await Promise.all(local.map((a) => a.done));
   }
@@ -357,22 +406,39 @@ export class Engine {
   // ---- following the store ---------------------------------------------------------------
 
   /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
-  private async sync(force: boolean): Promise<void> {
+  private async sync(force: boolean): Promise<{ queued: JobRecord[] } | null> {
     const token = await this.store.changeToken();
-    if (!force && token === this.token) return;
+    if (!force && token === this.token) return null;
     this.token = token;
-    const changes = await this.store.changesSince(this.rev);
-    this.rev = changes.rev;
-    for (const record of changes.jobs) this.follow(record);
-    if (changes.jobs.length > 0) this.events.emit("jobs:changed", changes.jobs.map((j) => j.name));
-    const triggers = changes.triggers.filter((t) => this.table.get(t.job));
-    if (triggers.length > 0 && this.state === "running") await this.claimTriggers(triggers);
+    const { rev, jobs, triggers } = await this.followChanges();
+    this.rev = rev;
+    if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
+    const mine = triggers.filter((t) => this.table.get(t.job));
+    if (mine.length > 0 && this.state === "running") await this.claimTriggers(mine);
     this.arm();
+    return { queued: this.queuedOnLoad.splice(0) };
+  }
+
+  /** Reads changed jobs page by page, so a first load of 100,000 jobs never sits in memory at once. */
+  private async followChanges(): Promise<{ rev: number; jobs: string[]; triggers: TriggerRequest[] }> {
+    const names: string[] = [];
+    let page = await this.store.changesSince(this.rev, { limit: CHANGE_PAGE });
+    const { rev, triggers } = page;
+    for (;;) {
+      for (const record of page.jobs) {
+        this.follow(record);
+        names.push(record.name);
+      }
+      const last = page.jobs.at(-1);
+      if (!last || page.jobs.length < CHANGE_PAGE) return { rev, jobs: names, triggers };
+      page = await this.store.changesSince(this.rev, { after: { rev: last.rev, name: last.name }, limit: CHANGE_PAGE });
+    }
   }
 
   private follow(record: JobRecord): void {
     if (record.retiredAt !== null || !this.canRun(record)) return this.table.remove(record.name);
     this.table.upsert(record);
+    if (record.queuedSlot !== null && record.runningCount === 0) this.queuedOnLoad.push(record);
   }
 
   private canRun(record: JobRecord): boolean {

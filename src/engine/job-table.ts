@@ -3,6 +3,7 @@ import { jitterFor } from "../schedule/jitter.js";
 import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../schedule/schedule.js";
 import type { JobRecord } from "../store/types.js";
 import { SlotHeap } from "./heap.js";
+import { SpecInterner } from "./intern.js";
 
 export interface LocalJob {
   name: string;
@@ -20,6 +21,10 @@ export interface LocalJob {
 export class JobTable {
   private readonly jobs = new Map<string, LocalJob>();
   private readonly heap = new SlotHeap();
+  private readonly interner = new SpecInterner();
+
+  /** @param claimAheadMs jobs come due for claiming this long before their fire time. */
+  constructor(private readonly claimAheadMs = 0) {}
 
   get size(): number {
     return this.jobs.size;
@@ -39,7 +44,7 @@ export class JobTable {
     const sameSchedule = old && old.specHash === record.specHash && old.anchor === record.anchor;
     const job: LocalJob = {
       name: record.name,
-      spec: record.spec,
+      spec: sameSchedule ? old.spec : this.interner.intern(record.spec),
       specHash: record.specHash,
       anchor: record.anchor,
       schedule: sameSchedule ? old.schedule : scheduleOf(record),
@@ -92,10 +97,14 @@ export class JobTable {
     return due;
   }
 
+  /** When the job's next slot fires: the slot plus its jitter. */
+  fireAt(job: LocalJob): number {
+    return job.nextSlot! + jitterFor(job.name, job.nextSlot!, job.spec.jitterMs);
+  }
+
   private pushFireTime(job: LocalJob): void {
     if (job.nextSlot === null) return;
-    const at = job.nextSlot + jitterFor(job.name, job.nextSlot, job.spec.jitterMs);
-    this.heap.push({ at, name: job.name, version: job.version });
+    this.heap.push({ at: this.fireAt(job) - this.claimAheadMs, name: job.name, version: job.version });
   }
 
   private dropStale(): void {

@@ -1,4 +1,5 @@
-import { sleep, type Clock } from "../clock.js";
+import type { Clock } from "../clock.js";
+import type { Cancellation } from "../run/cancellation.js";
 import type { JobSpec } from "../job-spec.js";
 import { retryDelay } from "../schedule/backoff.js";
 import { runAttempt } from "../run/runner.js";
@@ -22,27 +23,37 @@ export async function executeRun(args: {
   run: RunRecord;
   spec: JobSpec;
   handler: JobHandler | undefined;
-  signal: AbortSignal;
+  cancel: Cancellation;
   clock: Clock;
   store: Store;
   events: EngineEmitter;
 }): Promise<ExecutedRun> {
-  const { run, spec, handler, signal, clock, store, events } = args;
+  const { run, spec, handler, cancel, clock, store, events } = args;
   let attempt = 1;
   for (;;) {
-    const result = await runAttempt({ runId: run.id, spec, slot: run.slot, attempt, signal, clock }, handler);
-    if (!RETRYABLE.has(result.status) || attempt > spec.retries.max || signal.aborted) return { result, attempt };
+    const result = await runAttempt({ runId: run.id, spec, slot: run.slot, attempt, cancel, clock }, handler);
+    if (!RETRYABLE.has(result.status) || attempt > spec.retries.max || cancel.cancelled) return { result, attempt };
     const delayMs = retryDelay(attempt, spec.retries.delayMs);
     events.emit("run:retrying", run, { attempt: attempt + 1, delayMs, error: result.error });
-    try {
-      await sleep(clock, delayMs, signal);
-    } catch (reason) {
-      const message = reason instanceof Error ? reason.message : String(reason);
-      return { result: { ...result, status: "cancelled", error: `${message} (while waiting to retry)` }, attempt };
-    }
+    const reason = await waitOrCancel(clock, delayMs, cancel);
+    if (reason) return { result: { ...result, status: "cancelled", error: `${reason.message} (while waiting to retry)` }, attempt };
     attempt++;
     await store.updateAttempt(run.id, attempt, clock.now()).catch((error) =>
       events.emit("engine:warning", { message: `could not record attempt ${attempt} of run #${run.id}`, error }),
     );
   }
+}
+
+/** Resolves after `ms`, or early with the reason if the run is cancelled meanwhile. */
+function waitOrCancel(clock: Clock, ms: number, cancel: Cancellation): Promise<Error | null> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => {
+      unsubscribe();
+      resolve(null);
+    }, ms);
+    const unsubscribe = cancel.onCancel((reason) => {
+      clock.clearTimeout(timer);
+      resolve(reason);
+    });
+  });
 }

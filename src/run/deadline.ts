@@ -14,10 +14,7 @@ export function watchDeadline(req: AttemptRequest, onStop: (cause: StopCause) =>
     fired = true;
     onStop(cause);
   };
-  const onAbort = () => {
-    const reason = req.signal.reason;
-    fire({ status: "cancelled", message: reason instanceof Error ? reason.message : String(reason ?? "cancelled") });
-  };
+  const stopListening = req.cancel.onCancel((reason) => fire({ status: "cancelled", message: reason.message }));
   const timeoutMs = req.spec.timeoutMs;
   const timer =
     timeoutMs !== null
@@ -26,11 +23,9 @@ export function watchDeadline(req: AttemptRequest, onStop: (cause: StopCause) =>
           timeoutMs,
         )
       : null;
-  if (req.signal.aborted) queueMicrotask(onAbort);
-  else req.signal.addEventListener("abort", onAbort, { once: true });
   return () => {
     fired = true;
     if (timer) req.clock.clearTimeout(timer);
-    req.signal.removeEventListener("abort", onAbort);
+    stopListening();
   };
 }

@@ -1,7 +1,7 @@
 import { format } from "node:util";
 import { watchDeadline, type StopCause } from "./deadline.js";
 import { TailBuffer } from "./tail-buffer.js";
-import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult, type JobHandler, type JobLog } from "./types.js";
+import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult, type JobContext, type JobHandler, type JobLog } from "./types.js";
 
 /**
  * Runs a library handler in-process. A function cannot be killed, so on timeout or cancel its
@@ -11,8 +11,16 @@ import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult, type JobHa
 export function runHandler(req: AttemptRequest, handler: JobHandler): Promise<AttemptResult> {
   const stdout = new TailBuffer(OUTPUT_LIMIT_BYTES);
   const stderr = new TailBuffer(OUTPUT_LIMIT_BYTES);
-  const controller = new AbortController();
-  const log = makeLog(stdout, stderr);
+  // Only handlers that read ctx.signal pay for an AbortController.
+  let controller: AbortController | null = null;
+  let stopReason: Error | null = null;
+  const signal = () => {
+    if (!controller) {
+      controller = new AbortController();
+      if (stopReason) controller.abort(stopReason);
+    }
+    return controller.signal;
+  };
 
   return new Promise((resolve) => {
     let settled = false;
@@ -27,7 +35,8 @@ export function runHandler(req: AttemptRequest, handler: JobHandler): Promise<At
     };
     const stopWatching = watchDeadline(req, (cause) => {
       stopped = cause;
-      controller.abort(new Error(cause.message));
+      stopReason = new Error(cause.message);
+      controller?.abort(stopReason);
       graceTimer = req.clock.setTimeout(
         () => finish(cause.status, `${cause.message}; the handler ignored ctx.signal for kill_grace`),
         req.spec.killGraceMs,
@@ -35,10 +44,7 @@ export function runHandler(req: AttemptRequest, handler: JobHandler): Promise<At
     });
     let result: unknown;
     try {
-      result = handler({
-        job: req.spec.name, runId: req.runId, slot: new Date(req.slot), attempt: req.attempt,
-        signal: controller.signal, log,
-      });
+      result = handler(makeContext(req, signal, stdout, stderr));
     } catch (error) {
       return finish("failed", errorText(error));
     }
@@ -47,6 +53,22 @@ export function runHandler(req: AttemptRequest, handler: JobHandler): Promise<At
       (error) => (stopped ? finish(stopped.status, stopped.message) : finish("failed", errorText(error))),
     );
   });
+}
+
+function makeContext(req: AttemptRequest, signal: () => AbortSignal, stdout: TailBuffer, stderr: TailBuffer): JobContext {
+  let log: JobLog | null = null;
+  return {
+    job: req.spec.name,
+    runId: req.runId,
+    slot: new Date(req.slot),
+    attempt: req.attempt,
+    get signal() {
+      return signal();
+    },
+    get log() {
+      return (log ??= makeLog(stdout, stderr));
+    },
+  };
 }
 
 function makeLog(stdout: TailBuffer, stderr: TailBuffer): JobLog {

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { JobSpec } from "../job-spec.js";
+import type { Cancellation } from "./cancellation.js";
 
 export type AttemptStatus = "succeeded" | "failed" | "timed_out" | "cancelled";
 
@@ -8,8 +9,8 @@ export interface AttemptRequest {
   spec: JobSpec;
   slot: number;
   attempt: number;
-  /** Aborted when the run is cancelled (shutdown, `replace`); the runner stops the work. */
-  signal: AbortSignal;
+  /** Cancelled when the run must stop (shutdown, `replace`); the runner stops the work. */
+  cancel: Cancellation;
   clock: Clock;
 }
 

@@ -133,8 +133,15 @@ export interface RunFilter {
 
 export interface ChangeSet {
   rev: number;
+  /** Ordered by (rev, name); with a `limit`, ask again after the last one for more. */
   jobs: JobRecord[];
   triggers: TriggerRequest[];
+}
+
+export interface ChangePage {
+  /** Continue after this job (the last one of the previous page). */
+  after?: { rev: number; name: string };
+  limit?: number;
 }
 
 export interface Retention {
@@ -160,7 +167,7 @@ export interface Store {
 
   /** A cheap value that changes when another process wrote; the engine polls it. */
   changeToken(): Promise<string>;
-  changesSince(rev: number): Promise<ChangeSet>;
+  changesSince(rev: number, page?: ChangePage): Promise<ChangeSet>;
 
   claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]>;
   updateAttempt(runId: number, attempt: number, now: number): Promise<void>;

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
+import { Cancellation } from "../../src/run/cancellation.js";
 import { runAttempt } from "../../src/run/runner.js";
 import { TailBuffer } from "../../src/run/tail-buffer.js";
 import type { AttemptRequest } from "../../src/run/types.js";
@@ -10,7 +11,7 @@ import type { JobSpec } from "../../src/job-spec.js";
 import { makeSpec, tempDir } from "../helpers/spec.js";
 
 function request(spec: JobSpec, over: Partial<AttemptRequest> = {}): AttemptRequest {
-  return { runId: 7, spec, slot: Date.UTC(2026, 4, 1), attempt: 1, signal: new AbortController().signal, clock: systemClock, ...over };
+  return { runId: 7, spec, slot: Date.UTC(2026, 4, 1), attempt: 1, cancel: new Cancellation(), clock: systemClock, ...over };
 }
 
 describe("command runner", () => {
@@ -50,10 +51,10 @@ describe("command runner", () => {
   });
 
   it("cancels on abort with SIGTERM and reports cancelled", async () => {
-    const controller = new AbortController();
+    const cancel = new Cancellation();
     const spec = makeSpec("cancel", { action: { kind: "command", argv: ["sleep", "30"] } });
-    const running = runAttempt(request(spec, { signal: controller.signal }), undefined);
-    setTimeout(() => controller.abort(new Error("stop now")), 100);
+    const running = runAttempt(request(spec, { cancel }), undefined);
+    setTimeout(() => cancel.cancel(new Error("stop now")), 100);
     expect(await running).toMatchObject({ status: "cancelled", signal: "SIGTERM", error: "stop now" });
   });
 });
@@ -101,6 +102,28 @@ describe("module runner", () => {
     await new Promise((r) => setTimeout(r, 100));
     await clock.advance(1_500);
     expect(await running).toMatchObject({ status: "timed_out", error: expect.stringMatching(/timed out after 1s; worker terminated/) });
+  });
+});
+
+describe("handler runner", () => {
+  it("gives ctx.signal only to handlers that ask, aborted on cancel", async () => {
+    const cancel = new Cancellation();
+    let seen: AbortSignal | null = null;
+    const running = runAttempt(request(makeSpec("h"), { cancel }), async (ctx) => {
+      seen = ctx.signal;
+      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+    });
+    cancel.cancel(new Error("shutdown"));
+    expect(await running).toMatchObject({ status: "cancelled", error: "shutdown" });
+    expect(seen!.aborted).toBe(true);
+  });
+
+  it("captures ctx.log lines as the run's output", async () => {
+    const result = await runAttempt(request(makeSpec("h")), (ctx) => {
+      ctx.log("hello", 42);
+      ctx.log.error("bad thing");
+    });
+    expect(result).toMatchObject({ status: "succeeded", stdout: "hello 42\n", stderr: "error: bad thing\n" });
   });
 });
 

@@ -1,6 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ClaimOutcome, RunRecord, SlotClaim } from "../types.js";
-import { RUN_COLUMNS, toRun, type RunRow } from "./rows.js";
+import type { ClaimOutcome, RunRecord, RunTrigger, SlotClaim } from "../types.js";
 
 /**
  * The claim transaction: prove ownership of the slot (compare-and-set), record missed slots,
@@ -27,19 +26,26 @@ export class SqliteClaimer {
       linkTrigger: db.prepare("UPDATE triggers SET run_id = ? WHERE id = ?"),
       jobQueue: db.prepare("SELECT queued_slot FROM jobs WHERE name = ?").pluck(),
       setQueue: db.prepare("UPDATE jobs SET queued_slot = ?, queued_trigger = ? WHERE name = ?"),
+      // Positional parameters and RETURNING only the id: this runs once per slot, and the
+      // record is rebuilt from the values we just wrote.
       insertRun: db.prepare(
         `INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at,
            error, missed_count, missed_until, created_at)
-         VALUES (@job, @slot, @trigger, @instance, 1, @status, @started, @heartbeat, @error,
-           @missedCount, @missedUntil, @now)
-         RETURNING ${RUN_COLUMNS}`,
-      ),
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING
+         RETURNING id`,
+      ).pluck(),
       markStarted: db.prepare(
         "UPDATE jobs SET last_run_id = ?, last_started_at = ? WHERE name = ?",
       ),
     };
   }
 
+  /**
+   * Runs inside the caller's transaction. The unique (job, slot) index is the last line of
+   * defence: if a record for the slot exists already, the claim is lost even though the CAS
+   * passed (the job's next slot still moves on, which is right: that slot is taken).
+   */
   claim(c: SlotClaim): ClaimOutcome {
     const running = this.s.running.all(c.job) as number[];
     if (c.waitIfBusy && running.length > 0) return { kind: "busy" };
@@ -47,11 +53,13 @@ export class SqliteClaimer {
     const queuedTrigger = c.source.kind === "queued" ? (this.s.queuedTrigger.get(c.job) as string | null) : null;
     if (!this.proveOwnership(c)) return { kind: "lost" };
     const missedRun = c.missed ? this.recordMissed(c) : null;
+    if (c.missed && !missedRun) return { kind: "lost" };
     if (c.slot === null) return { kind: "advanced", missedRun };
     const trigger = queuedTrigger ?? c.trigger;
 
     if (running.length === 0 || c.overlap === "allow" || c.overlap === "replace") {
       const run = this.insert(c, c.slot, trigger, "running", null);
+      if (!run) return { kind: "lost" };
       this.s.markStarted.run(run.id, c.now, c.job);
       if (c.source.kind === "trigger") this.s.linkTrigger.run(run.id, c.source.triggerId);
       return { kind: "started", run, replacing: c.overlap === "replace" ? running : [], missedRun };
@@ -65,6 +73,7 @@ export class SqliteClaimer {
         ? `a run is already queued behind run #${running[0]}`
         : `run #${running[0]} was still running (overlap: skip)`;
     const run = this.insert(c, c.slot, trigger, "skipped", reason);
+    if (!run) return { kind: "lost" };
     if (c.source.kind === "trigger") this.s.linkTrigger.run(run.id, c.source.triggerId);
     return { kind: "skipped", run, missedRun };
   }
@@ -80,21 +89,28 @@ export class SqliteClaimer {
     return this.s.casQueued.run({ job: c.job, expected: src.expected }).changes === 1;
   }
 
-  private recordMissed(c: SlotClaim): RunRecord {
+  private recordMissed(c: SlotClaim): RunRecord | null {
     const m = c.missed!;
     const note = `${m.atLeast ? "at least " : ""}${m.count} slot${m.count === 1 ? "" : "s"} missed ` +
       `from ${new Date(m.first).toISOString()} to ${new Date(m.last).toISOString()}`;
-    return toRun(this.s.insertRun.get({
-      job: c.job, slot: m.first, trigger: "schedule", instance: c.instanceId, status: "missed",
-      started: null, heartbeat: null, error: note, missedCount: m.count, missedUntil: m.last, now: c.now,
-    }) as RunRow);
+    return this.insertRecord({
+      job: c.job, slot: m.first, trigger: "schedule", instanceId: c.instanceId, status: "missed",
+      startedAt: null, heartbeatAt: null, error: note, missedCount: m.count, missedUntil: m.last, createdAt: c.now,
+    });
   }
 
-  private insert(c: SlotClaim, slot: number, trigger: string, status: "running" | "skipped", error: string | null): RunRecord {
+  private insert(c: SlotClaim, slot: number, trigger: string, status: "running" | "skipped", error: string | null): RunRecord | null {
     const started = status === "running" ? c.now : null;
-    return toRun(this.s.insertRun.get({
-      job: c.job, slot, trigger, instance: c.instanceId, status, started, heartbeat: started,
-      error, missedCount: null, missedUntil: null, now: c.now,
-    }) as RunRow);
+    return this.insertRecord({
+      job: c.job, slot, trigger: trigger as RunTrigger, instanceId: c.instanceId, status, startedAt: started,
+      heartbeatAt: started, error, missedCount: null, missedUntil: null, createdAt: c.now,
+    });
+  }
+
+  private insertRecord(r: Omit<RunRecord, "id" | "attempt" | "finishedAt" | "exitCode" | "signal">): RunRecord | null {
+    const id = this.s.insertRun.get(
+      r.job, r.slot, r.trigger, r.instanceId, r.status, r.startedAt, r.heartbeatAt, r.error, r.missedCount, r.missedUntil, r.createdAt,
+    ) as number | undefined;
+    return id === undefined ? null : { ...r, id, attempt: 1, finishedAt: null, exitCode: null, signal: null };
   }
 }

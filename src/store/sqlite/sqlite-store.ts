@@ -1,8 +1,8 @@
 import type Database from "better-sqlite3";
-import { scheduleHash, specHash, type JobSpec } from "../../job-spec.js";
+import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { buildSchedule } from "../../schedule/schedule.js";
 import type {
-  ApplyReport, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
+  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
   RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../types.js";
 import { SqliteClaimer } from "./claims.js";
@@ -28,12 +28,11 @@ export class SqliteStore implements Store {
          WHERE id = @runId AND status IN ('running', 'abandoned') RETURNING job`,
       ).pluck(),
       jobFinished: db.prepare(
-        "UPDATE jobs SET last_finished_at = ?, last_status = ? WHERE name = ? AND coalesce(last_run_id, 0) <= ?",
-      ),
-      idleQueued: db.prepare(
-        `SELECT queued_slot FROM jobs WHERE name = ? AND queued_slot IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM runs WHERE job = jobs.name AND status = 'running')`,
+        `UPDATE jobs SET last_finished_at = CASE WHEN coalesce(last_run_id, 0) <= @runId THEN @at ELSE last_finished_at END,
+           last_status = CASE WHEN coalesce(last_run_id, 0) <= @runId THEN @status ELSE last_status END
+         WHERE name = @job RETURNING queued_slot`,
       ).pluck(),
+      anyRunning: db.prepare("SELECT 1 FROM runs WHERE job = ? AND status = 'running' LIMIT 1").pluck(),
     };
   }
 
@@ -107,10 +106,13 @@ export class SqliteStore implements Store {
     return this.read(() => String(this.db.pragma("data_version", { simple: true })));
   }
 
-  async changesSince(rev: number): Promise<ChangeSet> {
+  async changesSince(rev: number, page: ChangePage = {}): Promise<ChangeSet> {
     return this.read(() => {
       const current = this.db.prepare("SELECT value FROM meta WHERE key = 'rev'").pluck().get() as number;
-      const jobs = (this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE rev > ? ORDER BY rev`).all(rev) as JobRow[]).map(toJob);
+      const after = page.after ?? { rev, name: "" };
+      const jobs = (this.db
+        .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE rev > ? AND (rev, name) > (?, ?) ORDER BY rev, name LIMIT ?`)
+        .all(rev, after.rev, after.name, page.limit ?? -1) as JobRow[]).map(toJob);
       const triggers = this.db
         .prepare("SELECT id, job, requested_at AS requestedAt FROM triggers WHERE claimed_by IS NULL ORDER BY id")
         .all() as TriggerRequest[];
@@ -120,17 +122,7 @@ export class SqliteStore implements Store {
 
   async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
     // One transaction for the whole batch: a thousand slots due in the same tick cost one commit.
-    return this.write(() => claims.map((c) => this.claimOne(c)));
-  }
-
-  private claimOne(c: SlotClaim): ClaimOutcome {
-    try {
-      return this.db.transaction(() => this.claimer.claim(c))();
-    } catch (error) {
-      // The unique (job, slot) index refusing a second record means someone else has the slot.
-      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") return { kind: "lost" };
-      throw error;
-    }
+    return this.write(() => claims.map((c) => this.claimer.claim(c)));
   }
 
   async updateAttempt(runId: number, attempt: number, now: number): Promise<void> {
@@ -147,8 +139,10 @@ export class SqliteStore implements Store {
           signal: r.signal, error: r.error, stdout: r.output.stdout, stderr: r.output.stderr,
         }) as string | undefined;
         if (job === undefined) return { runId: r.runId, job: "", queuedSlot: null };
-        this.s.jobFinished.run(r.finishedAt, r.status, job, r.runId);
-        const queuedSlot = (this.s.idleQueued.get(job) as number | undefined) ?? null;
+        // One statement records the result on the job and tells whether a slot is queued;
+        // only then is it worth asking whether the job is idle.
+        const queued = (this.s.jobFinished.get({ job, runId: r.runId, at: r.finishedAt, status: r.status }) as number | null | undefined) ?? null;
+        const queuedSlot = queued !== null && this.s.anyRunning.get(job) === undefined ? queued : null;
         return { runId: r.runId, job, queuedSlot };
       }),
     );
@@ -231,8 +225,8 @@ export class SqliteStore implements Store {
 function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextRev: () => number): ApplyReport {
   const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
   const existing = new Map(
-    (db.prepare("SELECT name, spec, spec_hash, schedule_hash, retired_at FROM jobs").all() as {
-      name: string; spec: string; spec_hash: string; schedule_hash: string; retired_at: number | null;
+    (db.prepare("SELECT name, json_extract(spec, '$.paused') AS paused, spec_hash, schedule_hash, retired_at FROM jobs").all() as {
+      name: string; paused: number; spec_hash: string; schedule_hash: string; retired_at: number | null;
     }[]).map((r) => [r.name, r]),
   );
   const insert = db.prepare(
@@ -250,12 +244,12 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
   const rev = specs.length > 0 || existing.size > 0 ? nextRev() : 0;
   for (const spec of specs) {
     seen.add(spec.name);
-    const hash = specHash(spec);
+    const { json, hash } = specJson(spec);
     const shash = scheduleHash(spec);
     const next = () => firstSlot(spec, now);
     const old = existing.get(spec.name);
     if (!old) {
-      insert.run({ name: spec.name, spec: JSON.stringify(spec), hash, shash, now, next: next(), paused: spec.paused ? 1 : 0, rev });
+      insert.run({ name: spec.name, spec: json, hash, shash, now, next: next(), paused: spec.paused ? 1 : 0, rev });
       report.added.push(spec.name);
       continue;
     }
@@ -263,12 +257,12 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
       report.unchanged.push(spec.name);
       continue;
     }
-    const oldPaused = (JSON.parse(old.spec) as JobSpec).paused;
+    const oldPaused = old.paused === 1;
     // The config's `paused` only wins when the config itself changed it, so a reload never
     // silently resumes a job an operator paused from the CLI.
     const paused = oldPaused !== spec.paused ? (spec.paused ? 1 : 0) : null;
     const reanchor = old.schedule_hash !== shash || old.retired_at !== null ? 1 : 0;
-    update.run({ name: spec.name, spec: JSON.stringify(spec), hash, shash, now, rev, paused, reanchor, next: reanchor ? next() : null });
+    update.run({ name: spec.name, spec: json, hash, shash, now, rev, paused, reanchor, next: reanchor ? next() : null });
     report.updated.push(spec.name);
   }
   const retire = db.prepare("UPDATE jobs SET retired_at = ?, updated_at = ?, rev = ? WHERE name = ?");

@@ -20,7 +20,7 @@ CREATE TABLE jobs (
   updated_at      INTEGER NOT NULL,
   rev             INTEGER NOT NULL     -- bumped on definition, pause or retire changes
 ) STRICT;
-CREATE INDEX jobs_by_rev ON jobs (rev);
+CREATE INDEX jobs_by_rev ON jobs (rev, name);
 
 CREATE TABLE runs (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
