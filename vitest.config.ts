@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end tests spawn daemons; two cores are shared, so keep parallelism modest.
     maxWorkers: 2,
-    reporters: ["default"],
+    reporters: ["default", "./test/reporters/summary.ts"],
   },
 });

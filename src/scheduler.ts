@@ -5,6 +5,7 @@ import type { RawJob } from "./config/schema.js";
 import { jobSchema, describeIssues } from "./config/schema.js";
 import { resolveStoreUrl } from "./config/store-url.js";
 import { Engine } from "./engine/engine.js";
+import { SpecInterner } from "./engine/intern.js";
 import type { EngineEvents } from "./engine/events.js";
 import { ConfigError } from "./errors.js";
 import type { JobSpec } from "./job-spec.js";
@@ -92,6 +93,9 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.engineRef) throw new Error("the scheduler is already started");
     const specs = this.specs ?? this.resolveDefinitions();
+    // Resolved specs replace the user's definitions; with 100,000 jobs, holding both at once
+    // is what sets the process's peak memory.
+    this.definitions.clear();
     const store = await this.openStore();
     const o = this.options;
     const engine = new Engine({
@@ -102,9 +106,7 @@ export class Scheduler {
     for (const [event, listener] of this.listeners) engine.events.on(event, listener as never);
     this.engineRef = engine;
     await engine.apply(specs);
-    // The store holds the definitions now; keep only the handlers.
-    this.specs = null;
-    this.definitions.clear();
+    this.specs = null; // the store holds the definitions now; keep only the handlers
     await engine.start();
   }
 
@@ -170,6 +172,7 @@ export class Scheduler {
   private resolveDefinitions(): JobSpec[] {
     const problems: string[] = [];
     const specs: JobSpec[] = [];
+    const interner = new SpecInterner();
     for (const [name, { options, handler }] of this.definitions) {
       const raw = toRawJob(options);
       const parsed = jobSchema.safeParse(raw, { reportInput: true });
@@ -178,7 +181,7 @@ export class Scheduler {
         continue;
       }
       const spec = resolveJob(name, parsed.data, {}, { baseDir: this.baseDir, hasHandler: handler !== undefined }, problems);
-      if (spec) specs.push(spec);
+      if (spec) specs.push(interner.intern(spec));
     }
     if (problems.length > 0) throw new ConfigError(problems, "invalid job definitions");
     return specs;

@@ -4,6 +4,7 @@ import { parseDocument } from "yaml";
 import { ConfigError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
+import { SpecInterner } from "../engine/intern.js";
 import { interpolateTree } from "./interpolate.js";
 import { resolveJob } from "./resolve-job.js";
 import { configSchema, describeIssues, jobSchema, type RawConfig, type RawJob } from "./schema.js";
@@ -66,6 +67,7 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
   const ms = (value: string | undefined, fallback: number) => (value ? (parseDuration(value) ?? fallback) : fallback);
   const defaults: RawJob = raw.defaults ?? {};
   const jobs: JobSpec[] = [];
+  const interner = new SpecInterner();
   for (const [name, value] of Object.entries(raw.jobs ?? {})) {
     const job = jobSchema.nullable().safeParse(value, { reportInput: true });
     if (!job.success) {
@@ -73,7 +75,7 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
       continue;
     }
     const spec = resolveJob(name, job.data ?? {}, defaults, { baseDir: dir }, problems);
-    if (spec) jobs.push(spec);
+    if (spec) jobs.push(interner.intern(spec));
   }
   const heartbeatMs = ms(raw.heartbeat, 5_000);
   const abandonAfterMs = ms(raw.abandon_after, 30_000);

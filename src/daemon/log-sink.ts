@@ -32,6 +32,16 @@ export class LogSink {
     this.file?.reopen();
   }
 
+  /** Resolves once the log file is open, so nothing logged from here on can be lost to a race. */
+  async ready(): Promise<void> {
+    const file = this.file as (Destination & { fd?: number }) | null;
+    if (!file || (file.fd ?? -1) >= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      file.once("ready", resolve);
+      file.once("error", reject);
+    });
+  }
+
   flush(): void {
     for (const t of this.targets) {
       try {

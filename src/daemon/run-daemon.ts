@@ -49,6 +49,9 @@ export async function runDaemon(configPath: string): Promise<number> {
     "jobclock started",
   );
   if (config.notify) logger.warn("notify: is configured, but this version does not send notifications yet");
+  // `start` returns when we say ready; by then the log must be on disk for `tail -f`.
+  await sink.ready().catch(() => {});
+  sink.flush();
   if (daemonized) {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
     process.disconnect?.();

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileS
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BASE_CONFIG, project } from "../helpers/cli.js";
+import { waitFor } from "../helpers/engine-harness.js";
 
 type Project = ReturnType<typeof project>;
 const started: Project[] = [];
@@ -36,7 +37,7 @@ describe("start and stop are idempotent, pidfiles are handled safely", () => {
     expect(status).toMatchObject({ code: 1, stdout: expect.stringMatching(/dead \(stale pidfile\)/) });
     expect((await p.run(["start"])).code).toBe(0);
     expect(Number(readFileSync(pidfile, "utf8"))).not.toBe(1);
-    expect(readFileSync(join(p.dir, "logs/info.log"), "utf8")).toMatch(/stale pidfile .*process 1 is not a jobclock/);
+    await waitFor("the warning in the log", () => /stale pidfile .*process 1 is not a jobclock/.test(readFileSync(join(p.dir, "logs/info.log"), "utf8")), 3_000);
   });
 
   it("refuses a pidfile path that is a symlink, and does not touch its target", async () => {

@@ -45,7 +45,7 @@ describe("jobclock daemon, end to end", () => {
     expect((await p.run(["runs", "tick"])).stdout).toMatch(/succeeded/);
     const logs = await p.run(["logs", "tick"]);
     expect(logs.stdout).toMatch(/--- stdout ---\ntick \d+/);
-    expect(readFileSync(join(p.dir, "logs/info.log"), "utf8")).toMatch(/INFO  jobclock started/);
+    await waitFor("the start line in the log", () => /INFO  jobclock started/.test(readFileSync(join(p.dir, "logs/info.log"), "utf8")), 3_000);
 
     const stop = await p.run(["stop"]);
     expect(stop.code).toBe(0);
@@ -95,7 +95,7 @@ describe("jobclock daemon, end to end", () => {
     await waitFor("the run to be abandoned", async () => (await runs(p, "slow"))[0]?.status === "abandoned", 3_000);
     await p.run(["trigger", "slow"]);
     await waitFor("the job to run again", async () => (await runs(p, "slow"))[0]?.status === "running");
-    expect(readFileSync(join(p.dir, "logs/info.log"), "utf8")).toMatch(/replacing stale pidfile .*no process \d+ exists/);
+    await waitFor("the stale pidfile warning", () => /replacing stale pidfile .*no process \d+ exists/.test(readFileSync(join(p.dir, "logs/info.log"), "utf8")), 3_000);
   });
 
   it("reload applies a changed config without restart; a bad one is refused and the old one kept", async () => {

@@ -224,10 +224,10 @@ export class SqliteStore implements Store {
 
 function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextRev: () => number): ApplyReport {
   const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
-  const existing = new Map(
-    (db.prepare("SELECT name, json_extract(spec, '$.paused') AS paused, spec_hash, schedule_hash, retired_at FROM jobs").all() as {
-      name: string; paused: number; spec_hash: string; schedule_hash: string; retired_at: number | null;
-    }[]).map((r) => [r.name, r]),
+  // Point lookups and a temp table of applied names, rather than a map of every existing job:
+  // with 100,000 jobs that map would be the biggest thing in memory during a restart.
+  const lookup = db.prepare(
+    "SELECT json_extract(spec, '$.paused') AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE name = ?",
   );
   const insert = db.prepare(
     `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
@@ -240,14 +240,17 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
        next_slot = CASE WHEN @reanchor THEN @next ELSE next_slot END
      WHERE name = @name`,
   );
-  const seen = new Set<string>();
-  const rev = specs.length > 0 || existing.size > 0 ? nextRev() : 0;
+  db.exec("CREATE TEMP TABLE IF NOT EXISTS applied (name TEXT PRIMARY KEY); DELETE FROM temp.applied;");
+  const remember = db.prepare("INSERT OR IGNORE INTO temp.applied (name) VALUES (?)");
+  const rev = nextRev();
   for (const spec of specs) {
-    seen.add(spec.name);
+    remember.run(spec.name);
     const { json, hash } = specJson(spec);
     const shash = scheduleHash(spec);
     const next = () => firstSlot(spec, now);
-    const old = existing.get(spec.name);
+    const old = lookup.get(spec.name) as
+      | { paused: number; spec_hash: string; schedule_hash: string; retired_at: number | null }
+      | undefined;
     if (!old) {
       insert.run({ name: spec.name, spec: json, hash, shash, now, next: next(), paused: spec.paused ? 1 : 0, rev });
       report.added.push(spec.name);
@@ -257,21 +260,22 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
       report.unchanged.push(spec.name);
       continue;
     }
-    const oldPaused = old.paused === 1;
     // The config's `paused` only wins when the config itself changed it, so a reload never
     // silently resumes a job an operator paused from the CLI.
-    const paused = oldPaused !== spec.paused ? (spec.paused ? 1 : 0) : null;
+    const paused = (old.paused === 1) !== spec.paused ? (spec.paused ? 1 : 0) : null;
     const reanchor = old.schedule_hash !== shash || old.retired_at !== null ? 1 : 0;
     update.run({ name: spec.name, spec: json, hash, shash, now, rev, paused, reanchor, next: reanchor ? next() : null });
     report.updated.push(spec.name);
   }
-  const retire = db.prepare("UPDATE jobs SET retired_at = ?, updated_at = ?, rev = ? WHERE name = ?");
-  for (const [name, row] of existing) {
-    if (!seen.has(name) && row.retired_at === null) {
-      retire.run(now, now, rev, name);
-      report.retired.push(name);
-    }
-  }
+  const retired = db
+    .prepare(
+      `UPDATE jobs SET retired_at = ?, updated_at = ?, rev = ?
+       WHERE retired_at IS NULL AND name NOT IN (SELECT name FROM temp.applied) RETURNING name`,
+    )
+    .pluck()
+    .all(now, now, rev) as string[];
+  report.retired.push(...retired.sort());
+  db.exec("DELETE FROM temp.applied");
   return report;
 }
 
