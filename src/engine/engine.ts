@@ -7,47 +7,16 @@ import { silentLogger, type Logger } from "../logger.js";
 import { planDue, type DuePlan } from "../schedule/catchup.js";
 import type { JobHandler } from "../run/types.js";
 import type {
-  ApplyReport, ClaimOutcome, FinishOutcome, JobRecord, Retention, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
+  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store, TriggerRequest,
 } from "../store/types.js";
-import { Batcher } from "./batcher.js";
 import { EngineEmitter } from "./events.js";
 import { JobTable, type LocalJob } from "./job-table.js";
-import { Cancellation } from "../run/cancellation.js";
 import { Loop } from "./loop.js";
-import { StartQueue } from "./start-queue.js";
 import { abandonDeadRuns } from "./recovery.js";
-import { executeRun, type ExecutedRun } from "./run-executor.js";
+import { RunSupervisor } from "./run-supervisor.js";
+import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
-export interface EngineOptions {
-  store: Store;
-  clock?: Clock;
-  logger?: Logger;
-  handlers?: Map<string, JobHandler>;
-  instanceId?: string;
-  version?: string;
-  /** How often running runs are heartbeated. */
-  heartbeatMs?: number;
-  /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
-  abandonAfterMs?: number;
-  /** How often the store is asked whether another process changed something. */
-  syncMs?: number;
-  /** The one timer never sleeps longer than this, so clock jumps are noticed. */
-  recheckMs?: number;
-  /**
-   * Idle jobs are claimed this long before their slot, so the store's bookkeeping is done
-   * when the slot comes and the run starts on time.
-   */
-  claimAheadMs?: number;
-  shutdownTimeoutMs?: number;
-  retention?: Retention;
-  pruneEveryMs?: number;
-}
-
-interface ActiveRun {
-  run: RunRecord;
-  cancel: Cancellation;
-  done: Promise<void>;
-}
+export type { EngineOptions } from "./options.js";
 
 // A slot this far before the engine went live was missed while nobody was running.
 const LIVE_TOLERANCE_MS = 1_000;
@@ -67,12 +36,9 @@ export class Engine {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly handlers: Map<string, JobHandler>;
-  private readonly o: Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId">>;
+  private readonly o: EngineSettings;
   private readonly table: JobTable;
-  private readonly starts = new StartQueue();
-  private readonly active = new Map<number, ActiveRun>();
-  private readonly runsByJob = new Map<string, number>();
-  private readonly finisher: Batcher<RunResult, FinishOutcome>;
+  private readonly runs: RunSupervisor;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -93,18 +59,13 @@ export class Engine {
     this.log = options.logger ?? silentLogger;
     this.handlers = options.handlers ?? new Map();
     this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.o = {
-      version: options.version ?? "0.0.0",
-      heartbeatMs: options.heartbeatMs ?? 5_000,
-      abandonAfterMs: options.abandonAfterMs ?? 30_000,
-      syncMs: options.syncMs ?? 250,
-      recheckMs: options.recheckMs ?? 30_000,
-      claimAheadMs: options.claimAheadMs ?? 100,
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
-      retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },
-      pruneEveryMs: options.pruneEveryMs ?? 600_000,
-    };
-    this.finisher = new Batcher((results) => this.store.finishRuns(results));
+    this.o = withDefaults(options);
+    this.runs = new RunSupervisor({
+      store: this.store, clock: this.clock, log: this.log, events: this.events, handlers: this.handlers,
+      wake: () => this.arm(),
+      afterRun: (job, queuedSlot) => this.afterRun(job, queuedSlot),
+      warn: (message, error) => this.warn(message, error),
+    });
     this.table = new JobTable(this.o.claimAheadMs);
   }
 
@@ -152,26 +113,27 @@ export class Engine {
   async stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
     if (this.state !== "running") return;
     this.state = "stopping";
-    if (this.timer) this.clock.clearTimeout(this.timer);
     for (const loop of this.loops) loop.stop();
-    if (this.active.size > 0) {
-      this.log.info({ runs: this.activeRuns().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
+    this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
+    if (this.runs.size > 0) {
+      this.log.info({ runs: this.activeRuns().map((r) => `${r.job}#${r.id}`) }, `draining ${this.runs.size} running run(s)`);
       const deadline = new AbortController();
       const timedOut = sleep(this.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
-      const outcome = await Promise.race([this.allDone().then(() => "drained" as const), timedOut]);
+      const outcome = await Promise.race([this.runs.allDone().then(() => "drained" as const), timedOut]);
       deadline.abort();
-      if (outcome === "timeout" && this.active.size > 0) {
-        this.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
-        await this.allDone();
+      if (outcome === "timeout" && this.runs.size > 0) {
+        this.runs.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
+        await this.runs.allDone();
       }
     }
     this.heartbeat?.stop();
+    this.runs.close();
     await this.store.markInstanceStopped(this.instanceId, this.clock.now()).catch((e) => this.warn("could not mark instance stopped", e));
     this.state = "stopped";
   }
 
   activeRuns(): RunRecord[] {
-    return [...this.active.values()].map((a) => a.run);
+    return this.runs.list();
   }
 
   async pause(name: string): Promise<void> {
@@ -193,11 +155,12 @@ export class Engine {
 
   private arm(): void {
     // While stopping, the timer only serves runs already claimed ahead of their slot.
-    if (this.state !== "running" && (this.state !== "stopping" || this.starts.size === 0)) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (this.state !== "running" && (this.state !== "stopping" || this.runs.starts.size === 0)) return;
     const now = this.clock.now();
     const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
-    const wakeAt = Math.min(claimAt ?? Infinity, this.starts.nextAt() ?? Infinity, now + this.o.recheckMs);
+    const wakeAt = Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.o.recheckMs);
     this.expectedWake = wakeAt;
     this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
   }
@@ -219,7 +182,7 @@ export class Engine {
       do {
         this.tickAgain = false;
         const now = this.clock.now();
-        this.starts.startDue(now);
+        this.runs.starts.startDue(now);
         const due = this.state === "running" ? this.table.popDue(now) : [];
         if (due.length > 0) await this.claimDue(due, now);
       } while (this.tickAgain && this.state === "running");
@@ -241,7 +204,7 @@ export class Engine {
     for (const job of due) {
       const fireAt = this.table.fireAt(job);
       const early = fireAt > now;
-      if (early && this.hasLocalRun(job.name)) {
+      if (early && this.runs.hasRunOf(job.name)) {
         this.table.recheckAt(job, fireAt);
         continue;
       }
@@ -279,10 +242,6 @@ export class Engine {
     });
   }
 
-  private hasLocalRun(name: string): boolean {
-    return (this.runsByJob.get(name) ?? 0) > 0;
-  }
-
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
     try {
       return await this.store.claimSlots(claims);
@@ -301,7 +260,7 @@ export class Engine {
       this.log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
       this.events.emit("slot:missed", outcome.missedRun);
     }
-    if (outcome.kind === "started") this.startRun(job, outcome.run, outcome.replacing);
+    if (outcome.kind === "started") this.runs.start(job.spec, outcome.run, outcome.replacing);
     else if (outcome.kind === "skipped") {
       this.log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
       this.events.emit("run:skipped", outcome.run);
@@ -312,64 +271,14 @@ export class Engine {
 
   // ---- runs ------------------------------------------------------------------------------
 
-  private startRun(job: LocalJob, run: RunRecord, replacing: number[]): void {
-    const cancel = new Cancellation();
-    const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
-    this.active.set(run.id, entry);
-    this.runsByJob.set(job.name, (this.runsByJob.get(job.name) ?? 0) + 1);
-    // A run claimed ahead of its slot is recorded already; it begins at its fire time.
-    const ready = run.startedAt! > this.clock.now() ? this.starts.wait(run.startedAt!) : null;
-    if (ready) this.arm();
-    entry.done = (async () => {
-      if (ready) await ready;
-      this.log.debug({ job: job.name, run: run.id, trigger: run.trigger, lateMs: this.clock.now() - run.slot }, "run started");
-      this.events.emit("run:started", run);
-      if (replacing.length > 0) await this.cancelRuns(replacing, `replaced by run #${run.id} (overlap: replace)`);
-      const executed = await executeRun({
-        run, spec: job.spec, handler: this.handlers.get(job.name), cancel,
-        clock: this.clock, store: this.store, events: this.events,
-      }).catch((error): ExecutedRun => ({
-        attempt: 1,
-        result: { status: "failed", exitCode: null, signal: null, error: `jobclock could not run the job: ${String(error)}`, stdout: "", stderr: "" },
-      }));
-      await this.recordFinish(job.name, run, executed);
-    })();
-  }
-
-  private async recordFinish(name: string, run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
-    const finishedAt = this.clock.now();
-    const record: RunResult = {
-      runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,
-      error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
-    };
-    const outcome = await this.finishWithRetry(record);
-    this.active.delete(run.id);
-    const left = (this.runsByJob.get(name) ?? 1) - 1;
-    if (left > 0) this.runsByJob.set(name, left);
-    else this.runsByJob.delete(name);
-    const durationMs = finishedAt - (run.startedAt ?? finishedAt);
-    const level = result.status === "succeeded" ? "info" : "warn";
-    this.log[level]({ job: name, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
-    this.events.emit("run:finished", { ...run, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal, error: result.error }, { ...result, attempt, durationMs });
-    if (outcome?.queuedSlot != null) await this.claimQueued(name, outcome.queuedSlot);
+  /** After a run: start the job's queued slot, or the next catch-up slot of an `all` job. */
+  private async afterRun(name: string, queuedSlot: number | null): Promise<void> {
+    if (queuedSlot !== null) await this.claimQueued(name, queuedSlot);
     const job = this.table.get(name);
-    // A catch-up `all` job waits for its run to end before taking the next missed slot.
-    if (job && job.nextSlot !== null && job.nextSlot <= this.clock.now() && this.state === "running") {
-      this.table.recheckAt(job, this.clock.now());
+    const now = this.clock.now();
+    if (job && job.nextSlot !== null && job.nextSlot <= now && this.state === "running") {
+      this.table.recheckAt(job, now);
       this.arm();
-    }
-  }
-
-  /** The result of a run is never dropped: if the store is away, keep trying until it is back. */
-  private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
-      try {
-        return await this.finisher.add(record);
-      } catch (error) {
-        this.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
-        if (this.state === "stopped") return null;
-        await sleep(this.clock, delay);
-      }
     }
   }
 
@@ -386,21 +295,6 @@ export class Engine {
 
   private async promoteQueued(records: JobRecord[]): Promise<void> {
     for (const r of records) if (r.queuedSlot !== null && r.runningCount === 0) await this.claimQueued(r.name, r.queuedSlot);
-  }
-
-  private cancelAll(reason: string): void {
-    for (const a of this.active.values()) a.cancel.cancel(new Error(reason));
-  }
-
-  private async cancelRuns(ids: number[], reason: string): Promise<void> {
-    const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
-    for (const a of local) a.cancel.cancel(new Error(reason));
-    if (local.length < ids.length) this.warn(`cannot cancel runs of other instances (${ids.join(", ")}) from here`);
-    await Promise.all(local.map((a) => a.done));
-  }
-
-  private async allDone(): Promise<void> {
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
   // ---- following the store ---------------------------------------------------------------

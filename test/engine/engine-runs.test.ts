@@ -182,6 +182,28 @@ describe("engine: graceful stop", () => {
     expect(h.clock.pendingTimers()).toBe(0);
   });
 
+  it("lets a run claimed ahead of its slot start and finish when stopped just before the slot", async () => {
+    const seen: number[] = [];
+    h = await startHarness([makeSpec("a", every(10_000))], { a: (ctx) => void seen.push(ctx.slot.getTime()) });
+    await h.clock.advance(9_950); // inside the 100 ms claim-ahead window: claimed, not started
+    expect((await h.runs("a")).map((r) => r.status)).toEqual(["running"]);
+    expect(seen).toEqual([]);
+    const stopping = h.engine.stop(30_000);
+    await h.clock.advance(50);
+    await stopping;
+    expect(seen).toEqual([T0 + 10_000]);
+    expect((await h.runs("a")).map((r) => r.status)).toEqual(["succeeded"]);
+  });
+
+  it("records a run claimed ahead as cancelled if it is cancelled before its slot", async () => {
+    h = await startHarness([makeSpec("a", every(10_000))], { a: () => {} });
+    await h.clock.advance(9_950);
+    const stopping = h.engine.stop(0); // no drain time: cancel at once
+    await h.clock.advance(0);
+    await stopping;
+    expect((await h.runs("a"))[0]).toMatchObject({ status: "cancelled", error: expect.stringMatching(/shutdown_timeout/) });
+  });
+
   it("cancels what is still running after shutdown_timeout and records it", async () => {
     const g = gate();
     h = await startHarness([makeSpec("d", every(10_000))], { d: g.handler });

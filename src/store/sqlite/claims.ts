@@ -9,7 +9,7 @@ import type { ClaimOutcome, RunRecord, RunTrigger, SlotClaim } from "../types.js
 export class SqliteClaimer {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.s = {
       running: db.prepare("SELECT id FROM runs WHERE job = ? AND status = 'running'").pluck(),
       casSlot: db.prepare(

@@ -1,0 +1,45 @@
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { JobHandler } from "../run/types.js";
+import type { Retention, Store } from "../store/types.js";
+
+export interface EngineOptions {
+  store: Store;
+  clock?: Clock;
+  logger?: Logger;
+  handlers?: Map<string, JobHandler>;
+  instanceId?: string;
+  version?: string;
+  /** How often running runs are heartbeated. */
+  heartbeatMs?: number;
+  /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
+  abandonAfterMs?: number;
+  /** How often the store is asked whether another process changed something. */
+  syncMs?: number;
+  /** The one timer never sleeps longer than this, so clock jumps are noticed. */
+  recheckMs?: number;
+  /**
+   * Idle jobs are claimed this long before their slot, so the store's bookkeeping is done
+   * when the slot comes and the run starts on time.
+   */
+  claimAheadMs?: number;
+  shutdownTimeoutMs?: number;
+  retention?: Retention;
+  pruneEveryMs?: number;
+}
+
+export type EngineSettings = Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId">>;
+
+export function withDefaults(options: EngineOptions): EngineSettings {
+  return {
+    version: options.version ?? "0.0.0",
+    heartbeatMs: options.heartbeatMs ?? 5_000,
+    abandonAfterMs: options.abandonAfterMs ?? 30_000,
+    syncMs: options.syncMs ?? 250,
+    recheckMs: options.recheckMs ?? 30_000,
+    claimAheadMs: options.claimAheadMs ?? 100,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+    retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },
+    pruneEveryMs: options.pruneEveryMs ?? 600_000,
+  };
+}

@@ -1,0 +1,141 @@
+import { sleep, type Clock } from "../clock.js";
+import type { JobSpec } from "../job-spec.js";
+import type { Logger } from "../logger.js";
+import { Cancellation } from "../run/cancellation.js";
+import type { JobHandler } from "../run/types.js";
+import type { FinishOutcome, RunRecord, RunResult, Store } from "../store/types.js";
+import { Batcher } from "./batcher.js";
+import type { EngineEmitter } from "./events.js";
+import { executeRun, type ExecutedRun } from "./run-executor.js";
+import { StartQueue } from "./start-queue.js";
+
+interface ActiveRun {
+  run: RunRecord;
+  cancel: Cancellation;
+  done: Promise<void>;
+}
+
+export interface SupervisorDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  events: EngineEmitter;
+  handlers: Map<string, JobHandler>;
+  /** A run is waiting in the start queue: the engine's timer must cover it. */
+  wake(): void;
+  /** A run was recorded as finished; `queuedSlot` is set when the job is idle with a slot queued. */
+  afterRun(job: string, queuedSlot: number | null): Promise<void>;
+  warn(message: string, error?: unknown): void;
+}
+
+/**
+ * Owns the runs this process has claimed: starts them (at their fire time if claimed ahead),
+ * cancels them, records how they ended, and tells when all are done.
+ */
+export class RunSupervisor {
+  readonly starts = new StartQueue();
+  private readonly active = new Map<number, ActiveRun>();
+  private readonly perJob = new Map<string, number>();
+  private readonly finisher: Batcher<RunResult, FinishOutcome>;
+  private closed = false;
+
+  constructor(private readonly d: SupervisorDeps) {
+    this.finisher = new Batcher((results) => d.store.finishRuns(results));
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  list(): RunRecord[] {
+    return [...this.active.values()].map((a) => a.run);
+  }
+
+  hasRunOf(job: string): boolean {
+    return (this.perJob.get(job) ?? 0) > 0;
+  }
+
+  start(spec: JobSpec, run: RunRecord, replacing: number[]): void {
+    const { clock, events, log } = this.d;
+    const cancel = new Cancellation();
+    const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
+    this.active.set(run.id, entry);
+    this.perJob.set(run.job, (this.perJob.get(run.job) ?? 0) + 1);
+    // A run claimed ahead of its slot is recorded already; it begins at its fire time.
+    const ready = run.startedAt! > clock.now() ? this.starts.wait(run.startedAt!) : null;
+    if (ready) this.d.wake();
+    entry.done = (async () => {
+      if (ready) await Promise.race([ready, new Promise<void>((resolve) => cancel.onCancel(() => resolve()))]);
+      if (cancel.reason && ready) {
+        // Cancelled while waiting for its slot: it never started.
+        const result = { status: "cancelled" as const, exitCode: null, signal: null, error: cancel.reason.message, stdout: "", stderr: "" };
+        return this.record(run, { result, attempt: 1 });
+      }
+      log.debug({ job: run.job, run: run.id, trigger: run.trigger, lateMs: clock.now() - run.slot }, "run started");
+      events.emit("run:started", run);
+      if (replacing.length > 0) await this.cancel(replacing, `replaced by run #${run.id} (overlap: replace)`);
+      const executed = await executeRun({
+        run, spec, handler: this.d.handlers.get(run.job), cancel, clock, store: this.d.store, events,
+      }).catch((error): ExecutedRun => ({
+        attempt: 1,
+        result: { status: "failed", exitCode: null, signal: null, error: `jobclock could not run the job: ${String(error)}`, stdout: "", stderr: "" },
+      }));
+      await this.record(run, executed);
+    })();
+  }
+
+  /** Cancels runs of this process; runs of other instances can not be reached from here. */
+  async cancel(ids: number[], reason: string): Promise<void> {
+    const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
+    for (const a of local) a.cancel.cancel(new Error(reason));
+    if (local.length < ids.length) this.d.warn(`cannot cancel runs of other instances (${ids.join(", ")}) from here`);
+    await Promise.all(local.map((a) => a.done));
+  }
+
+  cancelAll(reason: string): void {
+    for (const a of this.active.values()) a.cancel.cancel(new Error(reason));
+  }
+
+  async allDone(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  /** After this, a result the store refuses is given up instead of retried forever. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
+    const finishedAt = this.d.clock.now();
+    const outcome = await this.finishWithRetry({
+      runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,
+      error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
+    });
+    this.active.delete(run.id);
+    const left = (this.perJob.get(run.job) ?? 1) - 1;
+    if (left > 0) this.perJob.set(run.job, left);
+    else this.perJob.delete(run.job);
+    const durationMs = finishedAt - (run.startedAt ?? finishedAt);
+    const level = result.status === "succeeded" ? "info" : "warn";
+    this.d.log[level]({ job: run.job, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
+    this.d.events.emit(
+      "run:finished",
+      { ...run, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal, error: result.error },
+      { ...result, attempt, durationMs },
+    );
+    await this.d.afterRun(run.job, outcome?.queuedSlot ?? null);
+  }
+
+  /** The result of a run is never dropped: if the store is away, keep trying until it is back. */
+  private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await this.finisher.add(record);
+      } catch (error) {
+        this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
+        if (this.closed) return null;
+        await sleep(this.d.clock, delay);
+      }
+    }
+  }
+}
