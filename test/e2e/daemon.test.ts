@@ -2,7 +2,8 @@ import Database from "better-sqlite3";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BASE_CONFIG, project } from "../helpers/cli.js";
+import { spawn } from "node:child_process";
+import { BASE_CONFIG, CLI, project } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 
 type Project = ReturnType<typeof project>;
@@ -119,6 +120,23 @@ describe("jobclock daemon, end to end", () => {
     await waitFor("b to keep running", () => count() > n, 3_000);
     db.close();
     expect(pidOf(p)).toBe(pid);
+  });
+
+  it("runs in the foreground with JSON logs, and drains and exits 0 on SIGINT", async () => {
+    const p = project(BASE_CONFIG.replace("level: debug }", "level: info, format: json }") + `jobs:\n  t: { every: 300ms, shell: "echo t" }\n`);
+    const child = spawn(process.execPath, [CLI, "--config", join(p.dir, "jobclock.yaml"), "run"], { cwd: p.dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await waitFor("a few runs", () => (stdout.match(/"msg":"run succeeded"/g) ?? []).length >= 2);
+    expect(readFileSync(join(p.dir, "run/jobclock.pid"), "utf8").trim()).toBe(String(child.pid)); // foreground runs own the pidfile too
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    const lines = readFileSync(join(p.dir, "logs/info.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ level: 30, msg: "jobclock started" });
+    expect(lines.at(-1)).toMatchObject({ msg: "jobclock stopped" });
+    expect(lines.some((l) => l.signal === "SIGINT")).toBe(true);
+    expect(existsSync(join(p.dir, "run/jobclock.pid"))).toBe(false);
   });
 
   it("reopens its log file on SIGUSR1, for logrotate", async () => {

@@ -37,7 +37,10 @@ export async function startHarness(
     clock, store, engine, dbPath,
     runs: async (job) => (await store.listRuns({ job, limit: 1_000 })).reverse(),
     async close() {
-      await engine.stop(0);
+      // stop(0) still sleeps 0 ms on the fake clock before cancelling: move time so it can.
+      const stopping = engine.stop(0);
+      await clock.advance(0);
+      await stopping;
       await store.close();
     },
   };

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/types.js";
+import { makeSpec } from "../helpers/spec.js";
+import { startHarness, T0, type Harness } from "../helpers/engine-harness.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
+
+describe("engine: housekeeping", () => {
+  it("prunes run history in the background beyond the retention", async () => {
+    h = await startHarness([makeSpec("p", every(1_000))], { p: () => {} }, {
+      retention: { keepRuns: 5, keepMs: 10_000 }, pruneEveryMs: 60_000, syncMs: 5_000,
+    });
+    await h.clock.advance(59_999);
+    expect((await h.runs("p")).length).toBe(60); // the 60 s slot is claimed 100 ms ahead
+    await h.clock.advance(1);
+    // At the prune, runs older than 10 s go, but never the newest 5: 10 s of runs are kept.
+    const left = await h.runs("p");
+    expect(left.length).toBeGreaterThanOrEqual(5);
+    expect(left.length).toBeLessThanOrEqual(11);
+    expect(left.every((r) => r.createdAt >= T0 + 60_000 - 11_000)).toBe(true);
+  });
+
+  it("survives a store outage: claims are retried, then slots are caught up without duplicates", async () => {
+    let down = false;
+    const seen: number[] = [];
+    h = await startHarness([makeSpec("s", every(1_000))], { s: (ctx) => void seen.push(ctx.slot.getTime() - T0) }, { start: false });
+    const real = h.store;
+    // A store whose writes fail while `down`, as when the database is unreachable.
+    const flaky = new Proxy(real, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (down && ["claimSlots", "finishRuns", "heartbeat"].includes(String(prop))) {
+            return Promise.reject(new Error("connection refused"));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as Store;
+    const { Engine } = await import("../../src/engine/engine.js");
+    await h.engine.stop(0);
+    const warnings: string[] = [];
+    const engine = new Engine({ store: flaky, clock: h.clock, handlers: new Map([["s", (c) => void seen.push(c.slot.getTime() - T0)]]) });
+    engine.events.on("engine:warning", (w) => warnings.push(w.message));
+    await engine.start();
+    await h.clock.advance(3_000);
+    expect(seen).toEqual([1_000, 2_000, 3_000]);
+    down = true;
+    await h.clock.advance(5_000);
+    expect(seen).toHaveLength(3); // nothing can be claimed, nothing runs
+    expect(warnings.some((w) => /could not claim/.test(w))).toBe(true);
+    down = false;
+    await h.clock.advance(1_000);
+    // Back: the backlog is caught up once (catchup: once), then the schedule resumes.
+    await h.clock.advance(2_000);
+    const runs = (await real.listRuns({ job: "s", limit: 100 })).reverse();
+    const slots = runs.map((r) => r.slot);
+    expect(new Set(slots).size).toBe(slots.length); // no slot recorded twice
+    expect(runs.some((r) => r.status === "missed" || r.trigger === "catchup")).toBe(true);
+    expect(runs.at(-1)!.status).toBe("succeeded");
+    await engine.stop(0);
+  });
+});
