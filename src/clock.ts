@@ -8,12 +8,26 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;
+/** Opaque: only the clock that made a handle can clear it. */
+export type TimerHandle = object;
+
+// Node fires any timer longer than 2^31−1 ms (about 24.8 days) after 1 ms instead; longer waits
+// (a `timeout: 30d`) are chained in steps.
+const MAX_NODE_TIMER_MS = 2_147_483_647;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout(fn, ms) {
+    const handle: { timer?: ReturnType<typeof setTimeout> } = {};
+    const arm = (left: number) => {
+      handle.timer = left > MAX_NODE_TIMER_MS ? setTimeout(() => arm(left - MAX_NODE_TIMER_MS), MAX_NODE_TIMER_MS) : setTimeout(fn, left);
+    };
+    arm(Math.max(0, ms));
+    return handle;
+  },
+  clearTimeout(handle) {
+    clearTimeout((handle as { timer?: ReturnType<typeof setTimeout> }).timer);
+  },
 };
 
 /** A sleep that a clock controls; rejects (with the signal's reason) if aborted. */

@@ -18,10 +18,13 @@ export class JobclockError extends Error {
 /** The config file (or a library job definition) is wrong; `problems` lists every issue found. */
 export class ConfigError extends JobclockError {
   readonly problems: string[];
+  /** How far reading got: the file, its YAML, or the meaning of its keys. */
+  readonly stage: "read" | "yaml" | "validate";
 
-  constructor(problems: string[], header = "invalid configuration") {
+  constructor(problems: string[], header = "invalid configuration", stage: ConfigError["stage"] = "validate") {
     super("CONFIG_INVALID", `${header}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, 2);
     this.problems = problems;
+    this.stage = stage;
   }
 }
 

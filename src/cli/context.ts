@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { findConfigPath, loadConfig, type Config } from "../config/load.js";
+import { findConfigPath, loadConfig, loadConfigLeniently, type Config } from "../config/load.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/types.js";
 
@@ -19,6 +19,15 @@ export const stdio: Output = {
 
 export function configFrom(options: GlobalOptions): Config {
   return loadConfig(findConfigPath(options.config));
+}
+
+/** For operational commands: works with a config whose jobs have problems, and says so. */
+export function operationalConfig(options: GlobalOptions): Config {
+  const { config, problems } = loadConfigLeniently(findConfigPath(options.config));
+  if (problems.length > 0) {
+    stdio.err(`warning: ${config.path} has ${problems.length} problem(s) (\`jobclock validate\` lists them); using its store and pidfile`);
+  }
+  return config;
 }
 
 /**

@@ -13,6 +13,7 @@ export function table(headers: string[], rows: string[][]): string {
 export function ago(ms: number | null, now = Date.now()): string {
   if (ms === null) return "-";
   const d = now - ms;
+  if (Math.abs(d) < 1_000) return "now";
   return d >= 0 ? `${formatDuration(d)} ago` : `in ${formatDuration(-d)}`;
 }
 
@@ -31,7 +32,8 @@ export function jobState(job: JobRecord): string {
 
 export function runDuration(run: RunRecord, now = Date.now()): string {
   if (run.startedAt === null) return "-";
-  return formatDuration((run.finishedAt ?? now) - run.startedAt);
+  // A run claimed ahead of its slot is recorded with its start a few milliseconds ahead.
+  return formatDuration(Math.max(0, (run.finishedAt ?? now) - run.startedAt));
 }
 
 export function firstLine(text: string | null, max = 80): string {

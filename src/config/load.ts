@@ -43,7 +43,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code})`;
-    throw new ConfigError([`${path} ${why}; pass --config PATH or set JOBCLOCK_CONFIG`], "no configuration");
+    throw new ConfigError([`${path} ${why}; pass --config PATH or set JOBCLOCK_CONFIG`], "no configuration", "read");
   }
   return parseConfig(text, path, env);
 }
@@ -51,7 +51,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): Config {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => yamlProblem(e.code, e.message, e.linePos?.[0])), `${path} is not valid YAML`);
+    throw new ConfigError(doc.errors.map((e) => yamlProblem(e.code, e.message, e.linePos?.[0])), `${path} is not valid YAML`, "yaml");
   }
   const problems: string[] = [];
   const tree = interpolateTree(doc.toJS() ?? {}, env, problems);
@@ -60,6 +60,32 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const config = buildConfig(parsed.data, path, env, problems);
   if (problems.length > 0) throw new ConfigError(problems, `${path} has problems`);
   return config;
+}
+
+/**
+ * For commands that only need to find the store and the daemon (status, stop, jobs, runs, logs,
+ * pause, resume, trigger): a typo in one job must not stop an operator from looking at, or
+ * stopping, what is running. Job-level problems are returned instead of thrown; a config whose
+ * YAML, store or pidfile cannot be read is still refused.
+ */
+export function loadConfigLeniently(path: string, env: NodeJS.ProcessEnv = process.env): { config: Config; problems: string[] } {
+  try {
+    return { config: loadConfig(path, env), problems: [] };
+  } catch (error) {
+    if (!(error instanceof ConfigError) || error.stage !== "validate") throw error;
+    const doc = parseDocument(readFileSync(path, "utf8"));
+    const tree = (interpolateTree(doc.toJS() ?? {}, env, []) ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    const log = (tree.log ?? {}) as Record<string, unknown>;
+    const essentials: RawConfig = {
+      store: text(tree.store), pidfile: text(tree.pidfile), shutdown_timeout: text(tree.shutdown_timeout),
+      log: { file: text(log.file) },
+    };
+    const problems: string[] = [];
+    const config = buildConfig(essentials, path, env, problems);
+    if (problems.length > 0) throw error; // even the store or pidfile is unusable
+    return { config, problems: error.problems };
+  }
 }
 
 function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, problems: string[]): Config {
@@ -79,6 +105,7 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
   }
   const heartbeatMs = ms(raw.heartbeat, 5_000);
   const abandonAfterMs = ms(raw.abandon_after, 30_000);
+  if (heartbeatMs < 1_000) problems.push(`heartbeat: ${raw.heartbeat} is too short; it must be at least 1s`);
   if (abandonAfterMs < 3 * heartbeatMs) {
     problems.push(`abandon_after: must be at least 3 × heartbeat (${3 * heartbeatMs}ms), or a slow heartbeat abandons live runs`);
   }

@@ -83,8 +83,9 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
     const path = issue.path.map(String).join(".") || "(top level)";
     switch (issue.code) {
       case "unrecognized_keys": {
-        const keys = issue.keys.map((k) => `"${k}"`).join(", ");
-        return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${allowedKeysHint(issue.path)}`;
+        const allowed = allowedKeys(issue.path);
+        const keys = issue.keys.map((k) => `"${k}"${didYouMean(k, allowed)}`).join(", ");
+        return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
       }
       case "invalid_type":
         return `${path}: expected ${issue.expected}, got ${describeInput(issue.input)}`;
@@ -101,9 +102,37 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
   });
 }
 
-function allowedKeysHint(path: PropertyKey[]): string {
-  const isJob = (path[0] === "jobs" && path.length === 2) || (path[0] === "defaults" && path.length === 1);
-  return isJob ? ` (allowed: ${JOB_KEYS.join(", ")})` : "";
+const TOP_KEYS = ["store", "pidfile", "log", "shutdown_timeout", "heartbeat", "abandon_after", "retention", "defaults", "notify", "jobs"];
+const LOG_KEYS = ["file", "level", "format"];
+
+function allowedKeys(path: PropertyKey[]): readonly string[] {
+  if ((path[0] === "jobs" && path.length === 2) || (path[0] === "defaults" && path.length === 1)) return JOB_KEYS;
+  if (path.length === 0) return TOP_KEYS;
+  if (path[0] === "log" && path.length === 1) return LOG_KEYS;
+  return [];
+}
+
+/** ` (did you mean "every"?)` for a key one or two edits away from an allowed one. */
+function didYouMean(key: string, allowed: readonly string[]): string {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const d = editDistance(key, candidate);
+    if (d < bestDistance) (best = candidate), (bestDistance = d);
+  }
+  return best ? ` (did you mean "${best}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function unionHint(path: PropertyKey[]): string {

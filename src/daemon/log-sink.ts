@@ -32,14 +32,24 @@ export class LogSink {
     this.file?.reopen();
   }
 
-  /** Resolves once the log file is open, so nothing logged from here on can be lost to a race. */
+  /**
+   * Resolves once the log file is open, so nothing logged from here on can be lost to a race
+   * (and pino's flush at exit never meets a file that is not open yet). Rejects, with the file
+   * given up, if it cannot be opened.
+   */
   async ready(): Promise<void> {
     const file = this.file as (Destination & { fd?: number }) | null;
     if (!file || (file.fd ?? -1) >= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      file.once("ready", resolve);
-      file.once("error", reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        file.once("ready", resolve);
+        file.once("error", reject);
+      });
+    } catch (error) {
+      file.destroy();
+      this.targets.splice(this.targets.indexOf(file), 1);
+      throw error;
+    }
   }
 
   flush(): void {

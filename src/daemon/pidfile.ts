@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
 import { pidAlive } from "../engine/recovery.js";
@@ -44,8 +44,16 @@ export function acquirePidfile(path: string, onStale: (why: string) => void): { 
       throw new PidfileError("ALREADY_RUNNING", `jobclock is already running (pid ${current.pid}, pidfile ${path})`);
     }
     if (current.state === "stale") {
-      onStale(`replacing stale pidfile ${path}: ${current.why}`);
-      tryUnlink(path);
+      // Two daemons may both find the same stale file; only the one holding the lock may remove
+      // it, after checking again that it is still the stale one (the other may have replaced it).
+      const removed = withReplaceLock(path, () => {
+        const again = readPidfile(path);
+        if (again.state !== "stale" || again.pid !== current.pid) return false;
+        onStale(`replacing stale pidfile ${path}: ${current.why}`);
+        tryUnlink(path);
+        return true;
+      });
+      if (!removed) continue;
     }
     let fd: number;
     try {
@@ -77,12 +85,57 @@ function readPidfileQuiet(path: string): number | null {
   }
 }
 
-/** Linux tells us what a pid runs; the daemon sets its title to "jobclock …". Elsewhere, trust the pid. */
+/**
+ * Linux tells us what a pid runs. The daemon sets its process title to "jobclock run", which
+ * becomes its whole command line; a `tail -f …/jobclock.log` that reused the pid does not match.
+ * Elsewhere, trust the pid.
+ */
 function isJobclock(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").includes("jobclock");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("jobclock run");
   } catch {
     return true;
+  }
+}
+
+const LOCK_STALE_MS = 10_000;
+
+/** A short exclusive section around replacing a stale pidfile: mkdir is atomic. */
+function withReplaceLock<T>(path: string, fn: () => T): T {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    try {
+      mkdirSync(lock, { mode: 0o700 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw unwritable(path, error);
+      // A lock left by a process that died inside this section would block forever.
+      if (Date.now() - lockAge(lock) > LOCK_STALE_MS) tryRmdir(lock);
+      else if (Date.now() > deadline) throw new PidfileError("PIDFILE_LOCKED", `${lock} is held by another jobclock starting up; try again`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    tryRmdir(lock);
+  }
+}
+
+function lockAge(lock: string): number {
+  try {
+    return statSync(lock).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+function tryRmdir(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // gone already
   }
 }
 

@@ -1,10 +1,10 @@
-import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
+import { DaemonControl } from "./daemon-control.js";
 import { redactStoreUrl } from "../config/store-url.js";
-import { ConfigError, JobclockError } from "../errors.js";
+import { JobclockError } from "../errors.js";
 import { Scheduler } from "../scheduler.js";
 import { VERSION } from "../version.js";
-import { createLogger, type LogSink } from "./log-sink.js";
+import { createLogger } from "./log-sink.js";
 import { acquirePidfile } from "./pidfile.js";
 import { attachRunLogging } from "./run-logging.js";
 
@@ -24,7 +24,14 @@ export async function runDaemon(configPath: string): Promise<number> {
     return failStartup(error);
   }
   const { logger, sink } = createLogger(config.log, !daemonized);
+  try {
+    await sink.ready();
+  } catch (error) {
+    return failStartup(new JobclockError("LOG_UNWRITABLE", `cannot open log file ${config.log.file}: ${(error as Error).message}; fix its folder's permissions, or set log.file`));
+  }
   process.title = "jobclock run";
+  const control = new DaemonControl(configPath, logger, sink);
+  const jobCount = config.jobs.length;
   let pidfile: { release(): void } | null = null;
   let scheduler: Scheduler | null = null;
   try {
@@ -45,18 +52,18 @@ export async function runDaemon(configPath: string): Promise<number> {
     return failStartup(error);
   }
   logger.info(
-    { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: config.jobs.length },
+    { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount },
     "jobclock started",
   );
   if (config.notify) logger.warn("notify: is configured, but this version does not send notifications yet");
   // `start` returns when we say ready; by then the log must be on disk for `tail -f`.
-  await sink.ready().catch(() => {});
   sink.flush();
   if (daemonized) {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
     process.disconnect?.();
   }
-  const code = await untilStopped(scheduler, config, configPath, logger, sink);
+  control.started(scheduler, config);
+  const code = await control.stopped;
   pidfile.release();
   logger.info("jobclock stopped");
   sink.flush();
@@ -71,55 +78,3 @@ function failStartup(error: unknown): number {
   return exitCode;
 }
 
-/** Wires the signals of PRODUCT §7 and resolves when a stop signal has drained the engine. */
-function untilStopped(scheduler: Scheduler, config: Config, configPath: string, logger: pino.Logger, sink: LogSink): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn(`${signal} again: cancelling running jobs now`);
-        void scheduler.engine.stop(0);
-        return;
-      }
-      stopping = true;
-      const runs = scheduler.activeRuns();
-      logger.info({ signal, running: runs.map((r) => `${r.job}#${r.id}`) }, `stopping: waiting up to ${config.shutdownTimeoutMs}ms for ${runs.length} run(s)`);
-      scheduler.stop().then(
-        () => resolve(0),
-        (error) => {
-          logger.error({ err: error }, "error while stopping");
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGHUP", () => void reload(scheduler, configPath, config, logger));
-    process.on("SIGUSR1", () => {
-      sink.reopen();
-      logger.info("log file reopened (SIGUSR1)");
-    });
-  });
-}
-
-/** SIGHUP: re-read the config; a bad config is refused and the running one kept (PRODUCT §2). */
-export async function reload(scheduler: Scheduler, configPath: string, running: Config, logger: pino.Logger): Promise<void> {
-  let next: Config;
-  try {
-    next = loadConfig(configPath);
-  } catch (error) {
-    const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
-    logger.error({ problems }, "reload refused: the config has problems; keeping the running config");
-    return;
-  }
-  for (const key of ["store", "pidfile"] as const) {
-    if (next[key] !== running[key]) logger.warn(`reload: a change of ${key} takes effect at the next restart`);
-  }
-  logger.level = next.log.level;
-  try {
-    const report = await scheduler.setJobs(next.jobs);
-    logger.info({ ...report, unchanged: report?.unchanged.length }, "config reloaded");
-  } catch (error) {
-    logger.error({ err: error }, "reload failed while applying jobs to the store");
-  }
-}

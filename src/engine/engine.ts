@@ -52,6 +52,7 @@ export class Engine {
   private startedAt = 0;
   private unhandled = new Set<string>();
   private queuedOnLoad: JobRecord[] = [];
+  private stopping: Promise<void> | null = null;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -96,11 +97,10 @@ export class Engine {
     await this.recover();
     this.state = "running";
     this.liveSince = now;
-    const loaded = await this.sync(true);
-    await this.promoteQueued(loaded?.queued ?? []);
+    await this.sync(true);
     this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(), (e) => this.warn("heartbeat failed", e));
     this.loops.push(
-      new Loop(this.clock, this.o.syncMs, async () => void (await this.sync(false)), (e) => this.warn("store sync failed", e)),
+      new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
       new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
     );
     this.arm();
@@ -110,8 +110,18 @@ export class Engine {
    * Graceful drain: take no new slots, let running runs finish for up to `timeoutMs`, then
    * cancel what is left and record it as cancelled.
    */
-  async stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
-    if (this.state !== "running") return;
+  stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
+    if (this.state === "stopping") {
+      // Asked again while draining (a second SIGTERM or Ctrl-C): stop waiting.
+      if (timeoutMs === 0) this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
+      return this.stopping ?? Promise.resolve();
+    }
+    if (this.state !== "running") return Promise.resolve();
+    this.stopping = this.drainAndStop(timeoutMs);
+    return this.stopping;
+  }
+
+  private async drainAndStop(timeoutMs: number): Promise<void> {
     this.state = "stopping";
     for (const loop of this.loops) loop.stop();
     this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
@@ -230,7 +240,7 @@ export class Engine {
       const early = fireAts[i]! > now;
       // Busy at an early claim: try again at the slot itself.
       if (early && outcome.kind === "busy") this.table.recheckAt(jobs[i]!, fireAts[i]!);
-      else await this.handleOutcome(jobs[i]!, claims[i]!, outcome);
+      else await this.settle(jobs[i]!, claims[i]!, outcome);
     }
   }
 
@@ -248,6 +258,16 @@ export class Engine {
     } catch (error) {
       this.warn(`could not claim ${claims.length} slot(s); retrying`, error);
       return null;
+    }
+  }
+
+  /** One claim's failure to be handled must not leave the others, already won, unstarted. */
+  private async settle(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
+    try {
+      await this.handleOutcome(job, claim, outcome);
+    } catch (error) {
+      this.warn(`could not act on the claim for ${job.name}; looking again shortly`, error);
+      this.table.recheckAt(job, this.clock.now() + STORE_RETRY_MS);
     }
   }
 
@@ -290,7 +310,7 @@ export class Engine {
       slot, trigger: "schedule", missed: null, overlap: job.spec.overlap, waitIfBusy: false, now: this.clock.now(),
     };
     const [outcome] = (await this.claim([claim])) ?? [];
-    if (outcome) await this.handleOutcome(job, claim, outcome);
+    if (outcome) await this.settle(job, claim, outcome);
   }
 
   private async promoteQueued(records: JobRecord[]): Promise<void> {
@@ -300,17 +320,21 @@ export class Engine {
   // ---- following the store ---------------------------------------------------------------
 
   /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
-  private async sync(force: boolean): Promise<{ queued: JobRecord[] } | null> {
+  private async sync(force: boolean): Promise<void> {
     const token = await this.store.changeToken();
-    if (!force && token === this.token) return null;
-    this.token = token;
+    if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await this.followChanges();
     this.rev = rev;
     if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
     const mine = triggers.filter((t) => this.table.get(t.job));
-    if (mine.length > 0 && this.state === "running") await this.claimTriggers(mine);
+    if (mine.length > 0 && this.state === "running") {
+      // A trigger that could not be claimed (store busy) is tried again at the next poll.
+      if (!(await this.claimTriggers(mine))) return;
+    }
+    // Only now is everything up to this token handled; our own commits do not move it.
+    this.token = token;
+    if (this.state === "running") await this.promoteQueued(this.queuedOnLoad.splice(0));
     this.arm();
-    return { queued: this.queuedOnLoad.splice(0) };
   }
 
   /** Reads changed jobs page by page, so a first load of 100,000 jobs never sits in memory at once. */
@@ -344,7 +368,7 @@ export class Engine {
     return false;
   }
 
-  private async claimTriggers(triggers: { id: number; job: string; requestedAt: number }[]): Promise<void> {
+  private async claimTriggers(triggers: { id: number; job: string; requestedAt: number }[]): Promise<boolean> {
     const now = this.clock.now();
     const jobs = triggers.map((t) => this.table.get(t.job)!);
     const claims = triggers.map((t, i): SlotClaim => ({
@@ -352,8 +376,9 @@ export class Engine {
       slot: t.requestedAt, trigger: "manual", missed: null, overlap: jobs[i]!.spec.overlap, waitIfBusy: false, now,
     }));
     const outcomes = await this.claim(claims);
-    if (!outcomes) return;
-    for (let i = 0; i < claims.length; i++) await this.handleOutcome(jobs[i]!, claims[i]!, outcomes[i]!);
+    if (!outcomes) return false;
+    for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
+    return true;
   }
 
   private async reload(name: string): Promise<void> {
@@ -367,6 +392,7 @@ export class Engine {
   private async recover(): Promise<void> {
     const abandoned = await abandonDeadRuns({
       store: this.store, selfId: this.instanceId, host: this.host, now: this.clock.now(), budgetMs: this.o.abandonAfterMs,
+      quietMs: 2 * this.o.heartbeatMs,
     });
     for (const run of abandoned) {
       this.log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
@@ -376,7 +402,7 @@ export class Engine {
   }
 
   private async beat(): Promise<void> {
-    await this.store.heartbeat(this.instanceId, this.clock.now());
+    await this.store.heartbeat(this.instanceId, this.clock.now(), this.runs.list().map((r) => r.id));
     await this.recover();
   }
 

@@ -20,9 +20,22 @@ export interface EngineEvents {
   "engine:warning": [info: { message: string; error?: unknown }];
 }
 
+/**
+ * A listener that throws must not break the engine (a run left unstarted, a claim unhandled):
+ * each listener is called on its own, and its error is reported as an "engine:warning".
+ */
 export class EngineEmitter extends EventEmitter {
   override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
-    return super.emit(event, ...args);
+    const listeners = this.listeners(event) as ((...a: unknown[]) => void)[];
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        if (event === "engine:warning") continue; // never loop on a broken warning listener
+        this.emit("engine:warning", { message: `a listener of ${event} threw`, error });
+      }
+    }
+    return listeners.length > 0;
   }
   override on<K extends keyof EngineEvents>(event: K, listener: (...args: EngineEvents[K]) => void): this {
     return super.on(event, listener as (...a: unknown[]) => void);

@@ -28,8 +28,10 @@ function isZombie(pid: number): boolean {
 
 /**
  * Frees jobs whose runs lost their instance (PRODUCT §4). An instance is dead when it stopped
- * heartbeating for the budget, or, on this same host, when its pid is gone: that second test
- * lets a restarted daemon clean up after `kill -9` at once instead of waiting out the budget.
+ * heartbeating for the budget, or, on this same host, when its pid is gone and it has missed
+ * two heartbeats: that second test lets a restarted daemon clean up after `kill -9` in seconds
+ * instead of waiting out the budget. (The missed heartbeats guard against containers that share
+ * a hostname but not a pid namespace, where a live instance's pid looks gone.)
  */
 export async function abandonDeadRuns(args: {
   store: Store;
@@ -37,16 +39,17 @@ export async function abandonDeadRuns(args: {
   host: string;
   now: number;
   budgetMs: number;
+  quietMs: number;
   isAlive?: (pid: number) => boolean;
 }): Promise<RunRecord[]> {
-  const { store, selfId, host, now, budgetMs } = args;
+  const { store, selfId, host, now, budgetMs, quietMs } = args;
   const isAlive = args.isAlive ?? pidAlive;
   const instances = await store.listInstances();
   const dead = instances.filter(
     (i) =>
       i.id !== selfId &&
       i.stoppedAt === null &&
-      (now - i.lastSeen > budgetMs || (i.host === host && !isAlive(i.pid))),
+      (now - i.lastSeen > budgetMs || (i.host === host && now - i.lastSeen > quietMs && !isAlive(i.pid))),
   );
   const abandoned = await store.abandonRuns({
     now,

@@ -88,7 +88,8 @@ export class RunSupervisor {
   async cancel(ids: number[], reason: string): Promise<void> {
     const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
     for (const a of local) a.cancel.cancel(new Error(reason));
-    if (local.length < ids.length) this.d.warn(`cannot cancel runs of other instances (${ids.join(", ")}) from here`);
+    const remote = ids.filter((id) => !this.active.has(id));
+    if (remote.length > 0) this.d.warn(`cannot cancel runs of other instances (${remote.map((id) => `#${id}`).join(", ")}) from here`);
     await Promise.all(local.map((a) => a.done));
   }
 

@@ -52,9 +52,13 @@ export function runProcess(req: AttemptRequest): Promise<AttemptResult> {
       finish({ status: "failed", exitCode: null, signal: null, error: `cannot start ${file}: ${error.message}${hint}` });
     });
     child.on("exit", (code, signal) => {
+      // What ended the process is decided now: a deadline that passes while we collect the
+      // last output must not turn a normal exit into timed_out.
+      const stoppedBy = stopped;
+      stopWatching();
       // Killing a group whose leader exited still reaches any stragglers after a stop.
-      if (stopped) signalGroup(child, "SIGKILL");
-      drainThen(child, () => finish(outcome(code, signal, stopped, spec.killGraceMs)));
+      if (stoppedBy) signalGroup(child, "SIGKILL");
+      drainThen(child, () => finish(outcome(code, signal, stoppedBy, spec.killGraceMs)));
     });
   });
 }
@@ -92,9 +96,14 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Jobs inherit the daemon's environment, as under cron or supervisord, minus jobclock's own
+ * store URL (it may carry a database password), plus the job's env and the JOBCLOCK_* facts.
+ */
 export function jobEnv(req: AttemptRequest): NodeJS.ProcessEnv {
+  const { JOBCLOCK_STORE: _store, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
     ...req.spec.env,
     JOBCLOCK_JOB: req.spec.name,
     JOBCLOCK_RUN_ID: String(req.runId),

@@ -174,7 +174,8 @@ export interface Store {
   finishRuns(results: RunResult[]): Promise<FinishOutcome[]>;
 
   registerInstance(instance: InstanceRecord): Promise<void>;
-  heartbeat(instanceId: string, now: number): Promise<void>;
+  /** Marks the instance alive and heartbeats exactly these runs (the ones it really holds). */
+  heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void>;
   markInstanceStopped(instanceId: string, now: number): Promise<void>;
   listInstances(): Promise<InstanceRecord[]>;
   /** Running runs whose heartbeat is older than the budget, or whose instance is listed as dead. */

@@ -31,7 +31,7 @@ export class FakeClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const id = (handle as { id: number }).id;
+    const id = (handle as { id?: number }).id;
     this.timers = this.timers.filter((t) => t.id !== id);
   }
 

@@ -90,10 +90,12 @@ describe("config: bad input names the key and the fix", () => {
 
   it("unknown keys, at any level", () => {
     expect(problems(shellJob(`    every: 5m\n    evrey: 5m\n`))).toEqual([
-      expect.stringMatching(/^jobs\.sync-orders: unknown key "evrey" \(allowed: every, cron,/),
+      expect.stringMatching(/^jobs\.sync-orders: unknown key "evrey" \(did you mean "every"\?\) \(allowed: every, cron,/),
     ]);
-    expect(problems(`stroe: x\njobs: {}`)).toEqual(['(top level): unknown key "stroe"']);
-    expect(problems(`log: { colour: red }\njobs: {}`)).toEqual(['log: unknown key "colour"']);
+    expect(problems(`stroe: x\njobs: {}`)).toEqual([
+      '(top level): unknown key "stroe" (did you mean "store"?) (allowed: store, pidfile, log, shutdown_timeout, heartbeat, abandon_after, retention, defaults, notify, jobs)',
+    ]);
+    expect(problems(`log: { colour: red }\njobs: {}`)).toEqual(['log: unknown key "colour" (allowed: file, level, format)']);
   });
 
   it("duplicate job names", () => {
@@ -163,5 +165,12 @@ describe("splitCommand", () => {
     expect(splitCommand(`a 'unclosed`)).toEqual({ error: "has an unclosed ' quote" });
     expect(splitCommand(`  `)).toEqual({ error: "is empty; give the program to run" });
     expect(splitCommand(`echo '*.csv' "a|b"`)).toEqual({ argv: ["echo", "*.csv", "a|b"] });
+  });
+});
+
+describe("config: instance timings", () => {
+  it("refuses a heartbeat under a second, and abandon_after under 3 heartbeats", () => {
+    expect(problems(`heartbeat: 0s\njobs: {}`)[0]).toMatch(/^heartbeat: 0s is too short; it must be at least 1s/);
+    expect(problems(`heartbeat: 10s\nabandon_after: 20s\njobs: {}`)[0]).toMatch(/^abandon_after: must be at least 3 × heartbeat/);
   });
 });

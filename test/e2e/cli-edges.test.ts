@@ -2,13 +2,13 @@ import Database from "better-sqlite3";
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BASE_CONFIG, project } from "../helpers/cli.js";
+import { BASE_CONFIG, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 
 type Project = ReturnType<typeof project>;
 const started: Project[] = [];
 afterEach(async () => {
-  for (const p of started.splice(0)) await p.run(["stop"]);
+  for (const p of started.splice(0)) await stopForGood(p);
 });
 
 const JOB = `jobs:\n  a: { every: 1h, shell: "true" }\n`;
@@ -24,6 +24,7 @@ describe("start and stop are idempotent, pidfiles are handled safely", () => {
     const run = await p.run(["run"]); // a second foreground daemon is refused
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/already running/);
+    expect(run.stderr).not.toMatch(/\n\s+at |sonic boom/); // a message, not a stack trace
   });
 
   it("replaces a stale pidfile, and status reports it first (LSB code 1)", async () => {
@@ -83,6 +84,31 @@ describe("bad input gets a clear message and the right exit code", () => {
     const r = await p.run(["start"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot create pidfile .*blocker\/jobclock\.pid .*make its folder writable/);
+  });
+
+  it("a typo in a job does not lock the operator out: status, jobs and stop still work", async () => {
+    const p = project(BASE_CONFIG + JOB);
+    started.push(p);
+    expect((await p.run(["start"])).code).toBe(0);
+    p.write(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true", timout: 5m }\n`);
+    const status = await p.run(["status"]);
+    expect(status.code).toBe(0);
+    expect(status.stderr).toMatch(/warning: .*jobclock\.yaml has 1 problem\(s\) \(`jobclock validate` lists them\); using its store and pidfile/);
+    expect((await p.run(["jobs"])).stdout).toMatch(/^a +every 1h/m);
+    const restart = await p.run(["restart"]); // refused before anything is stopped
+    expect(restart.code).toBe(2);
+    expect(restart.stderr).toMatch(/unknown key "timout" \(did you mean "timeout"\?\)/);
+    expect((await p.run(["status"])).code).toBe(0);
+    expect((await p.run(["stop"])).stdout).toMatch(/jobclock stopped/);
+  });
+
+  it("validate catches a store file that is not SQLite", async () => {
+    const p = project(BASE_CONFIG + JOB);
+    writeFileSync(join(p.dir, "data/jobclock.db"), "my notes");
+    const r = await p.run(["validate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/store: .*jobclock\.db exists and is not a SQLite database/);
+    expect((await p.run(["status"])).stdout).toMatch(/problem: store .* is not a SQLite database/);
   });
 
   it("a store file that is not SQLite: refused, file unchanged", async () => {

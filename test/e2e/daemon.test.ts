@@ -3,14 +3,14 @@ import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { BASE_CONFIG, CLI, project } from "../helpers/cli.js";
+import { BASE_CONFIG, CLI, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 
 type Project = ReturnType<typeof project>;
 const started: Project[] = [];
 
 afterEach(async () => {
-  for (const p of started.splice(0)) await p.run(["stop"]);
+  for (const p of started.splice(0)) await stopForGood(p);
 });
 
 function daemon(yaml: string): Project {
@@ -93,7 +93,8 @@ describe("jobclock daemon, end to end", () => {
     expect((await p.run(["status"])).stdout).toMatch(/dead \(stale pidfile\)/);
     const restart = await p.run(["start"]);
     expect(restart.code).toBe(0);
-    await waitFor("the run to be abandoned", async () => (await runs(p, "slow"))[0]?.status === "abandoned", 3_000);
+    // heartbeat 1s: the dead instance's pid is gone and it has missed two heartbeats within ~2 s
+    await waitFor("the run to be abandoned", async () => (await runs(p, "slow"))[0]?.status === "abandoned", 5_000);
     await p.run(["trigger", "slow"]);
     await waitFor("the job to run again", async () => (await runs(p, "slow"))[0]?.status === "running");
     await waitFor("the stale pidfile warning", () => /replacing stale pidfile .*no process \d+ exists/.test(readFileSync(join(p.dir, "logs/info.log"), "utf8")), 3_000);
@@ -128,10 +129,14 @@ describe("jobclock daemon, end to end", () => {
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    await waitFor("a few runs", () => (stdout.match(/"msg":"run succeeded"/g) ?? []).length >= 2);
-    expect(readFileSync(join(p.dir, "run/jobclock.pid"), "utf8").trim()).toBe(String(child.pid)); // foreground runs own the pidfile too
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
+    try {
+      await waitFor("a few runs", () => (stdout.match(/"msg":"run succeeded"/g) ?? []).length >= 2);
+      expect(readFileSync(join(p.dir, "run/jobclock.pid"), "utf8").trim()).toBe(String(child.pid)); // foreground runs own the pidfile too
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
     const lines = readFileSync(join(p.dir, "logs/info.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ level: 30, msg: "jobclock started" });
     expect(lines.at(-1)).toMatchObject({ msg: "jobclock stopped" });

@@ -84,8 +84,8 @@ describe("engine: recovery of abandoned runs", () => {
   it("at start, marks runs of a dead local instance abandoned and frees the job", async () => {
     const g = gate();
     h = await startHarness([makeSpec("j", { ...every(60_000), overlap: "skip" })], { j: g.handler }, { start: false });
-    // A previous daemon on this host (pid 2^22+1 cannot exist) died while running the job.
-    await h.store.registerInstance({ id: "dead", host: hostname(), pid: 4_194_305, version: "t", startedAt: T0, lastSeen: T0, stoppedAt: null });
+    // A previous daemon on this host (pid 2^22+1 cannot exist) died 15 s ago while running the job.
+    await h.store.registerInstance({ id: "dead", host: hostname(), pid: 4_194_305, version: "t", startedAt: T0 - 60_000, lastSeen: T0 - 15_000, stoppedAt: null });
     const job = (await h.store.getJob("j"))!;
     await h.store.claimSlots([{
       job: "j", specHash: job.specHash, instanceId: "dead", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 60_000 },
@@ -98,6 +98,19 @@ describe("engine: recovery of abandoned runs", () => {
     expect((await h.runs("j")).map((r) => r.status)).toEqual(["abandoned", "running"]); // not skipped
     g.release();
     await h.clock.advance(1);
+  });
+
+  it("does not trust a vanished pid alone: a same-host instance that still heartbeats keeps its runs", async () => {
+    // Containers can share a hostname but not a pid namespace: the pid looks gone, the instance is alive.
+    h = await startHarness([makeSpec("j", every(3_600_000))], { j: () => {} }, { start: false });
+    await h.store.registerInstance({ id: "twin", host: hostname(), pid: 4_194_305, version: "t", startedAt: T0, lastSeen: T0, stoppedAt: null });
+    const job = (await h.store.getJob("j"))!;
+    await h.store.claimSlots([{
+      job: "j", specHash: job.specHash, instanceId: "twin", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 3_600_000 },
+      slot: job.nextSlot!, trigger: "schedule", missed: null, overlap: "skip", waitIfBusy: false, now: T0,
+    }]);
+    await h.engine.start();
+    expect((await h.runs("j"))[0]!.status).toBe("running");
   });
 
   it("abandons a remote instance's run once its heartbeat is older than the budget", async () => {
@@ -121,6 +134,21 @@ describe("engine: recovery of abandoned runs", () => {
     expect((await h.runs("long"))[0]!.status).toBe("running");
     g.release();
     await h.clock.advance(1);
+  });
+});
+
+describe("engine: robustness", () => {
+  it("a throwing event listener neither strands a run nor stops the engine", async () => {
+    let ran = 0;
+    h = await startHarness([makeSpec("x", every(10_000))], { x: () => void ran++ });
+    const warnings: string[] = [];
+    h.engine.events.on("engine:warning", (w) => warnings.push(w.message));
+    h.engine.events.on("run:started", () => { throw new Error("listener bug"); });
+    h.engine.events.on("run:finished", () => { throw new Error("listener bug"); });
+    await h.clock.advance(20_000);
+    expect(ran).toBe(2);
+    expect((await h.runs("x")).map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    expect(warnings).toContain("a listener of run:started threw");
   });
 });
 
@@ -202,6 +230,18 @@ describe("engine: graceful stop", () => {
     await h.clock.advance(0);
     await stopping;
     expect((await h.runs("a"))[0]).toMatchObject({ status: "cancelled", error: expect.stringMatching(/shutdown_timeout/) });
+  });
+
+  it("a second stop while draining cancels at once", async () => {
+    const g = gate();
+    h = await startHarness([makeSpec("d", every(10_000))], { d: g.handler });
+    await h.clock.advance(10_000);
+    const first = h.engine.stop(30_000);
+    await h.clock.advance(1_000);
+    const second = h.engine.stop(0); // what a second SIGTERM does
+    await h.clock.advance(0);
+    await Promise.all([first, second]);
+    expect((await h.runs("d"))[0]).toMatchObject({ status: "cancelled", error: expect.stringMatching(/asked to stop again/) });
   });
 
   it("cancels what is still running after shutdown_timeout and records it", async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./spec.js";
@@ -33,6 +33,20 @@ export function project(yaml: string): { dir: string; run(args: string[], env?: 
   const write = (text: string) => writeFileSync(join(dir, "jobclock.yaml"), text);
   write(yaml);
   return { dir, write, run: (args, env) => jobclock(["--config", join(dir, "jobclock.yaml"), ...args], { cwd: dir, env }) };
+}
+
+/**
+ * Stops a test's daemon for good: `jobclock stop`, and if that fails (a test may leave a broken
+ * config behind), SIGKILL by the pidfile. A leaked daemon would outlive its deleted temp folder.
+ */
+export async function stopForGood(p: { dir: string; run(args: string[]): Promise<CliResult> }): Promise<void> {
+  const stopped = await p.run(["stop"]);
+  if (stopped.code === 0) return;
+  try {
+    process.kill(Number(readFileSync(join(p.dir, "run/jobclock.pid"), "utf8")), "SIGKILL");
+  } catch {
+    // no pidfile, or no such process: nothing left to stop
+  }
 }
 
 export const BASE_CONFIG = `

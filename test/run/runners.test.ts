@@ -137,3 +137,37 @@ describe("TailBuffer", () => {
     expect(tail.droppedBytes).toBe(4);
   });
 });
+
+describe("command runner: exit versus deadline", () => {
+  it("a process that exits before its timeout is not recorded as timed out while its output drains", async () => {
+    // The shell exits at once but leaves a background child holding stdout: the output drain
+    // then takes its 250 ms, during which the 100 ms timeout would fire.
+    const spec = makeSpec("bg", { action: { kind: "shell", script: "sleep 2 & echo started; exit 0" }, timeoutMs: 100 });
+    const result = await runAttempt(request(spec), undefined);
+    expect(result).toMatchObject({ status: "succeeded", exitCode: 0, stdout: "started\n" });
+  });
+});
+
+describe("system clock", () => {
+  it("waits past Node's 24.8-day timer limit instead of firing at once", async () => {
+    let fired = false;
+    const handle = systemClock.setTimeout(() => (fired = true), 30 * 86_400_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fired).toBe(false);
+    systemClock.clearTimeout(handle);
+  });
+});
+
+describe("job environment", () => {
+  it("inherits the daemon's environment but not jobclock's store URL", async () => {
+    process.env.JOBCLOCK_STORE = "postgres://app:hunter2@db/jobs";
+    process.env.INHERITED_VAR = "yes";
+    try {
+      const spec = makeSpec("env", { action: { kind: "shell", script: 'echo "[$JOBCLOCK_STORE] $INHERITED_VAR"' } });
+      expect((await runAttempt(request(spec), undefined)).stdout).toBe("[] yes\n");
+    } finally {
+      delete process.env.JOBCLOCK_STORE;
+      delete process.env.INHERITED_VAR;
+    }
+  });
+});

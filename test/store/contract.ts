@@ -201,7 +201,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       const [o] = await store.claimSlots([await claim(store, { job: "x", specHash: j.specHash, instanceId: "dead" })]);
       const runId = (o as { run: { id: number } }).run.id;
       expect(await store.abandonRuns({ now: T0 + 61_000, staleBefore: T0 + 30_000 })).toEqual([]); // heartbeat at claim time T0+60s
-      await store.heartbeat("dead", T0 + 65_000);
+      await store.heartbeat("dead", T0 + 65_000, [runId]);
       const abandoned = await store.abandonRuns({ now: T0 + 100_000, staleBefore: T0 + 70_000 });
       expect(abandoned.map((r) => [r.id, r.status])).toEqual([[runId, "abandoned"]]);
       expect((await store.getJob("x"))!).toMatchObject({ runningCount: 0, lastStatus: "abandoned" });
@@ -212,9 +212,22 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(byInstance).toHaveLength(1);
     });
 
+    it("heartbeats only the runs the instance names, so a stray running row still goes stale", async () => {
+      await store.applyJobs([makeSpec("h1"), makeSpec("h2")], T0);
+      const ids: number[] = [];
+      for (const name of ["h1", "h2"]) {
+        const j = (await store.getJob(name))!;
+        const [o] = await store.claimSlots([await claim(store, { job: name, specHash: j.specHash, instanceId: "me", now: T0 })]);
+        ids.push((o as { run: { id: number } }).run.id);
+      }
+      await store.heartbeat("me", T0 + 40_000, [ids[0]!]);
+      const abandoned = await store.abandonRuns({ now: T0 + 50_000, staleBefore: T0 + 20_000 });
+      expect(abandoned.map((r) => r.id)).toEqual([ids[1]]);
+    });
+
     it("records instances", async () => {
       await store.registerInstance({ id: "i9", host: "h", pid: 42, version: "1", startedAt: T0, lastSeen: T0, stoppedAt: null });
-      await store.heartbeat("i9", T0 + 5);
+      await store.heartbeat("i9", T0 + 5, []);
       await store.markInstanceStopped("i9", T0 + 9);
       expect(await store.listInstances()).toEqual([
         { id: "i9", host: "h", pid: 42, version: "1", startedAt: T0, lastSeen: T0 + 5, stoppedAt: T0 + 9 },

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -9,6 +9,12 @@ import { describeStoreContract } from "./contract.js";
 describeStoreContract("SqliteStore", async () => SqliteStore.open(join(tempDir(), "jobclock.db")));
 
 describe("SqliteStore on disk", () => {
+  it("creates the database file readable by its owner only", async () => {
+    const path = join(tempDir(), "new", "s.db");
+    await SqliteStore.open(path).close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
   it("uses WAL and records its schema version", async () => {
     const path = join(tempDir(), "s.db");
     const store = SqliteStore.open(path);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UnknownJobError } from "../../errors.js";
 import { readPidfile } from "../../daemon/pidfile.js";
-import { configFrom, stdio, withStore, type GlobalOptions } from "../context.js";
+import { operationalConfig, stdio, withStore, type GlobalOptions } from "../context.js";
 
 type Exit = (code: number) => void;
 
@@ -14,7 +14,7 @@ export function registerControl(program: Command, exit: Exit): void {
 
   const act = (verb: "pause" | "resume" | "trigger", description: string) =>
     program.command(`${verb} <job>`).description(description).action(async (job: string) => {
-      const config = configFrom(globals());
+      const config = operationalConfig(globals());
       await withStore(config, async (store) => {
         const now = Date.now();
         const ok = verb === "trigger" ? (await store.requestTrigger(job, now)) !== null : await store.setPaused(job, verb === "pause", now);

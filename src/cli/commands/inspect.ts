@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
-import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
-import { configFrom, stdio, storeFrom, type GlobalOptions } from "../context.js";
+import { RUN_STATUSES, type JobRecord, type RunStatus } from "../../store/types.js";
+import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { ago, describeSchedule, firstLine, iso, jobState, runDuration, table } from "../format.js";
 
 type Exit = (code: number) => void;
@@ -13,10 +13,10 @@ export function registerInspect(program: Command, exit: Exit): void {
     .option("--json", "print JSON")
     .option("--all", "include retired jobs")
     .action(async (o: { json?: boolean; all?: boolean }) => {
-      const store = await storeFrom(configFrom(globals()), false);
+      const store = await storeFrom(operationalConfig(globals()), false);
       const jobs = store ? await store.listJobs({ includeRetired: o.all === true }) : [];
       await store?.close();
-      if (o.json) return exit((stdio.out(JSON.stringify(jobs, null, 2)), 0));
+      if (o.json) return exit((stdio.out(JSON.stringify(jobs.map(redactEnv), null, 2)), 0));
       if (jobs.length === 0) return exit((stdio.out("no jobs in the store yet (start the daemon, or run `jobclock reload`)"), 0));
       stdio.out(table(
         ["NAME", "SCHEDULE", "STATE", "LAST RUN", "NEXT SLOT"],
@@ -39,13 +39,13 @@ export function registerInspect(program: Command, exit: Exit): void {
       if (o.status !== undefined && !RUN_STATUSES.includes(o.status as RunStatus)) {
         throw new UsageError(`--status: "${o.status}" is not a run status (${RUN_STATUSES.join(", ")})`);
       }
-      const store = await storeFrom(configFrom(globals()), false);
+      const store = await storeFrom(operationalConfig(globals()), false);
       try {
         if (job && store && !(await store.getJob(job))) throw new UnknownJobError(job);
         if (job && !store) throw new UnknownJobError(job);
         const runs = store ? await store.listRuns({ job, status: o.status as RunStatus | undefined, limit }) : [];
         if (o.json) return exit((stdio.out(JSON.stringify(runs, null, 2)), 0));
-        if (runs.length === 0) return exit((stdio.out("no runs yet"), 0));
+        if (runs.length === 0) return exit((stdio.out(o.status || job ? "no runs match" : "no runs yet"), 0));
         stdio.out(table(
           ["ID", "JOB", "TRIGGER", "SLOT", "STATUS", "STARTED", "DURATION", "TRY", "RESULT"],
           runs.map((r) => [
@@ -63,14 +63,16 @@ export function registerInspect(program: Command, exit: Exit): void {
     .option("--run <id>", "a run id from `jobclock runs`")
     .option("--json", "print JSON")
     .action(async (job: string, o: { run?: string; json?: boolean }) => {
-      const store = await storeFrom(configFrom(globals()), false);
+      const store = await storeFrom(operationalConfig(globals()), false);
       if (!store) throw new UnknownJobError(job);
       try {
         if (!(await store.getJob(job))) throw new UnknownJobError(job);
-        const run = o.run !== undefined ? await store.getRun(parseRunId(o.run)) : (await store.listRuns({ job, limit: 50 })).find((r) => r.startedAt !== null);
+        // By default the latest run that finished: a running run's output is recorded when it ends.
+        const run = o.run !== undefined ? await store.getRun(parseRunId(o.run)) : (await store.listRuns({ job, limit: 50 })).find((r) => r.finishedAt !== null && r.startedAt !== null);
         if (!run || run.job !== job) {
-          throw new JobclockError("RUN_NOT_FOUND", o.run ? `job ${job} has no run #${o.run}; see \`jobclock runs ${job}\`` : `job ${job} has not run yet`);
+          throw new JobclockError("RUN_NOT_FOUND", o.run ? `job ${job} has no run #${o.run}; see \`jobclock runs ${job}\`` : `job ${job} has not finished a run yet`);
         }
+        if (run.status === "running") stdio.out(`(run #${run.id} is still running; its output is recorded when it ends)`);
         const output = (await store.getRunOutput(run.id))!;
         if (o.json) return exit((stdio.out(JSON.stringify({ run, ...output }, null, 2)), 0));
         stdio.out(`run #${run.id} of ${job}: ${run.status}, started ${iso(run.startedAt)}, took ${runDuration(run)}${run.error ? `\n${run.error}` : ""}`);
@@ -81,6 +83,12 @@ export function registerInspect(program: Command, exit: Exit): void {
         await store.close();
       }
     });
+}
+
+/** Job env values are often secrets (tokens, passwords): listings show the names only. */
+function redactEnv(job: JobRecord): JobRecord {
+  const env = Object.fromEntries(Object.keys(job.spec.env).map((k) => [k, "***"]));
+  return { ...job, spec: { ...job.spec, env } };
 }
 
 function parseRunId(text: string): number {

@@ -6,8 +6,9 @@ import { runDaemon } from "../../daemon/run-daemon.js";
 import { startDaemon } from "../../daemon/start.js";
 import { stopDaemon } from "../../daemon/stop.js";
 import { ConfigError } from "../../errors.js";
+import { sqliteFileProblem } from "../../store/sqlite/open.js";
 import { formatDuration } from "../../schedule/duration.js";
-import { configFrom, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
+import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { describeSchedule, jobState } from "../format.js";
 
 type Exit = (code: number) => void;
@@ -23,13 +24,13 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
 
   program.command("stop").description("stop the daemon, waiting for running jobs to drain")
     .action(async () => {
-      const config = configFrom(globals());
+      const config = operationalConfig(globals());
       exit(await stopDaemon(config, () => storeFrom(config, false), stdio.out));
     });
 
   program.command("restart").description("stop, then start")
     .action(async () => {
-      const config = configFrom(globals());
+      const config = configFrom(globals()); // a bad config is refused before anything is stopped
       const stopped = await stopDaemon(config, () => storeFrom(config, false), stdio.out);
       if (stopped !== 0) return exit(stopped);
       exit(await startDaemon(config.path, cliPath, stdio.out, stdio.err));
@@ -37,7 +38,7 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
 
   program.command("status").description("running or not, pid, uptime, store, job counts")
     .option("--json", "print JSON")
-    .action(async (o: { json?: boolean }) => exit(await status(configFrom(globals()), o.json === true)));
+    .action(async (o: { json?: boolean }) => exit(await status(operationalConfig(globals()), o.json === true)));
 
   program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
     .action(async () => exit(await reloadCommand(findConfigPath(globals().config))));
@@ -45,6 +46,8 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
   program.command("validate").description("check the config and print every problem; exit 2 if any")
     .action(() => {
       const config = configFrom(globals()); // ConfigError → every problem, exit 2 (in main)
+      const storeProblem = sqliteFileProblem(config.store);
+      if (storeProblem) throw new ConfigError([storeProblem], `${config.path} has problems`);
       stdio.out(`${config.path}: OK, ${config.jobs.length} job(s)`);
       for (const job of config.jobs) stdio.out(`  ${job.name}: ${describeSchedule(job)}, ${job.action.kind}`);
       exit(0);
@@ -54,7 +57,8 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
 async function status(config: ReturnType<typeof loadConfig>, json: boolean): Promise<number> {
   const pid = readPidfile(config.pidfile);
   const code = pid.state === "running" ? 0 : pid.state === "stale" ? 1 : 3;
-  const store = await storeFrom(config, false).catch(() => null);
+  let storeProblem: string | null = null;
+  const store = await storeFrom(config, false).catch((error: Error) => ((storeProblem = error.message), null));
   const jobs = store ? await store.listJobs({ includeRetired: true }) : [];
   const instances = store ? await store.listInstances() : [];
   await store?.close();
@@ -73,7 +77,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   const pidText = pid.state === "running" ? ` (pid ${pid.pid}${uptimeMs !== null ? `, up ${formatDuration(uptimeMs)}` : ""})` : "";
   stdio.out(`jobclock is ${state}${pidText}`);
   stdio.out(`config:  ${config.path}`);
-  stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : " (not created yet)"}`);
+  stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : storeProblem ? `\n         problem: ${storeProblem}` : " (not created yet)"}`);
   stdio.out(`pidfile: ${config.pidfile}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
   stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "../../errors.js";
@@ -41,6 +41,23 @@ export function openSqlite(path: string, options: SqliteOpenOptions = {}): Datab
   }
 }
 
+/** For `validate`: an existing store file that is not SQLite, said without opening it. */
+export function sqliteFileProblem(url: string): string | null {
+  if (!url.startsWith("sqlite:")) return null;
+  const path = url.slice("sqlite:".length);
+  if (path === ":memory:" || !existsSync(path)) return null;
+  const header = Buffer.alloc(16);
+  const fd = openSync(path, "r");
+  try {
+    const n = readSync(fd, header, 0, 16, 0);
+    // An empty file is what we create ourselves before SQLite writes its header.
+    if (n === 0 || header.toString("latin1") === "SQLite format 3\0") return null;
+  } finally {
+    closeSync(fd);
+  }
+  return `store: ${path} exists and is not a SQLite database; point store at a new path`;
+}
+
 function prepareFile(path: string, create: boolean): void {
   if (existsSync(path)) {
     if (lstatSync(path).isSymbolicLink()) {
@@ -53,8 +70,11 @@ function prepareFile(path: string, create: boolean): void {
   }
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    // Owner-only from the first byte: the store holds job definitions, env values included.
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   } catch (error) {
-    throw new StoreError("STORE_UNWRITABLE", `cannot create the folder for store ${path}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw new StoreError("STORE_UNWRITABLE", `cannot create store ${path}: ${(error as Error).message}`);
   }
 }
 

@@ -160,10 +160,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  async heartbeat(instanceId: string, now: number): Promise<void> {
+  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void> {
     this.write(() => {
       this.db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?").run(now, instanceId);
-      this.db.prepare("UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'").run(now, instanceId);
+      this.db
+        .prepare(
+          `UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'
+             AND id IN (SELECT value FROM json_each(?))`,
+        )
+        .run(now, instanceId, JSON.stringify(runIds));
     });
   }
 

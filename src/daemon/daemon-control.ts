@@ -1,0 +1,73 @@
+import type pino from "pino";
+import type { Config } from "../config/load.js";
+import type { Scheduler } from "../scheduler.js";
+import type { LogSink } from "./log-sink.js";
+import { reload } from "./reload.js";
+
+/**
+ * The signals of PRODUCT §7, installed before start-up so that a logrotate SIGUSR1 or an early
+ * SIGHUP/SIGTERM never meets Node's default action (which would kill the daemon and leave its
+ * pidfile behind). `stopped` resolves with the exit code once a stop signal has drained the engine.
+ */
+export class DaemonControl {
+  readonly stopped: Promise<number>;
+  private resolveStopped!: (code: number) => void;
+  private scheduler: Scheduler | null = null;
+  private config: Config | null = null;
+  private stopSignal: string | null = null;
+
+  constructor(private readonly configPath: string, private readonly logger: pino.Logger, private readonly sink: LogSink) {
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    process.on("SIGTERM", () => this.stop("SIGTERM"));
+    process.on("SIGINT", () => this.stop("SIGINT"));
+    process.on("SIGHUP", () => this.reload());
+    process.on("SIGUSR1", () => {
+      this.sink.reopen();
+      this.logger.info("log file reopened (SIGUSR1)");
+    });
+  }
+
+  /** Start-up is done: from now on signals act on the scheduler (and a stop asked for meanwhile happens now). */
+  started(scheduler: Scheduler, config: Config): void {
+    this.scheduler = scheduler;
+    this.config = config;
+    if (this.stopSignal) this.beginStop(this.stopSignal);
+  }
+
+  private stop(signal: string): void {
+    if (!this.scheduler) {
+      this.logger.info(`${signal} during start-up: stopping as soon as start-up completes`);
+      this.stopSignal = signal;
+      return;
+    }
+    if (this.stopSignal) {
+      this.logger.warn(`${signal} again: cancelling running jobs now`);
+      void this.scheduler.engine.stop(0);
+      return;
+    }
+    this.stopSignal = signal;
+    this.beginStop(signal);
+  }
+
+  private beginStop(signal: string): void {
+    const scheduler = this.scheduler!;
+    const runs = scheduler.activeRuns();
+    const timeoutMs = this.config!.shutdownTimeoutMs;
+    this.logger.info({ signal, running: runs.map((r) => `${r.job}#${r.id}`) }, `stopping: waiting up to ${timeoutMs}ms for ${runs.length} run(s)`);
+    scheduler.stop().then(
+      () => this.resolveStopped(0),
+      (error) => {
+        this.logger.error({ err: error }, "error while stopping");
+        this.resolveStopped(1);
+      },
+    );
+  }
+
+  private reload(): void {
+    if (!this.scheduler || !this.config) {
+      this.logger.warn("SIGHUP during start-up: ignored; the config being started is the one just read");
+      return;
+    }
+    void reload(this.scheduler, this.configPath, this.config, this.logger);
+  }
+}
