@@ -1,6 +1,6 @@
 import type { JobSpec } from "../job-spec.js";
 import { formatDuration } from "../schedule/duration.js";
-import type { JobRecord, RunRecord } from "../store/types.js";
+import type { RunRecord } from "../store/types.js";
 
 /** A plain aligned table; the last column is not padded so long errors do not wrap everything. */
 export function table(headers: string[], rows: string[][]): string {
@@ -20,14 +20,6 @@ export function ago(ms: number | null, now = Date.now()): string {
 export function describeSchedule(spec: JobSpec): string {
   const s = spec.schedule;
   return s.kind === "every" ? `every ${formatDuration(s.everyMs)}` : `cron ${s.expression}${s.timezone === "UTC" ? "" : ` ${s.timezone}`}`;
-}
-
-/** The job's state as far as the store knows it: retired, paused, running or idle. */
-export function jobState(job: JobRecord): string {
-  if (job.retiredAt !== null) return "retired";
-  if (job.paused) return "paused";
-  if (job.runningCount > 0) return "running";
-  return "idle";
 }
 
 export function runDuration(run: RunRecord, now = Date.now()): string {

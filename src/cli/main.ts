@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, JobclockError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { registerControl } from "./commands/control.js";
+import { registerHealth } from "./commands/health.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { stdio } from "./context.js";
@@ -26,6 +27,7 @@ const cliPath = fileURLToPath(import.meta.url);
 registerLifecycle(program, cliPath, exit);
 registerInspect(program, exit);
 registerControl(program, exit);
+registerHealth(program, exit);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,8 @@ import { Cron } from "croner";
  */
 export interface Schedule {
   next(after: number): number | null;
+  /** The latest slot at or before `t`, if any. */
+  previous(atOrBefore: number): number | null;
   /** The slot the job starts from when it is first applied at `appliedAt`. */
   first(appliedAt: number, runOnStart: boolean): number | null;
   describe(): string;
@@ -28,6 +30,11 @@ export class IntervalSchedule implements Schedule {
     if (after < this.anchor) return this.anchor;
     const n = Math.floor((after - this.anchor) / this.everyMs) + 1;
     return this.anchor + n * this.everyMs;
+  }
+
+  previous(atOrBefore: number): number | null {
+    if (atOrBefore < this.anchor) return null;
+    return this.anchor + Math.floor((atOrBefore - this.anchor) / this.everyMs) * this.everyMs;
   }
 
   first(appliedAt: number, runOnStart: boolean): number {
@@ -72,6 +79,12 @@ export class CronSchedule implements Schedule {
     // Croner works at second precision and returns the first match strictly after its input.
     const next = this.cron.nextRun(new Date(after));
     return next ? next.getTime() : null;
+  }
+
+  previous(atOrBefore: number): number | null {
+    // previousRuns looks strictly before its reference, at second precision.
+    const [slot] = this.cron.previousRuns(1, new Date(atOrBefore + 1));
+    return slot ? slot.getTime() : null;
   }
 
   first(appliedAt: number, runOnStart: boolean): number | null {

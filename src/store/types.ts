@@ -49,6 +49,8 @@ export interface JobRecord {
   lastFinishedAt: number | null;
   lastStatus: RunStatus | null;
   runningCount: number;
+  /** When the job was last resumed (slots before it were not expected to run). */
+  resumedAt: number | null;
   createdAt: number;
   updatedAt: number;
   rev: number;

@@ -40,7 +40,7 @@ describe("jobclock daemon, end to end", () => {
     expect(status.stdout).toMatch(/jobclock is running \(pid \d+, up /);
     expect(status.stdout).toMatch(/jobs: +1 /);
     const jobs = await p.run(["jobs"]);
-    expect(jobs.stdout).toMatch(/^NAME +SCHEDULE +STATE/);
+    expect(jobs.stdout).toMatch(/^NAME +SCHEDULE +HEALTH/);
     expect(jobs.stdout).toMatch(/tick +every 1s/);
     expect(JSON.parse((await p.run(["jobs", "--json"])).stdout)[0]).toMatchObject({ name: "tick" });
     expect((await p.run(["runs", "tick"])).stdout).toMatch(/succeeded/);

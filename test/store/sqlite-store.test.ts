@@ -21,7 +21,7 @@ describe("SqliteStore on disk", () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }]);
+    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }, { version: 2, name: "health" }]);
     db.close();
   });
 
@@ -31,7 +31,7 @@ describe("SqliteStore on disk", () => {
     const db = new Database(path);
     db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 0)").run();
     db.close();
-    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(1\); upgrade jobclock/);
+    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(2\); upgrade jobclock/);
     const check = new Database(path, { readonly: true });
     expect(check.prepare("SELECT name FROM jobs").pluck().all()).toEqual(["keep"]);
     check.close();
@@ -69,5 +69,24 @@ describe("SqliteStore on disk", () => {
     expect(await a.changeToken()).not.toBe(before);
     await a.close();
     await b.close();
+  });
+});
+
+describe("SqliteStore migrations", () => {
+  it("upgrades a version-1 database in place, keeping its jobs and runs", async () => {
+    const path = join(tempDir(), "old.db");
+    // Build a version-1 database by hand, as the first release left it.
+    const db = new Database(path);
+    db.exec(readFileSync(new URL("../../src/store/sqlite/migrations/001_initial.sql", import.meta.url), "utf8"));
+    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'initial', 0)").run();
+    db.prepare(
+      `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, created_at, updated_at, rev)
+       VALUES ('old', ?, 'h', 's', 1, 2, 1, 1, 1)`,
+    ).run(JSON.stringify(makeSpec("old")));
+    db.close();
+    const store = SqliteStore.open(path);
+    expect((await store.getJob("old"))!).toMatchObject({ name: "old", resumedAt: null });
+    await store.close();
   });
 });

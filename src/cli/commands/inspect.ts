@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
 import { RUN_STATUSES, type JobRecord, type RunStatus } from "../../store/types.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
-import { ago, describeSchedule, firstLine, iso, jobState, runDuration, table } from "../format.js";
+import { jobHealth } from "../../health/job-health.js";
+import { ago, describeSchedule, firstLine, iso, runDuration, table } from "../format.js";
 
 type Exit = (code: number) => void;
 
@@ -16,12 +17,16 @@ export function registerInspect(program: Command, exit: Exit): void {
       const store = await storeFrom(operationalConfig(globals()), false);
       const jobs = store ? await store.listJobs({ includeRetired: o.all === true }) : [];
       await store?.close();
-      if (o.json) return exit((stdio.out(JSON.stringify(jobs.map(redactEnv), null, 2)), 0));
+      if (o.json) {
+        const now = Date.now();
+        return exit((stdio.out(JSON.stringify(jobs.map((j) => ({ ...redactEnv(j), health: j.retiredAt === null ? jobHealth(j, now) : null })), null, 2)), 0));
+      }
       if (jobs.length === 0) return exit((stdio.out("no jobs in the store yet (start the daemon, or run `jobclock reload`)"), 0));
+      const now = Date.now();
       stdio.out(table(
-        ["NAME", "SCHEDULE", "STATE", "LAST RUN", "NEXT SLOT"],
+        ["NAME", "SCHEDULE", "HEALTH", "LAST RUN", "NEXT SLOT"],
         jobs.map((j) => [
-          j.name, describeSchedule(j.spec), jobState(j),
+          j.name, describeSchedule(j.spec), j.retiredAt !== null ? "retired" : jobHealth(j, now).state,
           j.lastStatus ? `${j.lastStatus} ${ago(j.lastFinishedAt ?? j.lastStartedAt)}` : j.lastStartedAt ? `started ${ago(j.lastStartedAt)}` : "never",
           j.paused || j.retiredAt ? "-" : `${iso(j.nextSlot)} (${ago(j.nextSlot)})`,
         ]),

@@ -9,7 +9,8 @@ import { ConfigError } from "../../errors.js";
 import { sqliteFileProblem } from "../../store/sqlite/open.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
-import { describeSchedule, jobState } from "../format.js";
+import { jobHealth } from "../../health/job-health.js";
+import { describeSchedule } from "../format.js";
 
 type Exit = (code: number) => void;
 
@@ -63,7 +64,11 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   const instances = store ? await store.listInstances() : [];
   await store?.close();
   const counts: Record<string, number> = {};
-  for (const j of jobs) counts[jobState(j)] = (counts[jobState(j)] ?? 0) + 1;
+  const now = Date.now();
+  for (const j of jobs) {
+    const state = j.retiredAt !== null ? "retired" : jobHealth(j, now).state;
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
   const self = pid.state === "running" ? instances.find((i) => i.pid === pid.pid && i.stoppedAt === null) : undefined;
   const uptimeMs = self ? Date.now() - self.startedAt : null;
   const state = pid.state === "running" ? "running" : pid.state === "stale" ? "dead (stale pidfile)" : "not running";

@@ -7,7 +7,7 @@ export const RUN_COLUMNS =
 
 export const JOB_COLUMNS =
   "name, spec, spec_hash, anchor, next_slot, paused, retired_at, queued_slot, last_run_id, " +
-  "last_started_at, last_finished_at, last_status, created_at, updated_at, rev, " +
+  "last_started_at, last_finished_at, last_status, resumed_at, created_at, updated_at, rev, " +
   "(SELECT count(*) FROM runs r WHERE r.job = jobs.name AND r.status = 'running') AS running_count";
 
 export interface RunRow {
@@ -30,7 +30,7 @@ export interface JobRow {
   name: string; spec: string; spec_hash: string; anchor: number; next_slot: number | null; paused: number;
   retired_at: number | null; queued_slot: number | null; last_run_id: number | null;
   last_started_at: number | null; last_finished_at: number | null; last_status: string | null;
-  created_at: number; updated_at: number; rev: number; running_count: number;
+  resumed_at: number | null; created_at: number; updated_at: number; rev: number; running_count: number;
 }
 
 export function toJob(r: JobRow): JobRecord {
@@ -38,7 +38,7 @@ export function toJob(r: JobRow): JobRecord {
     name: r.name, spec: JSON.parse(r.spec), specHash: r.spec_hash, anchor: r.anchor, nextSlot: r.next_slot,
     paused: r.paused === 1, retiredAt: r.retired_at, queuedSlot: r.queued_slot, lastRunId: r.last_run_id,
     lastStartedAt: r.last_started_at, lastFinishedAt: r.last_finished_at,
-    lastStatus: r.last_status as RunStatus | null, runningCount: r.running_count,
+    lastStatus: r.last_status as RunStatus | null, runningCount: r.running_count, resumedAt: r.resumed_at,
     createdAt: r.created_at, updatedAt: r.updated_at, rev: r.rev,
   };
 }

@@ -83,8 +83,12 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const rev = this.s.bumpRev.get() as number;
       const r = this.db
-        .prepare("UPDATE jobs SET paused = ?, updated_at = ?, rev = ? WHERE name = ? AND retired_at IS NULL")
-        .run(paused ? 1 : 0, now, rev, name);
+        .prepare(
+          `UPDATE jobs SET paused = ?, updated_at = ?, rev = ?,
+             resumed_at = CASE WHEN paused = 1 AND ? = 0 THEN ? ELSE resumed_at END
+           WHERE name = ? AND retired_at IS NULL`,
+        )
+        .run(paused ? 1 : 0, now, rev, paused ? 1 : 0, now, name);
       return r.changes === 1;
     });
   }
@@ -241,6 +245,7 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
   const update = db.prepare(
     `UPDATE jobs SET spec = @spec, spec_hash = @hash, schedule_hash = @shash, updated_at = @now, rev = @rev,
        retired_at = NULL, paused = coalesce(@paused, paused),
+       resumed_at = CASE WHEN paused = 1 AND @paused = 0 THEN @now ELSE resumed_at END,
        anchor = CASE WHEN @reanchor THEN @now ELSE anchor END,
        next_slot = CASE WHEN @reanchor THEN @next ELSE next_slot END
      WHERE name = @name`,
