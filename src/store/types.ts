@@ -155,7 +155,7 @@ export interface Retention {
  * The one source of truth every instance follows. Implementations must make `claimSlots`
  * atomic per claim: with several instances on one database exactly one claim for a slot wins.
  */
-export interface Store {
+export interface Store extends IncidentStore {
   readonly kind: "sqlite" | "postgres";
   /** A redacted description safe to log. */
   readonly description: string;
@@ -188,4 +188,62 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
   /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
   pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
+}
+
+// ---- health incidents and the notification outbox (issue 3) --------------------------------
+
+export type IncidentState = "inactive" | "delayed" | "failing";
+export type NotificationKind = "opened" | "changed" | "reminder" | "recovered" | "test";
+
+export interface IncidentRecord {
+  id: number;
+  job: string;
+  state: IncidentState;
+  openedAt: number;
+  since: number | null;
+  closedAt: number | null;
+  lastNotifiedAt: number;
+  notifications: number;
+}
+
+/** A notification to write with an incident change, and the notifiers that must deliver it. */
+export interface OutgoingNotification {
+  kind: NotificationKind;
+  /** The facts, as the notifiers format them (see notify/facts.ts). */
+  payload: unknown;
+  notifiers: string[];
+}
+
+export interface DeliveryRecord {
+  id: number;
+  notificationId: number;
+  notifier: string;
+  attempts: number;
+  createdAt: number;
+  kind: NotificationKind;
+  payload: unknown;
+}
+
+export type DeliveryOutcome =
+  | { kind: "delivered" }
+  | { kind: "retry"; at: number; error: string }
+  | { kind: "failed"; error: string };
+
+/**
+ * Incidents are changed by compare-and-set, so with several instances exactly one of them
+ * opens, changes, reminds or closes an incident, and writes the one notification for it.
+ */
+export interface IncidentStore {
+  listOpenIncidents(): Promise<IncidentRecord[]>;
+  /** null when the job already has an open incident (another instance won). */
+  openIncident(o: { job: string; state: IncidentState; since: number | null; now: number; notify: OutgoingNotification }): Promise<IncidentRecord | null>;
+  changeIncident(o: { id: number; from: IncidentState; to: IncidentState; since: number | null; now: number; notify: OutgoingNotification }): Promise<boolean>;
+  remindIncident(o: { id: number; lastNotifiedAt: number; now: number; notify: OutgoingNotification }): Promise<boolean>;
+  /** `notify` null closes silently (the job was paused or retired). */
+  closeIncident(o: { id: number; now: number; notify: OutgoingNotification | null }): Promise<boolean>;
+  enqueueNotification(o: { now: number; notify: OutgoingNotification }): Promise<number>;
+  /** Leases due deliveries to this instance, oldest first. */
+  claimDeliveries(o: { instanceId: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]>;
+  settleDelivery(id: number, outcome: DeliveryOutcome, now: number): Promise<void>;
+  listDeliveries(o?: { status?: "pending" | "delivered" | "failed" }): Promise<(DeliveryRecord & { status: string; lastError: string | null })[]>;
 }

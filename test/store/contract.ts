@@ -248,6 +248,48 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.pruneRuns({ keepRuns: 1, keepMs: 10_000_000 }, T0 + 1_000_000, ["p"])).toBe(0);
     });
 
+    it("opens one incident per job: a second opener (another instance) loses", async () => {
+      const notify = { kind: "opened" as const, payload: { job: "a" }, notifiers: ["slack:1", "webhook:2"] };
+      const first = await store.openIncident({ job: "a", state: "delayed", since: T0, now: T0 + 1, notify });
+      expect(first).toMatchObject({ job: "a", state: "delayed", since: T0, closedAt: null });
+      expect(await store.openIncident({ job: "a", state: "delayed", since: T0, now: T0 + 2, notify })).toBeNull();
+      expect(await store.listDeliveries()).toHaveLength(2); // one notification, one delivery per notifier
+      expect(await store.listOpenIncidents()).toHaveLength(1);
+    });
+
+    it("changes, reminds and closes an incident by compare-and-set, writing one notification each", async () => {
+      const n = (kind: "changed" | "reminder" | "recovered") => ({ kind, payload: { kind }, notifiers: ["slack:1"] });
+      const inc = (await store.openIncident({ job: "b", state: "delayed", since: T0, now: T0, notify: { kind: "opened", payload: {}, notifiers: ["slack:1"] } }))!;
+      expect(await store.changeIncident({ id: inc.id, from: "delayed", to: "failing", since: T0 + 5, now: T0 + 5, notify: n("changed") })).toBe(true);
+      expect(await store.changeIncident({ id: inc.id, from: "delayed", to: "failing", since: T0 + 5, now: T0 + 6, notify: n("changed") })).toBe(false);
+      expect(await store.remindIncident({ id: inc.id, lastNotifiedAt: T0 + 5, now: T0 + 100, notify: n("reminder") })).toBe(true);
+      expect(await store.remindIncident({ id: inc.id, lastNotifiedAt: T0 + 5, now: T0 + 101, notify: n("reminder") })).toBe(false);
+      expect(await store.closeIncident({ id: inc.id, now: T0 + 200, notify: n("recovered") })).toBe(true);
+      expect(await store.closeIncident({ id: inc.id, now: T0 + 201, notify: n("recovered") })).toBe(false);
+      expect((await store.listDeliveries()).map((d) => d.kind)).toEqual(["opened", "changed", "reminder", "recovered"]);
+      expect(await store.listOpenIncidents()).toEqual([]);
+      // a new incident can open after the old one closed
+      expect(await store.openIncident({ job: "b", state: "failing", since: T0, now: T0 + 300, notify: n("changed") })).not.toBeNull();
+    });
+
+    it("leases due deliveries to one instance at a time and settles them", async () => {
+      await store.enqueueNotification({ now: T0, notify: { kind: "test", payload: { hello: 1 }, notifiers: ["slack:1", "webhook:2"] } });
+      const mine = await store.claimDeliveries({ instanceId: "i1", now: T0, leaseMs: 60_000, limit: 10 });
+      expect(mine.map((d) => [d.notifier, d.kind, d.payload])).toEqual([["slack:1", "test", { hello: 1 }], ["webhook:2", "test", { hello: 1 }]]);
+      expect(await store.claimDeliveries({ instanceId: "i2", now: T0 + 1, leaseMs: 60_000, limit: 10 })).toEqual([]);
+      await store.settleDelivery(mine[0]!.id, { kind: "delivered" }, T0 + 2);
+      await store.settleDelivery(mine[1]!.id, { kind: "retry", at: T0 + 5_000, error: "HTTP 500" }, T0 + 2);
+      expect(await store.claimDeliveries({ instanceId: "i2", now: T0 + 4_999, leaseMs: 60_000, limit: 10 })).toEqual([]);
+      const again = await store.claimDeliveries({ instanceId: "i2", now: T0 + 5_000, leaseMs: 60_000, limit: 10 });
+      expect(again.map((d) => [d.notifier, d.attempts])).toEqual([["webhook:2", 1]]);
+      await store.settleDelivery(again[0]!.id, { kind: "failed", error: "gave up" }, T0 + 6_000);
+      expect((await store.listDeliveries()).map((d) => [d.status, d.lastError])).toEqual([["delivered", null], ["failed", "gave up"]]);
+      // an expired lease (its instance died mid-send) is claimable again
+      await store.enqueueNotification({ now: T0, notify: { kind: "test", payload: {}, notifiers: ["x"] } });
+      await store.claimDeliveries({ instanceId: "dead", now: T0, leaseMs: 1_000, limit: 10 });
+      expect(await store.claimDeliveries({ instanceId: "i1", now: T0 + 1_001, leaseMs: 1_000, limit: 10 })).toHaveLength(1);
+    });
+
     it("lists runs newest first with filters", async () => {
       await store.applyJobs([makeSpec("l", { overlap: "skip" })], T0);
       const j = (await store.getJob("l"))!;

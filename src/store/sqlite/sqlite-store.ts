@@ -2,10 +2,11 @@ import type Database from "better-sqlite3";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { buildSchedule } from "../../schedule/schedule.js";
 import type {
-  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
+  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, IncidentStore, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
   RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../types.js";
 import { SqliteClaimer } from "./claims.js";
+import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "./rows.js";
 
@@ -14,11 +15,13 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   readonly description: string;
   private readonly claimer: SqliteClaimer;
+  private readonly incidents: SqliteIncidents;
   private readonly s;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     this.description = `sqlite:${path}`;
     this.claimer = new SqliteClaimer(db);
+    this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
     this.s = {
       bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
       getJob: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE name = ?`),
@@ -35,6 +38,17 @@ export class SqliteStore implements Store {
       anyRunning: db.prepare("SELECT 1 FROM runs WHERE job = ? AND status = 'running' LIMIT 1").pluck(),
     };
   }
+
+  // Incidents and the outbox live in incidents.ts.
+  listOpenIncidents: IncidentStore["listOpenIncidents"] = (...a) => this.incidents.listOpenIncidents(...a);
+  openIncident: IncidentStore["openIncident"] = (...a) => this.incidents.openIncident(...a);
+  changeIncident: IncidentStore["changeIncident"] = (...a) => this.incidents.changeIncident(...a);
+  remindIncident: IncidentStore["remindIncident"] = (...a) => this.incidents.remindIncident(...a);
+  closeIncident: IncidentStore["closeIncident"] = (...a) => this.incidents.closeIncident(...a);
+  enqueueNotification: IncidentStore["enqueueNotification"] = (...a) => this.incidents.enqueueNotification(...a);
+  claimDeliveries: IncidentStore["claimDeliveries"] = (...a) => this.incidents.claimDeliveries(...a);
+  settleDelivery: IncidentStore["settleDelivery"] = (...a) => this.incidents.settleDelivery(...a);
+  listDeliveries: IncidentStore["listDeliveries"] = (...a) => this.incidents.listDeliveries(...a);
 
   static open(path: string, options?: SqliteOpenOptions): SqliteStore {
     return new SqliteStore(openSqlite(path, options), path);
