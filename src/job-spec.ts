@@ -31,6 +31,8 @@ export interface JobSpec {
   runOnStart: boolean;
   retries: { max: number; delayMs: number };
   graceMs: number;
+  /** Re-notify while an incident stays open; null: once per incident. */
+  remindMs: number | null;
   paused: boolean;
   description: string | null;
   tags: string[];

@@ -36,6 +36,7 @@ export interface JobOptions {
   runOnStart?: boolean;
   retries?: number | { max: number; delay?: Duration };
   grace?: Duration;
+  remind?: Duration | "none";
   paused?: boolean;
   description?: string;
   tags?: string[];
@@ -212,7 +213,7 @@ function toRawJob(o: JobOptions): RawJob {
   put("command", o.command); put("shell", o.shell); put("module", o.module); put("cwd", o.cwd); put("env", o.env);
   put("timeout", o.timeout === "none" ? "none" : d(o.timeout)); put("kill_grace", d(o.killGrace));
   put("overlap", o.overlap); put("catchup", o.catchup); put("catchup_window", d(o.catchupWindow));
-  put("jitter", d(o.jitter)); put("run_on_start", o.runOnStart); put("grace", d(o.grace)); put("paused", o.paused);
+  put("jitter", d(o.jitter)); put("run_on_start", o.runOnStart); put("grace", d(o.grace)); put("remind", o.remind === "none" ? "none" : d(o.remind)); put("paused", o.paused);
   put("description", o.description); put("tags", o.tags);
   if (typeof o.retries === "object") put("retries", o.retries.delay === undefined ? { max: o.retries.max } : { max: o.retries.max, delay: d(o.retries.delay) });
   else put("retries", o.retries);

@@ -5,6 +5,7 @@ import { ConfigError, JobclockError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { registerControl } from "./commands/control.js";
 import { registerHealth } from "./commands/health.js";
+import { registerNotify } from "./commands/notify.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { stdio } from "./context.js";
@@ -28,6 +29,7 @@ registerLifecycle(program, cliPath, exit);
 registerInspect(program, exit);
 registerControl(program, exit);
 registerHealth(program, exit);
+registerNotify(program, exit);
 
 try {
   await program.parseAsync(process.argv);

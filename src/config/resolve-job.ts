@@ -56,6 +56,7 @@ export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: Res
     runOnStart: job.run_on_start ?? JOB_DEFAULTS.runOnStart,
     retries,
     graceMs: ms("grace", JOB_DEFAULTS.graceMs),
+    remindMs: job.remind === undefined || job.remind === "none" ? null : ms("remind", 0),
     paused: job.paused ?? false,
     description: job.description ?? null,
     tags: job.tags ?? [],

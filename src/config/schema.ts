@@ -13,9 +13,20 @@ const duration = z.string().superRefine((value, ctx) => {
 });
 const durationOrNone = z.union([z.literal("none"), duration]);
 
+/** Webhook URLs are secrets: a bad one is described without being echoed. */
+const httpUrl = z.string().superRefine((value, ctx) => {
+  let ok = false;
+  try {
+    ok = ["http:", "https:"].includes(new URL(value).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) ctx.addIssue({ code: "custom", message: "is not an http(s) URL (expected https://…)" });
+});
+
 export const JOB_KEYS = [
   "every", "cron", "timezone", "command", "shell", "module", "cwd", "env", "timeout", "kill_grace",
-  "overlap", "catchup", "catchup_window", "jitter", "run_on_start", "retries", "grace", "paused",
+  "overlap", "catchup", "catchup_window", "jitter", "run_on_start", "retries", "grace", "remind", "paused",
   "description", "tags",
 ] as const;
 
@@ -42,6 +53,7 @@ export const jobFields = {
     ])
     .optional(),
   grace: duration.optional(),
+  remind: durationOrNone.optional(),
   paused: z.boolean().optional(),
   description: z.string().optional(),
   tags: z.array(z.string()).optional(),
@@ -67,8 +79,8 @@ export const configSchema = z.strictObject({
   defaults: jobSchema.optional(),
   notify: z
     .strictObject({
-      slack: z.strictObject({ webhook: z.string(), channel: z.string().optional(), username: z.string().optional() }).optional(),
-      webhooks: z.array(z.strictObject({ url: z.string(), secret: z.string().optional() })).optional(),
+      slack: z.strictObject({ webhook: httpUrl, channel: z.string().optional(), username: z.string().optional() }).optional(),
+      webhooks: z.array(z.strictObject({ url: httpUrl, secret: z.string().min(1).optional() })).optional(),
     })
     .optional(),
   // Jobs are validated one by one (see load.ts) so one broken job does not hide another's problems.

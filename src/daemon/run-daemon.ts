@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { createLogger } from "./log-sink.js";
 import { acquirePidfile } from "./pidfile.js";
 import { attachRunLogging } from "./run-logging.js";
+import { startWatchers, type Watchers } from "./watchers.js";
 
 /** Messages a daemonized child sends its `jobclock start` parent over the IPC channel. */
 export type StartupMessage = { type: "ready"; pid: number } | { type: "error"; message: string; exitCode: number };
@@ -34,6 +35,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   const jobCount = config.jobs.length;
   let pidfile: { release(): void } | null = null;
   let scheduler: Scheduler | null = null;
+  let watchers: Watchers | null = null;
   try {
     pidfile = acquirePidfile(config.pidfile, (why) => logger.warn(why));
     scheduler = new Scheduler({
@@ -43,6 +45,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     attachRunLogging(scheduler, logger);
     await scheduler.setJobs(config.jobs);
     await scheduler.start();
+    watchers = startWatchers(scheduler, config, logger);
     config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
   } catch (error) {
     logger.error({ err: error }, `jobclock could not start: ${(error as Error).message}`);
@@ -55,7 +58,6 @@ export async function runDaemon(configPath: string): Promise<number> {
     { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount },
     "jobclock started",
   );
-  if (config.notify) logger.warn("notify: is configured, but this version does not send notifications yet");
   // `start` returns when we say ready; by then the log must be on disk for `tail -f`.
   sink.flush();
   if (daemonized) {
@@ -64,6 +66,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   }
   control.started(scheduler, config);
   const code = await control.stopped;
+  await watchers!.stop();
   pidfile.release();
   logger.info("jobclock stopped");
   sink.flush();

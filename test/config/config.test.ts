@@ -136,9 +136,9 @@ describe("config: bad input names the key and the fix", () => {
   });
 
   it("an unset environment variable without a default", () => {
-    expect(problems(`notify:\n  slack: { webhook: "\${SLACK_WEBHOOK_URL}" }\njobs: {}`)).toEqual([
+    expect(problems(`notify:\n  slack: { webhook: "\${SLACK_WEBHOOK_URL}" }\njobs: {}`)[0]).toBe(
       "notify.slack.webhook: environment variable SLACK_WEBHOOK_URL is not set; set it, or give a default with ${SLACK_WEBHOOK_URL:-value}",
-    ]);
+    );
   });
 
   it("wrong types and enum values", () => {
@@ -165,6 +165,28 @@ describe("splitCommand", () => {
     expect(splitCommand(`a 'unclosed`)).toEqual({ error: "has an unclosed ' quote" });
     expect(splitCommand(`  `)).toEqual({ error: "is empty; give the program to run" });
     expect(splitCommand(`echo '*.csv' "a|b"`)).toEqual({ argv: ["echo", "*.csv", "a|b"] });
+  });
+});
+
+describe("config: notifications", () => {
+  it("refuses a webhook URL that is not http(s), without echoing it", () => {
+    const out = problems(`notify:\n  slack: { webhook: "ftp://hooks.example/T000/SECRET" }\n  webhooks:\n    - url: "not a url"\njobs: {}`);
+    expect(out).toEqual([
+      "notify.slack.webhook: is not an http(s) URL (expected https://…)",
+      "notify.webhooks.0.url: is not an http(s) URL (expected https://…)",
+    ]);
+    expect(out.join("\n")).not.toMatch(/SECRET/);
+  });
+
+  it("refuses an unknown notifier key and a grace that is not a duration", () => {
+    expect(problems(`notify:\n  pagerduty: { key: x }\njobs: {}`)[0]).toMatch(/^notify: unknown key "pagerduty"/);
+    expect(problems(`notify:\n  slack: { webhook: "https://h/x", colour: red }\njobs: {}`)[0]).toMatch(/^notify\.slack: unknown key "colour"/);
+    expect(problems(shellJob(`    every: 5m\n    grace: soon\n`))).toEqual(['jobs.sync-orders.grace: "soon" is not a duration (examples: 500ms, 30s, 5m, 1h30m, 1d)']);
+  });
+
+  it("reads remind", () => {
+    const config = parseConfig(`jobs:\n  a: { every: 5m, shell: x, remind: 1h }\n  b: { every: 5m, shell: x }`, "/tmp/jobclock.yaml", {});
+    expect(config.jobs.map((j) => j.remindMs)).toEqual([3_600_000, null]);
   });
 });
 

@@ -21,6 +21,7 @@ export function makeSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpe
     runOnStart: false,
     retries: { max: 0, delayMs: 1_000 },
     graceMs: JOB_DEFAULTS.graceMs,
+    remindMs: null,
     paused: false,
     description: null,
     tags: [],

@@ -1,0 +1,35 @@
+import type pino from "pino";
+import { systemClock } from "../clock.js";
+import type { Config } from "../config/load.js";
+import { HealthMonitor } from "../health/monitor.js";
+import { DeliveryDispatcher } from "../notify/dispatcher.js";
+import { notifiersFrom } from "../notify/notifiers.js";
+import type { Scheduler } from "../scheduler.js";
+
+export interface Watchers {
+  stop(): Promise<void>;
+}
+
+/**
+ * Health evaluation and notification delivery, beside the engine: they follow its events and
+ * the store, and the engine never waits for them.
+ */
+export function startWatchers(scheduler: Scheduler, config: Config, logger: pino.Logger): Watchers {
+  const engine = scheduler.engine;
+  const notifiers = notifiersFrom(config.notify);
+  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger });
+  const monitor = new HealthMonitor({
+    store: scheduler.store, events: engine.events, clock: systemClock, log: logger, notifiers: notifiers.map((n) => n.id),
+    instanceId: engine.instanceId, host: engine.host,
+    onNotified: () => dispatcher.kick(), hold: () => dispatcher.hold(), release: () => dispatcher.release(),
+  });
+  dispatcher.start();
+  monitor.start();
+  if (notifiers.length > 0) logger.info({ notifiers: notifiers.map((n) => n.label) }, "notifications on");
+  return {
+    async stop() {
+      await monitor.stop();
+      await dispatcher.stop();
+    },
+  };
+}
