@@ -1,0 +1,159 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/logger.js";
+import { DeliveryDispatcher } from "../../src/notify/dispatcher.js";
+import type { NotificationFacts } from "../../src/notify/facts.js";
+import { notifiersFrom } from "../../src/notify/notifiers.js";
+import { sign } from "../../src/notify/webhook.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { httpSink } from "../helpers/http-sink.js";
+import { Engine } from "../../src/engine/engine.js";
+import { makeSpec, tempDir } from "../helpers/spec.js";
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+function facts(over: Partial<NotificationFacts> = {}): NotificationFacts {
+  return {
+    version: 1, kind: "opened", job: "sync-orders", description: "Sync orders from the shop", state: "failing", previousState: null,
+    since: Date.UTC(2026, 10, 26, 9, 0), reason: "its last run failed",
+    lastRun: { id: 41, status: "failed", startedAt: Date.UTC(2026, 10, 26, 9, 0), finishedAt: Date.UTC(2026, 10, 26, 9, 0, 2), durationMs: 2_000 },
+    nextSlot: Date.UTC(2026, 10, 26, 9, 5), errorLines: ["exited with code 3", "ERROR: connection refused"],
+    host: "app-1", instance: "app-1-123-abcd", at: Date.UTC(2026, 10, 26, 9, 0, 3), ...over,
+  };
+}
+
+async function setup(script: Parameters<typeof httpSink>[0], opts: { timeoutMs?: number } = {}) {
+  const sink = await httpSink(script);
+  const store = SqliteStore.open(join(tempDir(), "n.db"));
+  closers.push(() => sink.close(), () => store.close());
+  const notifiers = notifiersFrom({ slack: { webhook: sink.url, channel: "#dev-notify", username: "jobclock" } }, opts.timeoutMs ?? 10_000);
+  const warnings: string[] = [];
+  const log = { ...silentLogger, warn: (o: object | string) => void warnings.push(JSON.stringify(o)), error: (o: object | string) => void warnings.push(JSON.stringify(o)) };
+  const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log, backoffBaseMs: 50, pollMs: 20 });
+  closers.push(() => dispatcher.stop());
+  return { sink, store, dispatcher, notifiers, warnings };
+}
+
+describe("Slack notifier", () => {
+  it("sends a message made for people: Block Kit, a text fallback, channel and username", async () => {
+    const { sink, store, dispatcher, notifiers } = await setup([]);
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await dispatcher.runOnce();
+    expect(sink.delivered).toHaveLength(1);
+    const body = sink.delivered[0]!.body as { text: string; channel: string; username: string; blocks: { text?: { text: string }; fields?: { text: string }[] }[] };
+    expect(body.channel).toBe("#dev-notify");
+    expect(body.username).toBe("jobclock");
+    expect(body.text).toBe("sync-orders is failing: its last run failed. Last run: #41 failed at 2026-11-26 09:00:00Z, took 2s. Error: exited with code 3");
+    const all = JSON.stringify(body.blocks);
+    for (const expected of [
+      "*sync-orders is failing*", "its last run failed", "failing since 2026-11-26 09:00:00Z", "#41 failed", "took 2s",
+      "*Next slot*\\n2026-11-26 09:05:00Z", "app-1 (app-1-123-abcd)", "exited with code 3\\nERROR: connection refused", "Sync orders from the shop",
+    ]) expect(all).toContain(expected);
+    expect((await store.listDeliveries())[0]).toMatchObject({ status: "delivered", attempts: 1 });
+  });
+
+  it("retries through a 500, a timeout and a 429 with Retry-After, and delivers exactly once", async () => {
+    const { sink, store, dispatcher, notifiers, warnings } = await setup(
+      [{ status: 500 }, { hang: true }, { status: 429, headers: { "retry-after": "1" } }],
+      { timeoutMs: 300 },
+    );
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    // A job every 200 ms runs in the same process while the endpoint fails and hangs.
+    const lateness: number[] = [];
+    const engine = new Engine({ store, handlers: new Map([["tick", (ctx) => void lateness.push(Date.now() - ctx.slot.getTime())]]) });
+    await engine.apply([makeSpec("tick", { schedule: { kind: "every", everyMs: 200 } })]);
+    await engine.start();
+    closers.unshift(() => engine.stop(0));
+    const t0 = Date.now();
+    dispatcher.start();
+    const deadline = Date.now() + 8_000;
+    while (sink.delivered.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await engine.stop(0);
+    expect(lateness.length).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...lateness)).toBeLessThan(100); // slots kept their time while delivery struggled
+    expect(sink.requests).toHaveLength(4);
+    expect(sink.delivered).toHaveLength(1);
+    // The 429's Retry-After (1 s) was honoured before the fourth attempt.
+    expect(sink.requests[3]!.at - sink.requests[2]!.at).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect((await store.listDeliveries())[0]).toMatchObject({ status: "delivered", attempts: 4 });
+    // Failures are logged without the webhook URL, which is a secret.
+    expect(warnings.length).toBeGreaterThanOrEqual(3);
+    expect(warnings.join("\n")).not.toMatch(/secret-token|127\.0\.0\.1/);
+    expect(warnings.join("\n")).toMatch(/HTTP 500/);
+    expect(warnings.join("\n")).toMatch(/no answer within 300ms/);
+  });
+
+  it("turns a burst into one digest, and keeps to one message per second", async () => {
+    const { sink, store, dispatcher, notifiers } = await setup([]);
+    const ids = notifiers.map((n) => n.id);
+    for (let i = 0; i < 200; i++) {
+      await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `job-${i}`, state: "delayed" }), notifiers: ids } });
+    }
+    await dispatcher.runOnce();
+    expect(sink.delivered).toHaveLength(1);
+    expect((sink.delivered[0]!.body as { text: string }).text).toBe("jobclock: 200 job notifications (200 delayed)");
+    expect(JSON.stringify(sink.delivered[0]!.body)).toContain("and 160 more");
+    expect(await store.listDeliveries({ status: "delivered" })).toHaveLength(200);
+    // Three separate ones go one by one, a second apart.
+    for (let i = 0; i < 3; i++) await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `solo-${i}` }), notifiers: ids } });
+    await dispatcher.runOnce();
+    const solo = sink.delivered.slice(1);
+    expect(solo).toHaveLength(3);
+    expect(solo[2]!.at - solo[0]!.at).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it("gives up after the window and says so, without the URL", async () => {
+    const sink = await httpSink([{ status: 404 }]);
+    const store = SqliteStore.open(join(tempDir(), "n.db"));
+    closers.push(() => sink.close(), () => store.close());
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (o: object | string) => void errors.push(JSON.stringify(o)) };
+    const notifiers = notifiersFrom({ webhooks: [{ url: sink.url }] });
+    const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log });
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await dispatcher.runOnce();
+    expect((await store.listDeliveries())[0]).toMatchObject({ status: "failed", lastError: "HTTP 404" }); // a 404 will not get better
+    expect(errors.join("")).toMatch(/webhook 127\.0\.0\.1:\d+/);
+    expect(errors.join("")).not.toMatch(/secret-token/);
+  });
+
+  it("delivers a notification left undelivered by a daemon that stopped, once, after a restart", async () => {
+    const sink = await httpSink([]);
+    closers.push(() => sink.close());
+    const path = join(tempDir(), "n.db");
+    const notifiers = notifiersFrom({ slack: { webhook: sink.url } });
+    const before = SqliteStore.open(path);
+    await before.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await before.close(); // the daemon stops before sending
+    const after = SqliteStore.open(path);
+    closers.push(() => after.close());
+    const dispatcher = new DeliveryDispatcher({ store: after, notifiers, instanceId: "i2", log: silentLogger });
+    await dispatcher.runOnce();
+    await dispatcher.runOnce();
+    expect(sink.delivered).toHaveLength(1);
+  });
+});
+
+describe("webhook notifier", () => {
+  it("posts the facts as versioned JSON, signed with HMAC-SHA256 when a secret is set", async () => {
+    const sink = await httpSink([]);
+    const store = SqliteStore.open(join(tempDir(), "n.db"));
+    closers.push(() => sink.close(), () => store.close());
+    const notifiers = notifiersFrom({ webhooks: [{ url: sink.url, secret: "s3cret" }, { url: `${sink.url}?unsigned` }] });
+    const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger });
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await dispatcher.runOnce();
+    expect(sink.delivered).toHaveLength(2);
+    const signed = sink.delivered.find((r) => !r.path.includes("unsigned"))!;
+    expect(signed.body).toEqual(JSON.parse(JSON.stringify(facts())));
+    expect(signed.body.version).toBe(1);
+    const timestamp = signed.headers["x-jobclock-timestamp"] as string;
+    expect(signed.headers["x-jobclock-signature"]).toBe(`sha256=${sign("s3cret", timestamp, signed.raw)}`);
+    const unsigned = sink.delivered.find((r) => r.path.includes("unsigned"))!;
+    expect(unsigned.headers["x-jobclock-signature"]).toBeUndefined();
+  });
+});
