@@ -26,12 +26,12 @@ export interface NotificationFacts {
 
 export const ERROR_LINES = 8;
 
-/** The first non-empty lines of a run's error, then of its stderr. */
+/**
+ * What to show of a failure: up to 3 lines of the run's error (a stack trace says little past
+ * its top), then the first lines of its stderr, where the program said what went wrong.
+ */
 export function firstErrorLines(error: string | null, stderr: string | null, max = ERROR_LINES): string[] {
-  const lines = [error, stderr]
-    .filter((t): t is string => !!t)
-    .flatMap((t) => t.split("\n"))
-    .map((l) => l.trimEnd())
-    .filter((l) => l.length > 0);
-  return lines.slice(0, max).map((l) => (l.length > 300 ? `${l.slice(0, 299)}…` : l));
+  const lines = (text: string | null) => (text ?? "").split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const picked = [...lines(error).slice(0, 3), ...lines(stderr)].slice(0, max);
+  return picked.map((l) => (l.length > 300 ? `${l.slice(0, 299)}…` : l));
 }
