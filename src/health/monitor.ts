@@ -1,11 +1,11 @@
 import type { Clock } from "../clock.js";
-import type { EngineEmitter } from "../engine/events.js";
+import type { EngineEmitter, EngineEvents } from "../engine/events.js";
 import type { Logger } from "../logger.js";
 import type { NotificationFacts } from "../notify/facts.js";
 import { firstErrorLines } from "../notify/facts.js";
 import { FINISHED_BAD, type IncidentRecord, type IncidentState, type JobRecord, type NotificationKind, type Store } from "../store/types.js";
 import { UNHEALTHY, type Health } from "./evaluate.js";
-import { jobHealth } from "./job-health.js";
+import { HealthCache } from "./health-cache.js";
 
 export interface MonitorOptions {
   store: Store;
@@ -24,7 +24,7 @@ export interface MonitorOptions {
   release?: () => void;
 }
 
-const EVENTS = ["run:started", "run:finished", "run:skipped", "run:abandoned", "slot:missed"] as const;
+const FULL_REFRESH_MS = 60_000;
 
 /**
  * Watches every job's health (PRODUCT §5): each pass evaluates all jobs, and a transition is
@@ -34,68 +34,109 @@ const EVENTS = ["run:started", "run:finished", "run:skipped", "run:abandoned", "
 export class HealthMonitor {
   private timer: ReturnType<Clock["setTimeout"]> | null = null;
   private pass: Promise<void> | null = null;
-  private again = false;
+  private readonly dirty = new Set<string>();
   private stopped = false;
-  private readonly onEvent = () => this.soon();
+  private readonly cache = new HealthCache();
+  private refreshedAt = -Infinity;
+  private readonly listeners: [string, (...a: never[]) => void][] = [];
 
   constructor(private readonly o: MonitorOptions) {}
 
   start(): void {
-    for (const e of EVENTS) this.o.events.on(e, this.onEvent);
-    this.soon();
+    const on = <K extends keyof EngineEvents>(event: K, fn: (...a: EngineEvents[K]) => void) => {
+      this.o.events.on(event, fn);
+      this.listeners.push([event, fn as unknown as (...a: never[]) => void]);
+    };
+    on("run:started", (run) => (this.cache.onRunStarted(run), this.touch(run.job)));
+    on("run:finished", (run) => (this.cache.onRunFinished(run), this.touch(run.job)));
+    on("run:skipped", (run) => this.touch(run.job));
+    on("slot:missed", (run) => this.touch(run.job));
+    on("run:abandoned", (run) => this.touch(run.job, true));
+    on("jobs:changed", (names) => names.forEach((n) => this.touch(n, true)));
+    this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const e of EVENTS) this.o.events.off(e, this.onEvent);
+    for (const [event, fn] of this.listeners) this.o.events.off(event as keyof EngineEvents, fn as never);
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     await this.pass;
   }
 
-  /** Evaluate now (after the current pass, if one is running). */
-  soon(): void {
-    if (this.stopped) return;
-    if (this.pass) {
-      this.again = true;
-      return;
+  /** One evaluation of every job; exposed for tests. */
+  async evaluate(): Promise<void> {
+    if (this.o.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
+      await this.cache.refreshAll(this.o.store);
+      this.refreshedAt = this.o.clock.now();
     }
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
-    this.timer = this.o.clock.setTimeout(() => void this.run(), 0);
+    await this.evaluateNames([...this.cache.names()], true);
   }
 
-  /** One full evaluation; exposed for tests. */
-  async evaluate(): Promise<void> {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const [jobs, open] = await Promise.all([store.listJobs(), store.listOpenIncidents()]);
-    const incidents = new Map(open.map((i) => [i.job, i]));
-    let wrote = false;
-    this.o.hold?.();
-    try {
-      for (const job of jobs) {
-        const incident = incidents.get(job.name);
-        incidents.delete(job.name);
-        if (await this.reconcile(job, jobHealth(job, now), incident, now)) wrote = true;
-      }
-      // Incidents of jobs that were retired close without a message.
-      for (const incident of incidents.values()) await store.closeIncident({ id: incident.id, now, notify: null });
-    } finally {
-      this.o.release?.();
-    }
-    if (wrote) this.o.onNotified?.();
+  /** A job's run changed something: look at it soon. `reread`: its record changed in ways events do not carry. */
+  private touch(name: string, reread = false): void {
+    if (reread) this.dirty.add(`!${name}`);
+    else this.dirty.add(name);
+    if (!this.pass) this.schedule(0); // after a pass, run() looks at what became dirty meanwhile
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = this.o.clock.setTimeout(() => void this.run(), ms);
   }
 
   private async run(): Promise<void> {
     this.timer = null;
-    this.pass = this.evaluate().catch((error) => this.o.log.warn({ err: error }, "health evaluation failed"));
+    const full = this.o.clock.now() - this.lastFull >= (this.o.everyMs ?? 5_000);
+    this.pass = (full ? this.evaluate().then(() => void (this.lastFull = this.o.clock.now())) : this.evaluateDirty())
+      .catch((error) => this.o.log.warn({ err: error }, "health evaluation failed"));
     await this.pass;
     this.pass = null;
     if (this.stopped) return;
-    if (this.again) {
-      this.again = false;
-      return this.soon();
+    const untilFull = this.lastFull + (this.o.everyMs ?? 5_000) - this.o.clock.now();
+    this.schedule(this.dirty.size > 0 ? 0 : Math.max(0, untilFull));
+  }
+
+  private lastFull = -Infinity;
+
+  private async evaluateDirty(): Promise<void> {
+    const names = new Set<string>();
+    for (const key of this.dirty) {
+      const name = key.startsWith("!") ? key.slice(1) : key;
+      if (key.startsWith("!")) {
+        const fresh = await this.o.store.getJob(name);
+        if (fresh && fresh.retiredAt === null) this.cache.put(fresh);
+        else this.cache.remove(name);
+      }
+      names.add(name);
     }
-    this.timer = this.o.clock.setTimeout(() => void this.run(), this.o.everyMs ?? 5_000);
+    this.dirty.clear();
+    await this.evaluateNames([...names], false);
+  }
+
+  private async evaluateNames(names: string[], all: boolean): Promise<void> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    const incidents = new Map((await store.listOpenIncidents()).map((i) => [i.job, i]));
+    let wrote = false;
+    this.o.hold?.();
+    try {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        if (i > 0 && i % 2_000 === 0) await new Promise((r) => setImmediate(r)); // let slots fire
+        const incident = incidents.get(name);
+        incidents.delete(name);
+        const job = this.cache.get(name);
+        const health = this.cache.health(name, now);
+        if (job && health && (await this.reconcile(job, health, incident, now))) wrote = true;
+        if (!job && incident) await store.closeIncident({ id: incident.id, now, notify: null });
+      }
+      // Incidents of jobs that were retired close without a message.
+      if (all) for (const incident of incidents.values()) await store.closeIncident({ id: incident.id, now, notify: null });
+    } finally {
+      this.o.release?.();
+    }
+    if (wrote) this.o.onNotified?.();
   }
 
   /** Brings the job's incident in line with its health; true if a notification was written. */
@@ -105,8 +146,9 @@ export class HealthMonitor {
     if (unhealthy && incident?.state === health.state) return this.maybeRemind(job, health, incident, now);
     // A transition: confirm it on a fresh read (another instance may have just run the job).
     const fresh = await this.o.store.getJob(job.name);
-    if (!fresh) return false;
-    const confirmed = jobHealth(fresh, now);
+    if (!fresh || fresh.retiredAt !== null) return false;
+    this.cache.put(fresh);
+    const confirmed = this.cache.health(fresh.name, now)!;
     if (confirmed.state !== health.state) return false; // the next pass will look again
     const { store, log } = this.o;
     if (unhealthy && !incident) {

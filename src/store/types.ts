@@ -162,7 +162,8 @@ export interface Store extends IncidentStore {
   close(): Promise<void>;
 
   applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport>;
-  listJobs(options?: { includeRetired?: boolean }): Promise<JobRecord[]>;
+  /** By name; with `limit`, continue with `after` set to the last name of the previous page. */
+  listJobs(options?: { includeRetired?: boolean; after?: string; limit?: number }): Promise<JobRecord[]>;
   getJob(name: string): Promise<JobRecord | null>;
   setPaused(name: string, paused: boolean, now: number): Promise<boolean>;
   requestTrigger(name: string, now: number): Promise<TriggerRequest | null>;

@@ -79,10 +79,10 @@ export class SqliteStore implements Store {
     return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number));
   }
 
-  async listJobs(options: { includeRetired?: boolean } = {}): Promise<JobRecord[]> {
-    const where = options.includeRetired ? "" : "WHERE retired_at IS NULL";
+  async listJobs(options: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {
+    const where = [options.includeRetired ? "1" : "retired_at IS NULL", "name > ?"].join(" AND ");
     return this.read(() =>
-      (this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where} ORDER BY name`).all() as JobRow[]).map(toJob),
+      (this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where} ORDER BY name LIMIT ?`).all(options.after ?? "", options.limit ?? -1) as JobRow[]).map(toJob),
     );
   }
 
