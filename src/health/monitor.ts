@@ -24,7 +24,8 @@ export interface MonitorOptions {
   release?: () => void;
 }
 
-const FULL_REFRESH_MS = 60_000;
+// Engine events keep the cache current in between, and every transition is confirmed on a fresh read.
+const FULL_REFRESH_MS = 300_000;
 
 /**
  * Watches every job's health (PRODUCT §5): each pass evaluates all jobs, and a transition is

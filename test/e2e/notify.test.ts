@@ -1,3 +1,5 @@
+import Database from "better-sqlite3";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BASE_CONFIG, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
@@ -48,6 +50,35 @@ describe("notifications from the daemon", () => {
     expect(hook.delivered).toHaveLength(1);
     expect(hook.delivered[0]!.body).toMatchObject({ version: 1, kind: "opened", job: "bad", state: "failing", errorLines: ["exited with code 3", "first-problem", "second-problem"] });
     expect(hook.delivered[0]!.headers["x-jobclock-signature"]).toMatch(/^sha256=[0-9a-f]{64}$/);
+  });
+});
+
+describe("notifications across a restart", () => {
+  it("a notification that could not be delivered is stored, and delivered once after a restart", async () => {
+    // Find a free loopback port, then leave nothing listening on it: Slack is "down".
+    const probe = await httpSink();
+    const port = probe.port;
+    const url = probe.url;
+    await probe.close();
+    const p = project(BASE_CONFIG + `notify:\n  slack: { webhook: "${url}" }\njobs:\n  bad: { every: 1h, run_on_start: true, shell: "exit 1" }\n`);
+    cleanups.push(() => stopForGood(p));
+    await p.run(["start"]);
+    const db = () => new Database(join(p.dir, "data/jobclock.db"), { readonly: true });
+    await waitFor("a failed delivery attempt", () => {
+      const d = db();
+      try {
+        return (d.prepare("SELECT attempts FROM deliveries").pluck().get() as number | undefined ?? 0) >= 1;
+      } finally {
+        d.close();
+      }
+    }, 10_000);
+    expect((await p.run(["stop"])).code).toBe(0);
+    const slack = await httpSink([], port); // Slack is back, at the same address
+    cleanups.push(() => slack.close());
+    await p.run(["start"]);
+    await waitFor("the delivery", () => slack.delivered.length > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(slack.delivered.map((r) => String(r.body.text))).toEqual([expect.stringMatching(/^bad is failing/)]);
   });
 });
 

@@ -16,7 +16,7 @@ export type Reply = { status: number; headers?: Record<string, string> } | { han
  * A loopback HTTP server standing in for Slack or a webhook receiver: it records every request
  * and answers from a script (then 200 for the rest).
  */
-export async function httpSink(script: Reply[] = []): Promise<{ url: string; requests: Received[]; delivered: Received[]; close(): Promise<void> }> {
+export async function httpSink(script: Reply[] = [], port = 0): Promise<{ url: string; port: number; requests: Received[]; delivered: Received[]; close(): Promise<void> }> {
   const requests: Received[] = [];
   const delivered: Received[] = [];
   const hanging = new Set<() => void>();
@@ -37,10 +37,11 @@ export async function httpSink(script: Reply[] = []): Promise<{ url: string; req
       res.end(reply.status < 300 ? "ok" : "no");
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/services/T000/B000/secret-token`,
+    url: `http://127.0.0.1:${bound}/services/T000/B000/secret-token`,
+    port: bound,
     requests,
     delivered,
     async close() {
