@@ -1,17 +1,18 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { sleep, systemClock, type Clock, type TimerHandle } from "../clock.js";
+import { systemClock, type Clock, type TimerHandle } from "../clock.js";
 import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { planDue, type DuePlan } from "../schedule/catchup.js";
 import type { JobHandler } from "../run/types.js";
 import type {
-  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store, TriggerRequest,
+  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store,
 } from "../store/types.js";
 import { EngineEmitter } from "./events.js";
 import { JobTable, type LocalJob } from "./job-table.js";
 import { Loop } from "./loop.js";
+import { pruneHistory, readChanges } from "./changes.js";
 import { abandonDeadRuns } from "./recovery.js";
 import { RunSupervisor } from "./run-supervisor.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
@@ -22,7 +23,6 @@ export type { EngineOptions } from "./options.js";
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
-const CHANGE_PAGE = 2_000;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -125,17 +125,7 @@ export class Engine {
     this.state = "stopping";
     for (const loop of this.loops) loop.stop();
     this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
-    if (this.runs.size > 0) {
-      this.log.info({ runs: this.activeRuns().map((r) => `${r.job}#${r.id}`) }, `draining ${this.runs.size} running run(s)`);
-      const deadline = new AbortController();
-      const timedOut = sleep(this.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
-      const outcome = await Promise.race([this.runs.allDone().then(() => "drained" as const), timedOut]);
-      deadline.abort();
-      if (outcome === "timeout" && this.runs.size > 0) {
-        this.runs.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
-        await this.runs.allDone();
-      }
-    }
+    await this.runs.drain(timeoutMs);
     this.heartbeat?.stop();
     this.runs.close();
     await this.store.markInstanceStopped(this.instanceId, this.clock.now()).catch((e) => this.warn("could not mark instance stopped", e));
@@ -323,7 +313,7 @@ export class Engine {
   private async sync(force: boolean): Promise<void> {
     const token = await this.store.changeToken();
     if (!force && token === this.token) return;
-    const { rev, jobs, triggers } = await this.followChanges();
+    const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
     this.rev = rev;
     if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
     const mine = triggers.filter((t) => this.table.get(t.job));
@@ -335,22 +325,6 @@ export class Engine {
     this.token = token;
     if (this.state === "running") await this.promoteQueued(this.queuedOnLoad.splice(0));
     this.arm();
-  }
-
-  /** Reads changed jobs page by page, so a first load of 100,000 jobs never sits in memory at once. */
-  private async followChanges(): Promise<{ rev: number; jobs: string[]; triggers: TriggerRequest[] }> {
-    const names: string[] = [];
-    let page = await this.store.changesSince(this.rev, { limit: CHANGE_PAGE });
-    const { rev, triggers } = page;
-    for (;;) {
-      for (const record of page.jobs) {
-        this.follow(record);
-        names.push(record.name);
-      }
-      const last = page.jobs.at(-1);
-      if (!last || page.jobs.length < CHANGE_PAGE) return { rev, jobs: names, triggers };
-      page = await this.store.changesSince(this.rev, { after: { rev: last.rev, name: last.name }, limit: CHANGE_PAGE });
-    }
   }
 
   private follow(record: JobRecord): void {
@@ -398,7 +372,12 @@ export class Engine {
       this.log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
       this.events.emit("run:abandoned", run);
     }
-    if (this.state === "running" && abandoned.length > 0) await this.promoteQueued(await this.store.listJobs());
+    if (this.state !== "running") return;
+    // Only the jobs those runs belonged to can have a queued slot waiting for them.
+    for (const name of new Set(abandoned.map((r) => r.job))) {
+      const job = await this.store.getJob(name);
+      if (job) await this.promoteQueued([job]);
+    }
   }
 
   private async beat(): Promise<void> {
@@ -407,12 +386,7 @@ export class Engine {
   }
 
   private async prune(): Promise<void> {
-    const names = this.table.names();
-    let removed = 0;
-    for (let i = 0; i < names.length && this.state === "running"; i += 200) {
-      removed += await this.store.pruneRuns(this.o.retention, this.clock.now(), names.slice(i, i + 200));
-      await new Promise((r) => setImmediate(r));
-    }
+    const removed = await pruneHistory(this.store, this.table.names(), this.o.retention, () => this.clock.now(), () => this.state === "running");
     if (removed > 0) this.log.debug({ removed }, "pruned run history");
   }
 

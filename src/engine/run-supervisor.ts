@@ -97,6 +97,20 @@ export class RunSupervisor {
     for (const a of this.active.values()) a.cancel.cancel(new Error(reason));
   }
 
+  /** Lets running runs finish for up to `timeoutMs`, then cancels what is left and waits for it. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.active.size === 0) return;
+    this.d.log.info({ runs: this.list().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
+    const deadline = new AbortController();
+    const timedOut = sleep(this.d.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
+    const outcome = await Promise.race([this.allDone().then(() => "drained" as const), timedOut]);
+    deadline.abort();
+    if (outcome === "timeout" && this.active.size > 0) {
+      this.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
+      await this.allDone();
+    }
+  }
+
   async allDone(): Promise<void> {
     while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
   }

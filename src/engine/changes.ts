@@ -1,0 +1,42 @@
+import type { JobRecord, Store, TriggerRequest } from "../store/types.js";
+
+const PAGE = 2_000;
+
+/**
+ * Reads what changed in the store since `rev`, page by page, handing each job record to
+ * `follow`: a first load of 100,000 jobs never sits in memory at once.
+ */
+export async function readChanges(
+  store: Store,
+  rev: number,
+  follow: (record: JobRecord) => void,
+): Promise<{ rev: number; jobs: string[]; triggers: TriggerRequest[] }> {
+  const names: string[] = [];
+  let page = await store.changesSince(rev, { limit: PAGE });
+  const { rev: current, triggers } = page;
+  for (;;) {
+    for (const record of page.jobs) {
+      follow(record);
+      names.push(record.name);
+    }
+    const last = page.jobs.at(-1);
+    if (!last || page.jobs.length < PAGE) return { rev: current, jobs: names, triggers };
+    page = await store.changesSince(rev, { after: { rev: last.rev, name: last.name }, limit: PAGE });
+  }
+}
+
+/** Deletes history beyond the retention, 200 jobs per transaction, yielding in between. */
+export async function pruneHistory(
+  store: Store,
+  names: string[],
+  retention: { keepRuns: number; keepMs: number },
+  now: () => number,
+  keepGoing: () => boolean,
+): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < names.length && keepGoing(); i += 200) {
+    removed += await store.pruneRuns(retention, now(), names.slice(i, i + 200));
+    await new Promise((r) => setImmediate(r));
+  }
+  return removed;
+}
