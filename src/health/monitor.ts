@@ -39,6 +39,7 @@ export class HealthMonitor {
   private stopped = false;
   private readonly cache = new HealthCache();
   private refreshedAt = -Infinity;
+  private lastFull = -Infinity;
   private readonly listeners: [string, (...a: never[]) => void][] = [];
 
   constructor(private readonly o: MonitorOptions) {}
@@ -53,7 +54,14 @@ export class HealthMonitor {
     on("run:skipped", (run) => this.touch(run.job));
     on("slot:missed", (run) => this.touch(run.job));
     on("run:abandoned", (run) => this.touch(run.job, true));
-    on("jobs:changed", (names) => names.forEach((n) => this.touch(n, true)));
+    on("jobs:changed", (names) => {
+      // A reload that touched many jobs: one paged refresh beats thousands of single reads.
+      if (names.length > 500) {
+        this.refreshedAt = -Infinity;
+        this.lastFull = -Infinity;
+        if (!this.pass) this.schedule(0);
+      } else names.forEach((n) => this.touch(n, true));
+    });
     this.schedule(0);
   }
 
@@ -97,8 +105,6 @@ export class HealthMonitor {
     const untilFull = this.lastFull + (this.o.everyMs ?? 5_000) - this.o.clock.now();
     this.schedule(this.dirty.size > 0 ? 0 : Math.max(0, untilFull));
   }
-
-  private lastFull = -Infinity;
 
   private async evaluateDirty(): Promise<void> {
     const names = new Set<string>();

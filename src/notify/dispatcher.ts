@@ -59,7 +59,6 @@ export class DeliveryDispatcher {
 
   release(): void {
     this.holds = Math.max(0, this.holds - 1);
-    this.kick();
   }
 
   async stop(): Promise<void> {
