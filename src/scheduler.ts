@@ -113,8 +113,9 @@ export class Scheduler {
 
   /** Replaces the whole job set (the daemon's reload); jobs left out are retired, not deleted. */
   async setJobs(specs: JobSpec[]): Promise<ApplyReport | null> {
+    if (this.engineRef) return this.engineRef.apply(specs); // the store keeps them from here on
     this.specs = specs;
-    return this.engineRef ? this.engineRef.apply(specs) : null;
+    return null;
   }
 
   async stop(options: { timeout?: Duration } = {}): Promise<void> {

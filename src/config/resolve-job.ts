@@ -33,6 +33,9 @@ export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: Res
   const timeoutMs = job.timeout === "none" ? null : ms("timeout", JOB_DEFAULTS.timeoutMs);
   if (timeoutMs === 0) problems.push(`${at}.timeout: must be more than 0 (write "none" for no timeout)`);
   const jitterMs = ms("jitter", JOB_DEFAULTS.jitterMs);
+  if (job.remind !== undefined && job.remind !== "none" && ms("remind", 0) < 60_000) {
+    problems.push(`${at}.remind: ${job.remind} is too often; remind at most once a minute (e.g. 1h), or "none"`);
+  }
   if (schedule?.kind === "every" && jitterMs >= schedule.everyMs) {
     problems.push(`${at}.jitter: ${job.jitter} must be shorter than the interval (every: ${job.every})`);
   }

@@ -93,6 +93,8 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
   return error.issues.map((raw) => {
     const issue = { ...raw, path: [...prefix, ...raw.path] } as z.core.$ZodIssue;
     const path = issue.path.map(String).join(".") || "(top level)";
+    // Values under notify: are URLs and secrets: say what is wrong without repeating them.
+    if (issue.path[0] === "notify" && "input" in issue) (issue as { input?: unknown }).input = "(hidden)";
     switch (issue.code) {
       case "unrecognized_keys": {
         const allowed = allowedKeys(issue.path);
@@ -157,6 +159,7 @@ function unionHint(path: PropertyKey[]): string {
 }
 
 function describeInput(input: unknown): string {
+  if (input === "(hidden)") return "the value given";
   if (input === undefined) return "nothing";
   if (input === null) return "null";
   if (Array.isArray(input)) return "a list";

@@ -2,6 +2,7 @@ import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
 import { ConfigError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
+import { notifiersFrom } from "../notify/notifiers.js";
 
 /** SIGHUP: re-read the config; a bad config is refused and the running one kept (PRODUCT §2). */
 export async function reload(scheduler: Scheduler, configPath: string, running: Config, logger: pino.Logger): Promise<void> {
@@ -17,7 +18,11 @@ export async function reload(scheduler: Scheduler, configPath: string, running: 
     if (next[key] !== running[key]) logger.warn(`reload: a change of ${key} takes effect at the next restart`);
   }
   logger.level = next.log.level;
+  if (JSON.stringify(next.notify) !== JSON.stringify(running.notify)) {
+    logger.warn("reload: notify changes are addressed from now on, but this instance sends with its old settings until it restarts");
+  }
   try {
+    await scheduler.store.setNotifiers(notifiersFrom(next.notify).map((n) => n.id));
     const report = await scheduler.setJobs(next.jobs);
     const changed = report ? report.added.length + report.updated.length + report.retired.length : 0;
     if (report && changed === 0) {

@@ -8,6 +8,7 @@ import { createLogger } from "./log-sink.js";
 import { acquirePidfile } from "./pidfile.js";
 import { attachRunLogging } from "./run-logging.js";
 import { startWatchers, type Watchers } from "./watchers.js";
+import { notifiersFrom } from "../notify/notifiers.js";
 
 /** Messages a daemonized child sends its `jobclock start` parent over the IPC channel. */
 export type StartupMessage = { type: "ready"; pid: number } | { type: "error"; message: string; exitCode: number };
@@ -45,6 +46,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     attachRunLogging(scheduler, logger);
     await scheduler.setJobs(config.jobs);
     await scheduler.start();
+    await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
     watchers = startWatchers(scheduler, config, logger);
     config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
   } catch (error) {

@@ -19,13 +19,17 @@ export function startWatchers(scheduler: Scheduler, config: Config, logger: pino
   const notifiers = notifiersFrom(config.notify);
   const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger });
   const monitor = new HealthMonitor({
-    store: scheduler.store, events: engine.events, clock: systemClock, log: logger, notifiers: notifiers.map((n) => n.id),
+    store: scheduler.store, events: engine.events, clock: systemClock, log: logger,
     instanceId: engine.instanceId, host: engine.host,
     onNotified: () => dispatcher.kick(), hold: () => dispatcher.hold(), release: () => dispatcher.release(),
   });
   dispatcher.start();
   monitor.start();
   if (notifiers.length > 0) logger.info({ notifiers: notifiers.map((n) => n.label) }, "notifications on");
+  void scheduler.store.getNotifiers().then((ids) => {
+    const missing = ids.filter((id) => !notifiers.some((n) => n.id === id));
+    if (missing.length > 0) logger.warn({ missing }, "the store lists notifiers this instance has no URL for; other instances must deliver those");
+  });
   return {
     async stop() {
       await monitor.stop();

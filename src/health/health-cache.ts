@@ -49,7 +49,7 @@ export class HealthCache {
   put(job: JobRecord): void {
     const old = this.entries.get(job.name);
     const same = old && old.job.specHash === job.specHash && old.job.anchor === job.anchor;
-    this.entries.set(job.name, { job, schedule: same ? old.schedule : scheduleOf(job) });
+    this.entries.set(job.name, { job, schedule: same ? old.schedule : new MemoSchedule(scheduleOf(job)) });
   }
 
   remove(name: string): void {
@@ -84,10 +84,44 @@ export class HealthCache {
     const j = this.entries.get(run.job)?.job;
     if (!j) return;
     j.runningCount = Math.max(0, j.runningCount - 1);
-    if (run.id >= (j.lastRunId ?? 0)) {
+    if ((run.finishedAt ?? 0) >= (j.lastFinishedAt ?? 0)) {
       j.lastFinishedAt = run.finishedAt;
       j.lastStatus = run.status;
     }
+  }
+}
+
+/**
+ * Health asks each job for its previous slot on every pass; for cron that is ~100 µs of croner
+ * work. The answer stays valid until the next slot after it, so it is kept until then.
+ */
+class MemoSchedule implements Schedule {
+  private prev: { slot: number | null; from: number; until: number } | null = null;
+  private firstSlot: { key: string; value: number | null } | null = null;
+
+  constructor(private readonly inner: Schedule) {}
+
+  next(after: number): number | null {
+    return this.inner.next(after);
+  }
+
+  previous(atOrBefore: number): number | null {
+    const p = this.prev;
+    if (p && atOrBefore >= p.from && atOrBefore < p.until) return p.slot;
+    const slot = this.inner.previous(atOrBefore);
+    const nextAfter = this.inner.next(slot ?? atOrBefore);
+    this.prev = { slot, from: slot ?? -Infinity, until: nextAfter ?? Infinity };
+    return slot;
+  }
+
+  first(appliedAt: number, runOnStart: boolean): number | null {
+    const key = `${appliedAt}:${runOnStart}`;
+    if (this.firstSlot?.key !== key) this.firstSlot = { key, value: this.inner.first(appliedAt, runOnStart) };
+    return this.firstSlot.value;
+  }
+
+  describe(): string {
+    return this.inner.describe();
   }
 }
 

@@ -12,8 +12,6 @@ export interface MonitorOptions {
   events: EngineEmitter;
   clock: Clock;
   log: Logger;
-  /** Notifier ids every notification is addressed to. */
-  notifiers: string[];
   instanceId: string;
   host: string;
   everyMs?: number;
@@ -38,8 +36,11 @@ export class HealthMonitor {
   private readonly dirty = new Set<string>();
   private stopped = false;
   private readonly cache = new HealthCache();
-  private refreshedAt = -Infinity;
+  private refreshWanted = true;
   private lastFull = -Infinity;
+  private refreshedAt = -Infinity;
+  /** Addressed to the notifiers the store lists (the last config applied), not just ours. */
+  private notifiers: string[] = [];
   private readonly listeners: [string, (...a: never[]) => void][] = [];
 
   constructor(private readonly o: MonitorOptions) {}
@@ -57,7 +58,7 @@ export class HealthMonitor {
     on("jobs:changed", (names) => {
       // A reload that touched many jobs: one paged refresh beats thousands of single reads.
       if (names.length > 500) {
-        this.refreshedAt = -Infinity;
+        this.refreshWanted = true;
         this.lastFull = -Infinity;
         if (!this.pass) this.schedule(0);
       } else names.forEach((n) => this.touch(n, true));
@@ -74,7 +75,8 @@ export class HealthMonitor {
 
   /** One evaluation of every job; exposed for tests. */
   async evaluate(): Promise<void> {
-    if (this.o.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
+    if (this.refreshWanted || this.o.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
+      this.refreshWanted = false; // a request arriving during the refresh sets it again
       await this.cache.refreshAll(this.o.store);
       this.refreshedAt = this.o.clock.now();
     }
@@ -125,25 +127,38 @@ export class HealthMonitor {
     const { store, clock } = this.o;
     const now = clock.now();
     const incidents = new Map((await store.listOpenIncidents()).map((i) => [i.job, i]));
+    this.notifiers = await store.getNotifiers();
     let wrote = false;
     this.o.hold?.();
     try {
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i]!;
-        if (i > 0 && i % 2_000 === 0) await new Promise((r) => setImmediate(r)); // let slots fire
+      let slice = performance.now();
+      for (const name of names) {
+        if (performance.now() - slice > 10) {
+          await new Promise((r) => setImmediate(r)); // never hold the event loop (and its slots) for long
+          slice = performance.now();
+        }
         const incident = incidents.get(name);
         incidents.delete(name);
         const job = this.cache.get(name);
         const health = this.cache.health(name, now);
         if (job && health && (await this.reconcile(job, health, incident, now))) wrote = true;
-        if (!job && incident) await store.closeIncident({ id: incident.id, now, notify: null });
+        if (!job && incident) await this.closeIfGone(incident, now);
       }
-      // Incidents of jobs that were retired close without a message.
-      if (all) for (const incident of incidents.values()) await store.closeIncident({ id: incident.id, now, notify: null });
+      if (all) for (const incident of incidents.values()) await this.closeIfGone(incident, now);
     } finally {
       this.o.release?.();
     }
     if (wrote) this.o.onNotified?.();
+  }
+
+  /** An incident of a job the cache does not know: close it silently if the job is really gone (retired). */
+  private async closeIfGone(incident: IncidentRecord, now: number): Promise<void> {
+    const fresh = await this.o.store.getJob(incident.job);
+    if (fresh && fresh.retiredAt === null) {
+      this.cache.put(fresh); // new since the last refresh: watch it from now on
+      return;
+    }
+    await this.o.store.closeIncident({ id: incident.id, now, notify: null });
   }
 
   /** Brings the job's incident in line with its health; true if a notification was written. */
@@ -204,6 +219,6 @@ export class HealthMonitor {
       const failed = (await this.o.store.listRuns({ job: job.name, limit: 20 })).find((r) => FINISHED_BAD.includes(r.status));
       if (failed) payload.errorLines = firstErrorLines(failed.error, (await this.o.store.getRunOutput(failed.id))?.stderr ?? null);
     }
-    return { kind, payload, notifiers: this.o.notifiers };
+    return { kind, payload, notifiers: this.notifiers };
   }
 }

@@ -18,41 +18,41 @@ export interface DispatcherOptions {
 
 const LEASE_MS = 120_000;
 const MAX_BACKOFF_MS = 60_000;
+// A 429 without Retry-After still means "slow down".
+const DEFAULT_RETRY_AFTER_MS = 5_000;
+
+type Settings = Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log">>;
 
 /**
- * Sends the stored notifications, off the scheduling path: its own loop, its own timers, plain
- * async I/O, so a slow or dead endpoint delays only other notifications, never a slot.
- * Deliveries are leased from the store, so with several instances each is sent by one of them.
+ * Sends the stored notifications, off the scheduling path: each notifier has its own lane
+ * (its own loop and timers, plain async I/O), so a slow or dead endpoint delays only its own
+ * messages, never another notifier's and never a slot. Deliveries are leased from the store
+ * per notifier, so with several instances each is sent by one instance that has that notifier.
  */
 export class DeliveryDispatcher {
-  private readonly byId: Map<string, Notifier>;
-  private readonly lastSent = new Map<string, number>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly lanes: Lane[];
   private holds = 0;
-  private readonly o: Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log">>;
 
-  constructor(private readonly opts: DispatcherOptions) {
-    this.byId = new Map(opts.notifiers.map((n) => [n.id, n]));
-    this.o = {
+  constructor(opts: DispatcherOptions) {
+    const settings: Settings = {
       pollMs: opts.pollMs ?? 1_000,
       giveUpAfterMs: opts.giveUpAfterMs ?? 5 * 60_000,
       backoffBaseMs: opts.backoffBaseMs ?? 1_000,
       now: opts.now ?? Date.now,
     };
+    this.lanes = opts.notifiers.map((n) => new Lane(n, opts, settings, () => this.holds > 0));
   }
 
   start(): void {
-    this.schedule(0);
+    for (const lane of this.lanes) lane.schedule(0);
   }
 
   /** Look now (a notification was just written). */
   kick(): void {
-    if (!this.stopped && this.holds === 0) this.schedule(0);
+    if (this.holds === 0) for (const lane of this.lanes) lane.schedule(0);
   }
 
-  /** While held, nothing is claimed: the health monitor holds it while it writes a burst, so the burst goes out as one digest. */
+  /** While held, nothing is claimed: the monitor holds it while it writes a burst, so the burst goes out as one digest. */
   hold(): void {
     this.holds++;
   }
@@ -62,85 +62,101 @@ export class DeliveryDispatcher {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await Promise.all(this.lanes.map((lane) => lane.stop()));
   }
 
-  /** One pass: claim what is due and send it. Exposed for tests and `notify test`. */
+  /** One pass of every lane; for tests. */
   async runOnce(): Promise<void> {
-    const { store, instanceId } = this.opts;
-    const due = await store.claimDeliveries({ instanceId, now: this.o.now(), leaseMs: LEASE_MS, limit: 1_000 });
-    const groups = new Map<string, DeliveryRecord[]>();
-    for (const d of due) groups.set(d.notifier, [...(groups.get(d.notifier) ?? []), d]);
-    await Promise.all([...groups].map(([id, group]) => this.sendGroup(id, group)));
+    await Promise.all(this.lanes.map((lane) => lane.pass()));
   }
+}
 
-  private schedule(ms: number): void {
+class Lane {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private lastSent = 0;
+  private blockedUntil = 0;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly n: Notifier,
+    private readonly o: DispatcherOptions,
+    private readonly s: Settings,
+    private readonly held: () => boolean,
+  ) {}
+
+  schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.loop(), ms);
   }
 
-  private async loop(): Promise<void> {
-    this.timer = null;
-    if (this.running || this.holds > 0) return this.schedule(this.o.pollMs);
-    this.running = this.runOnce().catch((error) => this.opts.log.warn({ err: error }, "notification delivery pass failed"));
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort(); // a request in flight is left for the next daemon (its lease expires)
     await this.running;
-    this.running = null;
-    this.schedule(this.o.pollMs);
   }
 
-  private async sendGroup(id: string, group: DeliveryRecord[]): Promise<void> {
-    const notifier = this.byId.get(id);
-    if (!notifier) {
-      for (const d of group) await this.opts.store.settleDelivery(d.id, { kind: "failed", error: "its notifier is no longer configured" }, this.o.now());
+  private async loop(): Promise<void> {
+    this.timer = null;
+    if (this.running || this.held()) return this.schedule(this.s.pollMs);
+    this.running = this.pass().catch((error) => this.o.log.warn({ err: error, notifier: this.n.label }, "notification delivery pass failed"));
+    await this.running;
+    this.running = null;
+    this.schedule(Math.max(this.s.pollMs, this.blockedUntil - this.s.now()));
+  }
+
+  async pass(): Promise<void> {
+    if (this.s.now() < this.blockedUntil) return; // told to slow down (429)
+    const due = await this.o.store.claimDeliveries({ instanceId: this.o.instanceId, notifier: this.n.id, now: this.s.now(), leaseMs: LEASE_MS, limit: 1_000 });
+    if (due.length === 0) return;
+    if (due.length > this.n.digestAbove) {
+      const result = await this.send(due);
+      for (const d of due) await this.settle(d, result, due.length);
       return;
     }
-    if (group.length > notifier.digestAbove) {
-      await this.waitTurn(notifier);
-      const result = await notifier.send(group.map((d) => d.payload as NotificationFacts), this.o.now());
-      for (const d of group) await this.settle(notifier, d, result, group.length);
-      return;
-    }
-    for (let i = 0; i < group.length; i++) {
-      await this.waitTurn(notifier);
-      const d = group[i]!;
-      const result = await notifier.send([d.payload as NotificationFacts], this.o.now());
-      await this.settle(notifier, d, result, 1);
-      if (!result.ok && result.retryAfterMs !== null) {
-        // Told to back off (429): the rest of this batch waits as long.
-        for (const rest of group.slice(i + 1)) await this.settle(notifier, rest, result, 1, false);
+    for (let i = 0; i < due.length; i++) {
+      const result = await this.send([due[i]!]);
+      await this.settle(due[i]!, result, 1);
+      if (!result.ok && result.retryable) {
+        // The endpoint is struggling: the rest of this batch waits as long, untried.
+        for (const rest of due.slice(i + 1)) await this.settle(rest, result, 1, false);
         return;
       }
     }
   }
 
-  private async settle(n: Notifier, d: DeliveryRecord, result: PostResult, batch: number, attempted = true): Promise<void> {
-    const now = this.o.now();
-    const { store, log } = this.opts;
-    if (result.ok) {
-      await store.settleDelivery(d.id, { kind: "delivered" }, now);
-      log.debug({ notifier: n.label, job: (d.payload as NotificationFacts).job, kind: d.kind, batch }, "notification delivered");
-      return;
-    }
-    const attempts = d.attempts + (attempted ? 1 : 0);
-    const backoff = Math.min(MAX_BACKOFF_MS, this.o.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
-    const at = now + Math.max(backoff, result.retryAfterMs ?? 0);
-    const job = (d.payload as NotificationFacts).job;
-    if (!result.retryable || at - d.createdAt > this.o.giveUpAfterMs) {
-      const error = result.retryable ? `gave up after ${attempts} attempt(s): ${result.error}` : result.error;
-      await store.settleDelivery(d.id, { kind: "failed", error }, now);
-      log.error({ notifier: n.label, job, kind: d.kind, error }, "notification not delivered");
-      return;
-    }
-    await store.settleDelivery(d.id, { kind: "retry", at, error: result.error }, now);
-    if (attempted) log.warn({ notifier: n.label, job, kind: d.kind, error: result.error, retryInMs: at - now }, "notification failed; will retry");
+  private async send(batch: DeliveryRecord[]): Promise<PostResult> {
+    const wait = this.lastSent + this.n.minIntervalMs - this.s.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.lastSent = this.s.now();
+    return this.n.send(batch.map((d) => d.payload as NotificationFacts), this.s.now(), this.abort.signal);
   }
 
-  private async waitTurn(n: Notifier): Promise<void> {
-    const wait = (this.lastSent.get(n.id) ?? 0) + n.minIntervalMs - this.o.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    this.lastSent.set(n.id, this.o.now());
+  private async settle(d: DeliveryRecord, result: PostResult, batch: number, attempted = true): Promise<void> {
+    const now = this.s.now();
+    const { store, log, instanceId } = this.o;
+    const job = (d.payload as NotificationFacts).job;
+    if (result.ok) {
+      await store.settleDelivery(d.id, instanceId, { kind: "delivered" }, now);
+      log.debug({ notifier: this.n.label, job, kind: d.kind, batch }, "notification delivered");
+      return;
+    }
+    if (this.stopped) return; // aborted by stop(): the lease runs out and the next daemon sends it
+    const attempts = d.attempts + (attempted ? 1 : 0);
+    const backoff = Math.min(MAX_BACKOFF_MS, this.s.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    const told = result.status === 429 ? (result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) : (result.retryAfterMs ?? 0);
+    const at = now + Math.max(backoff, told);
+    if (result.status === 429) this.blockedUntil = Math.max(this.blockedUntil, now + told);
+    if (!result.retryable || at - d.createdAt > this.s.giveUpAfterMs) {
+      const error = result.retryable ? `gave up after ${attempts} attempt(s): ${result.error}` : result.error;
+      await store.settleDelivery(d.id, instanceId, { kind: "failed", error }, now);
+      log.error({ notifier: this.n.label, job, kind: d.kind, error }, "notification not delivered");
+      return;
+    }
+    await store.settleDelivery(d.id, instanceId, { kind: "retry", at, error: result.error }, now);
+    if (attempted) log.warn({ notifier: this.n.label, job, kind: d.kind, error: result.error, retryInMs: at - now }, "notification failed; will retry");
   }
 }

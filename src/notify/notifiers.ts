@@ -17,7 +17,7 @@ export interface Notifier {
   digestAbove: number;
   /** At most one request per this many ms (Slack asks for about one message a second). */
   minIntervalMs: number;
-  send(batch: NotificationFacts[], now: number): Promise<PostResult>;
+  send(batch: NotificationFacts[], now: number, stop?: AbortSignal): Promise<PostResult>;
 }
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
@@ -31,9 +31,9 @@ export function notifiersFrom(config: NotifyConfig | null | undefined, timeoutMs
       label: "slack",
       digestAbove: 3,
       minIntervalMs: 1_000,
-      send: (batch) => {
+      send: (batch, _now, stop) => {
         const message = batch.length === 1 ? slackMessage(batch[0]!, slack) : slackDigest(batch, slack);
-        return post(slack.webhook, JSON.stringify(message), { "content-type": "application/json" }, timeoutMs);
+        return post(slack.webhook, JSON.stringify(message), { "content-type": "application/json" }, timeoutMs, stop);
       },
     });
   }
@@ -43,9 +43,9 @@ export function notifiersFrom(config: NotifyConfig | null | undefined, timeoutMs
       label: `webhook ${safeHost(hook.url)}`,
       digestAbove: Infinity,
       minIntervalMs: 0,
-      send: (batch, now) => {
+      send: (batch, now, stop) => {
         const { body, headers } = webhookRequest(batch[0]!, hook.secret, now);
-        return post(hook.url, body, headers, timeoutMs);
+        return post(hook.url, body, headers, timeoutMs, stop);
       },
     });
   }

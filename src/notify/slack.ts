@@ -11,8 +11,20 @@ const ICON: Record<string, string> = {
   running: ":white_check_mark:", paused: ":double_vertical_bar:",
 };
 
+/** Slack's control characters: `<!channel>` in an error line must not become a real mention. */
+function esc(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// Slack refuses a section text over 3,000 characters.
+const SECTION_LIMIT = 2_900;
+
 /** One incident, for people: Block Kit sections with a plain-text fallback. */
-export function slackMessage(f: NotificationFacts, o: SlackOptions): Record<string, unknown> {
+export function slackMessage(raw: NotificationFacts, o: SlackOptions): Record<string, unknown> {
+  const f: NotificationFacts = {
+    ...raw, job: esc(raw.job), reason: esc(raw.reason), description: raw.description && esc(raw.description),
+    errorLines: raw.errorLines.map(esc), host: esc(raw.host), instance: esc(raw.instance),
+  };
   const title = headline(f);
   const fields = [
     `*State*\n${f.state}${f.since ? ` since ${when(f.since)}` : ""}`,
@@ -25,7 +37,7 @@ export function slackMessage(f: NotificationFacts, o: SlackOptions): Record<stri
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
   ];
   if (f.errorLines.length > 0) {
-    blocks.push({ type: "section", text: { type: "mrkdwn", text: "```" + f.errorLines.join("\n").replace(/```/g, "ʼʼʼ") + "```" } });
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: "```" + f.errorLines.join("\n").replace(/```/g, "ʼʼʼ").slice(0, SECTION_LIMIT) + "```" } });
   }
   if (f.description) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: f.description }] });
   const text = [`${title}: ${f.reason}.`, `Last run: ${lastRun(f)}.`, f.errorLines[0] ? `Error: ${f.errorLines[0]}` : ""]
@@ -45,8 +57,16 @@ export function slackDigest(all: NotificationFacts[], o: SlackOptions): Record<s
   const title = `jobclock: ${all.length} job notifications (${summary})`;
   const blocks: unknown[] = [{ type: "section", text: { type: "mrkdwn", text: `*${title}*` } }];
   for (const [state, fs] of byState) {
-    const names = fs.slice(0, 40).map((f) => `\`${f.job}\``).join(", ");
-    const more = fs.length > 40 ? ` and ${fs.length - 40} more` : "";
+    // As many names as fit in one section (and at most 40), then a count of the rest.
+    let names = "";
+    let shown = 0;
+    for (const f of fs.slice(0, 40)) {
+      const next = `${shown ? ", " : ""}\`${esc(f.job)}\``;
+      if (names.length + next.length > SECTION_LIMIT - 200) break;
+      names += next;
+      shown++;
+    }
+    const more = fs.length > shown ? ` and ${fs.length - shown} more` : "";
     blocks.push({ type: "section", text: { type: "mrkdwn", text: `${ICON[state] ?? ":white_check_mark:"} *${state}* (${fs.length}): ${names}${more}` } });
   }
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `${all[0]?.host ?? ""} · \`jobclock check\` lists them` }] });

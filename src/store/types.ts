@@ -243,8 +243,12 @@ export interface IncidentStore {
   /** `notify` null closes silently (the job was paused or retired). */
   closeIncident(o: { id: number; now: number; notify: OutgoingNotification | null }): Promise<boolean>;
   enqueueNotification(o: { now: number; notify: OutgoingNotification }): Promise<number>;
-  /** Leases due deliveries to this instance, oldest first. */
-  claimDeliveries(o: { instanceId: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]>;
-  settleDelivery(id: number, outcome: DeliveryOutcome, now: number): Promise<void>;
+  /** Leases due deliveries of one notifier to this instance, oldest first. */
+  claimDeliveries(o: { instanceId: string; notifier: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]>;
+  /** Only the instance holding the lease can settle a delivery (false: the lease was lost). */
+  settleDelivery(id: number, instanceId: string, outcome: DeliveryOutcome, now: number): Promise<boolean>;
+  /** The notifier ids notifications are addressed to; written by a config apply. */
+  setNotifiers(ids: string[]): Promise<void>;
+  getNotifiers(): Promise<string[]>;
   listDeliveries(o?: { status?: "pending" | "delivered" | "failed" }): Promise<(DeliveryRecord & { status: string; lastError: string | null })[]>;
 }

@@ -184,6 +184,15 @@ describe("config: notifications", () => {
     expect(problems(shellJob(`    every: 5m\n    grace: soon\n`))).toEqual(['jobs.sync-orders.grace: "soon" is not a duration (examples: 500ms, 30s, 5m, 1h30m, 1d)']);
   });
 
+  it("never echoes a value under notify:, even a wrong-typed secret", () => {
+    const out = problems(`notify:\n  webhooks:\n    - url: "https://h/x"\n      secret: 123456789\njobs: {}`);
+    expect(out).toEqual(["notify.webhooks.0.secret: expected string, got the value given"]);
+  });
+
+  it("refuses a remind more often than once a minute", () => {
+    expect(problems(shellJob(`    every: 5m\n    remind: 0s\n`))).toEqual(['jobs.sync-orders.remind: 0s is too often; remind at most once a minute (e.g. 1h), or "none"']);
+  });
+
   it("reads remind", () => {
     const config = parseConfig(`jobs:\n  a: { every: 5m, shell: x, remind: 1h }\n  b: { every: 5m, shell: x }`, "/tmp/jobclock.yaml", {});
     expect(config.jobs.map((j) => j.remindMs)).toEqual([3_600_000, null]);

@@ -17,6 +17,13 @@ describe("jobclock check", () => {
     expect((await p.run(["jobs"])).stdout).toMatch(/^fresh +every 1s +inactive/m);
   });
 
+  it("exits 1 when there is no store to check", async () => {
+    const p = project(BASE_CONFIG + `jobs: {}\n`);
+    const r = await p.run(["check"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no store at sqlite:.*jobclock\.db; start the daemon or run `jobclock reload` first/);
+  });
+
   it("exits 2 on a usage error", async () => {
     const p = project(BASE_CONFIG + `jobs: {}\n`);
     expect((await p.run(["check", "--bogus"])).code).toBe(2);

@@ -19,9 +19,9 @@ afterEach(async () => {
 const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
 
 function monitor(harness: Harness, instanceId = "m1"): HealthMonitor {
+  void harness.store.setNotifiers(["slack:test"]);
   const m = new HealthMonitor({
-    store: harness.store, events: harness.engine.events, clock: harness.clock, log: silentLogger,
-    notifiers: ["slack:test"], instanceId, host: "test-host",
+    store: harness.store, events: harness.engine.events, clock: harness.clock, log: silentLogger, instanceId, host: "test-host",
   });
   monitors.push(m);
   return m;
@@ -91,6 +91,27 @@ describe("health monitor", () => {
     expect((await sent(h)).map((n) => n.kind)).toEqual(["opened"]);
   });
 
+  it("reports a failing run with overlap allow even when a newer run has started", async () => {
+    let n = 0;
+    const g = gate();
+    // Run 1 fails after run 2 has started: the job must still count as failing.
+    h = await startHarness([makeSpec("al", { ...every(10_000), overlap: "allow" })], {
+      al: async (ctx) => {
+        if (++n === 1) {
+          await g.handler(ctx);
+          throw new Error("first run failed late");
+        }
+        // the second one keeps running (until cancelled at the end of the test)
+        await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      },
+    });
+    monitor(h).start();
+    await h.clock.advance(20_000);
+    g.release();
+    await h.clock.advance(1);
+    expect((await sent(h)).map((x) => [x.kind, x.payload.state])).toEqual([["opened", "failing"]]);
+  });
+
   it("reminds while an incident stays open, with remind", async () => {
     h = await startHarness([makeSpec("bad", { ...every(3_600_000), remindMs: 60_000 })], { bad: () => { throw new Error("x"); } });
     monitor(h).start();
@@ -107,8 +128,9 @@ describe("health monitor", () => {
     try {
       const notifiers = notifiersFrom({ slack: { webhook: sink.url } });
       const dispatcher = new DeliveryDispatcher({ store: h.store, notifiers, instanceId: "m1", log: silentLogger });
+      await h.store.setNotifiers(notifiers.map((n) => n.id));
       const m = new HealthMonitor({
-        store: h.store, events: h.engine.events, clock: h.clock, log: silentLogger, notifiers: notifiers.map((n) => n.id),
+        store: h.store, events: h.engine.events, clock: h.clock, log: silentLogger,
         instanceId: "m1", host: "test-host", hold: () => dispatcher.hold(), release: () => dispatcher.release(),
       });
       h.clock.jump(12_500); // the 20 s slots are now more than 2 s overdue

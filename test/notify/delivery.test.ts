@@ -138,6 +138,43 @@ describe("Slack notifier", () => {
   });
 });
 
+describe("delivery lanes", () => {
+  it("after a 429, later notifications wait out the Retry-After too", async () => {
+    const { sink, store, dispatcher, notifiers } = await setup([{ status: 429, headers: { "retry-after": "2" } }]);
+    const ids = notifiers.map((n) => n.id);
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: "first" }), notifiers: ids } });
+    await dispatcher.runOnce(); // 429
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: "second" }), notifiers: ids } });
+    await dispatcher.runOnce(); // still blocked: nothing is sent
+    expect(sink.requests).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 2_100));
+    await dispatcher.runOnce();
+    expect(sink.delivered.map((r) => String(r.body.text).split(" ")[0])).toEqual(["first", "second"]);
+    expect(await store.listDeliveries({ status: "delivered" })).toHaveLength(2);
+  });
+
+  it("a hanging webhook holds up neither Slack nor stop()", async () => {
+    const slack = await httpSink();
+    const hung = await httpSink(Array.from({ length: 10 }, () => ({ hang: true as const })));
+    const store = SqliteStore.open(join(tempDir(), "n.db"));
+    closers.push(() => slack.close(), () => hung.close(), () => store.close());
+    const notifiers = notifiersFrom({ slack: { webhook: slack.url }, webhooks: [{ url: hung.url }] }, 5_000);
+    const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger, pollMs: 20 });
+    for (let i = 0; i < 3; i++) {
+      await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `j${i}` }), notifiers: notifiers.map((n) => n.id) } });
+    }
+    const t0 = Date.now();
+    dispatcher.start();
+    while (slack.delivered.length === 0 && Date.now() - t0 < 4_000) await new Promise((r) => setTimeout(r, 20));
+    expect(slack.delivered).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(2_000); // not behind the webhook's 5 s timeouts
+    const s0 = Date.now();
+    await dispatcher.stop();
+    expect(Date.now() - s0).toBeLessThan(1_000); // the hung request is aborted, not waited out
+    expect((await store.listDeliveries()).filter((d) => d.notifier.startsWith("webhook")).every((d) => d.status === "pending")).toBe(true);
+  });
+});
+
 describe("webhook notifier", () => {
   it("posts the facts as versioned JSON, signed with HMAC-SHA256 when a secret is set", async () => {
     const sink = await httpSink([]);

@@ -272,22 +272,46 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.openIncident({ job: "b", state: "failing", since: T0, now: T0 + 300, notify: n("changed") })).not.toBeNull();
     });
 
-    it("leases due deliveries to one instance at a time and settles them", async () => {
+    it("leases due deliveries per notifier to one instance at a time; only the holder settles", async () => {
       await store.enqueueNotification({ now: T0, notify: { kind: "test", payload: { hello: 1 }, notifiers: ["slack:1", "webhook:2"] } });
-      const mine = await store.claimDeliveries({ instanceId: "i1", now: T0, leaseMs: 60_000, limit: 10 });
-      expect(mine.map((d) => [d.notifier, d.kind, d.payload])).toEqual([["slack:1", "test", { hello: 1 }], ["webhook:2", "test", { hello: 1 }]]);
-      expect(await store.claimDeliveries({ instanceId: "i2", now: T0 + 1, leaseMs: 60_000, limit: 10 })).toEqual([]);
-      await store.settleDelivery(mine[0]!.id, { kind: "delivered" }, T0 + 2);
-      await store.settleDelivery(mine[1]!.id, { kind: "retry", at: T0 + 5_000, error: "HTTP 500" }, T0 + 2);
-      expect(await store.claimDeliveries({ instanceId: "i2", now: T0 + 4_999, leaseMs: 60_000, limit: 10 })).toEqual([]);
-      const again = await store.claimDeliveries({ instanceId: "i2", now: T0 + 5_000, leaseMs: 60_000, limit: 10 });
+      const claim = (instanceId: string, notifier: string, now: number, leaseMs = 60_000) =>
+        store.claimDeliveries({ instanceId, notifier, now, leaseMs, limit: 10 });
+      const slack = await claim("i1", "slack:1", T0);
+      expect(slack.map((d) => [d.notifier, d.kind, d.payload])).toEqual([["slack:1", "test", { hello: 1 }]]);
+      const hook = await claim("i1", "webhook:2", T0);
+      expect(await claim("i2", "slack:1", T0 + 1)).toEqual([]); // leased
+      expect(await store.settleDelivery(slack[0]!.id, "i2", { kind: "delivered" }, T0 + 2)).toBe(false); // not its lease
+      expect(await store.settleDelivery(slack[0]!.id, "i1", { kind: "delivered" }, T0 + 2)).toBe(true);
+      await store.settleDelivery(hook[0]!.id, "i1", { kind: "retry", at: T0 + 5_000, error: "HTTP 500" }, T0 + 2);
+      expect(await claim("i2", "webhook:2", T0 + 4_999)).toEqual([]);
+      const again = await claim("i2", "webhook:2", T0 + 5_000);
       expect(again.map((d) => [d.notifier, d.attempts])).toEqual([["webhook:2", 1]]);
-      await store.settleDelivery(again[0]!.id, { kind: "failed", error: "gave up" }, T0 + 6_000);
+      await store.settleDelivery(again[0]!.id, "i2", { kind: "failed", error: "gave up" }, T0 + 6_000);
       expect((await store.listDeliveries()).map((d) => [d.status, d.lastError])).toEqual([["delivered", null], ["failed", "gave up"]]);
       // an expired lease (its instance died mid-send) is claimable again
       await store.enqueueNotification({ now: T0, notify: { kind: "test", payload: {}, notifiers: ["x"] } });
-      await store.claimDeliveries({ instanceId: "dead", now: T0, leaseMs: 1_000, limit: 10 });
-      expect(await store.claimDeliveries({ instanceId: "i1", now: T0 + 1_001, leaseMs: 1_000, limit: 10 })).toHaveLength(1);
+      await claim("dead", "x", T0, 1_000);
+      expect(await claim("i1", "x", T0 + 1_001, 1_000)).toHaveLength(1);
+    });
+
+    it("keeps the notifier list a config apply wrote", async () => {
+      expect(await store.getNotifiers()).toEqual([]);
+      await store.setNotifiers(["slack:1", "webhook:2"]);
+      await store.setNotifiers(["slack:1"]);
+      expect(await store.getNotifiers()).toEqual(["slack:1"]);
+    });
+
+    it("gives a job the status of the run that finished last, even if a newer one started (overlap allow)", async () => {
+      await store.applyJobs([makeSpec("al", { overlap: "allow" })], T0);
+      const j = (await store.getJob("al"))!;
+      const [a] = await store.claimSlots([await claim(store, { job: "al", specHash: j.specHash, overlap: "allow" })]);
+      const [b] = await store.claimSlots([await claim(store, { job: "al", specHash: j.specHash, overlap: "allow" })]);
+      const idA = (a as { run: { id: number } }).run.id;
+      const idB = (b as { run: { id: number } }).run.id;
+      await store.finishRuns([ok(idA, "failed", T0 + 200_000)]); // the older run fails while the newer one runs
+      expect((await store.getJob("al"))!).toMatchObject({ lastStatus: "failed", lastFinishedAt: T0 + 200_000 });
+      await store.finishRuns([ok(idB, "succeeded", T0 + 210_000)]);
+      expect((await store.getJob("al"))!).toMatchObject({ lastStatus: "succeeded" });
     });
 
     it("lists runs newest first with filters", async () => {

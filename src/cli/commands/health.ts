@@ -15,9 +15,15 @@ export function registerHealth(program: Command, exit: Exit): void {
   program.command("check").description("print unhealthy jobs; exit 0 if all are healthy, 1 if not")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
-      const store = await storeFrom(operationalConfig(globals()), false);
-      const jobs = store ? await store.listJobs() : [];
-      await store?.close();
+      const config = operationalConfig(globals());
+      const store = await storeFrom(config, false);
+      if (!store) {
+        // Nothing to check is itself a problem for whoever runs this from a monitor.
+        stdio.err(`jobclock check: no store at ${config.store}; start the daemon or run \`jobclock reload\` first`);
+        return exit(1);
+      }
+      const jobs = await store.listJobs();
+      await store.close();
       const now = Date.now();
       const unhealthy = jobs
         .map((job) => ({ job, health: jobHealth(job, now) }))

@@ -7,6 +7,7 @@ import { startDaemon } from "../../daemon/start.js";
 import { stopDaemon } from "../../daemon/stop.js";
 import { ConfigError } from "../../errors.js";
 import { sqliteFileProblem } from "../../store/sqlite/open.js";
+import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
@@ -100,7 +101,10 @@ async function reloadCommand(configPath: string): Promise<number> {
     }
     throw error;
   }
-  const report = await withStore(config, (store) => store.applyJobs(config.jobs, Date.now()));
+  const report = await withStore(config, async (store) => {
+    await store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
+    return store.applyJobs(config.jobs, Date.now());
+  });
   stdio.out(`applied ${configPath}: ${report.added.length} added, ${report.updated.length} updated, ` +
     `${report.retired.length} retired, ${report.unchanged.length} unchanged`);
   const pid = readPidfile(config.pidfile);

@@ -73,16 +73,27 @@ export class SqliteIncidents implements IncidentStore {
     return this.write(() => this.outbox(null, o.notify, o.now));
   }
 
-  async claimDeliveries(o: { instanceId: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]> {
+  async setNotifiers(ids: string[]): Promise<void> {
+    this.write(() =>
+      this.db.prepare("INSERT INTO settings (key, value) VALUES ('notifiers', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(JSON.stringify(ids)),
+    );
+  }
+
+  async getNotifiers(): Promise<string[]> {
+    const value = this.db.prepare("SELECT value FROM settings WHERE key = 'notifiers'").pluck().get() as string | undefined;
+    return value ? (JSON.parse(value) as string[]) : [];
+  }
+
+  async claimDeliveries(o: { instanceId: string; notifier: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]> {
     return this.write(() => {
       const rows = this.db
         .prepare(
           `UPDATE deliveries SET claimed_by = @instance, claimed_until = @until
-           WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= @now
+           WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND notifier = @notifier AND next_attempt_at <= @now
                           AND (claimed_until IS NULL OR claimed_until < @now) ORDER BY id LIMIT @limit)
            RETURNING id, notification_id, notifier, attempts, created_at`,
         )
-        .all({ instance: o.instanceId, until: o.now + o.leaseMs, now: o.now, limit: o.limit }) as {
+        .all({ instance: o.instanceId, notifier: o.notifier, until: o.now + o.leaseMs, now: o.now, limit: o.limit }) as {
           id: number; notification_id: number; notifier: string; attempts: number; created_at: number;
         }[];
       const notification = this.db.prepare("SELECT kind, payload FROM notifications WHERE id = ?");
@@ -98,15 +109,16 @@ export class SqliteIncidents implements IncidentStore {
     });
   }
 
-  async settleDelivery(id: number, outcome: DeliveryOutcome, now: number): Promise<void> {
-    this.write(() => {
+  async settleDelivery(id: number, instanceId: string, outcome: DeliveryOutcome, now: number): Promise<boolean> {
+    const mine = "AND status = 'pending' AND claimed_by = ?";
+    return this.write(() => {
       const q =
         outcome.kind === "delivered"
-          ? this.db.prepare("UPDATE deliveries SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?").bind(now, id)
+          ? this.db.prepare(`UPDATE deliveries SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ? ${mine}`).bind(now, id, instanceId)
           : outcome.kind === "retry"
-            ? this.db.prepare("UPDATE deliveries SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?").bind(outcome.at, outcome.error, id)
-            : this.db.prepare("UPDATE deliveries SET status = 'failed', last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?").bind(outcome.error, id);
-      q.run();
+            ? this.db.prepare(`UPDATE deliveries SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ? ${mine}`).bind(outcome.at, outcome.error, id, instanceId)
+            : this.db.prepare(`UPDATE deliveries SET status = 'failed', last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ? ${mine}`).bind(outcome.error, id, instanceId);
+      return q.run().changes === 1;
     });
   }
 

@@ -31,8 +31,10 @@ export class SqliteStore implements Store {
          WHERE id = @runId AND status IN ('running', 'abandoned') RETURNING job`,
       ).pluck(),
       jobFinished: db.prepare(
-        `UPDATE jobs SET last_finished_at = CASE WHEN coalesce(last_run_id, 0) <= @runId THEN @at ELSE last_finished_at END,
-           last_status = CASE WHEN coalesce(last_run_id, 0) <= @runId THEN @status ELSE last_status END
+        // The latest run to *finish* gives the job its last status: with overlap allow, an older
+        // run that fails after a newer one started must still show.
+        `UPDATE jobs SET last_finished_at = CASE WHEN coalesce(last_finished_at, 0) <= @at THEN @at ELSE last_finished_at END,
+           last_status = CASE WHEN coalesce(last_finished_at, 0) <= @at THEN @status ELSE last_status END
          WHERE name = @job RETURNING queued_slot`,
       ).pluck(),
       anyRunning: db.prepare("SELECT 1 FROM runs WHERE job = ? AND status = 'running' LIMIT 1").pluck(),
@@ -49,6 +51,8 @@ export class SqliteStore implements Store {
   claimDeliveries: IncidentStore["claimDeliveries"] = (...a) => this.incidents.claimDeliveries(...a);
   settleDelivery: IncidentStore["settleDelivery"] = (...a) => this.incidents.settleDelivery(...a);
   listDeliveries: IncidentStore["listDeliveries"] = (...a) => this.incidents.listDeliveries(...a);
+  setNotifiers: IncidentStore["setNotifiers"] = (...a) => this.incidents.setNotifiers(...a);
+  getNotifiers: IncidentStore["getNotifiers"] = (...a) => this.incidents.getNotifiers(...a);
 
   static open(path: string, options?: SqliteOpenOptions): SqliteStore {
     return new SqliteStore(openSqlite(path, options), path);
@@ -328,8 +332,8 @@ function abandonTx(db: Database.Database, o: { now: number; staleBefore?: number
     )
     .all(o.now, ...args) as RunRow[];
   const mark = db.prepare(
-    "UPDATE jobs SET last_finished_at = ?, last_status = 'abandoned' WHERE name = ? AND coalesce(last_run_id, 0) <= ?",
+    "UPDATE jobs SET last_finished_at = ?, last_status = 'abandoned' WHERE name = ? AND coalesce(last_finished_at, 0) <= ?",
   );
-  for (const r of rows) mark.run(o.now, r.job, r.id);
+  for (const r of rows) mark.run(o.now, r.job, o.now);
   return rows.map(toRun);
 }

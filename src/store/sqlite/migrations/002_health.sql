@@ -40,4 +40,11 @@ CREATE TABLE deliveries (
   delivered_at    INTEGER,
   created_at      INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_due ON deliveries (notifier, next_attempt_at) WHERE status = 'pending';
+
+-- Store-wide settings written by a config apply (last apply wins, as for jobs): the notifier
+-- ids notifications are addressed to, whichever instance writes them.
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
