@@ -37,16 +37,19 @@ export function evaluateHealth(job: HealthInput, schedule: Schedule, now: number
   if (job.paused) return { state: "paused", since: null, reason: "paused by an operator" };
   const tolerance = job.graceMs + job.jitterMs;
   const watchFrom = Math.max(job.anchor, job.resumedAt ?? 0);
-  const first = schedule.first(job.anchor, job.runOnStart);
-  // The latest slot that should have started by now, counting from when slots were expected.
-  const due = schedule.previous(now - tolerance - 1); // "more than grace" overdue
-  const expected = due !== null && first !== null && due >= first && due >= watchFrom ? due : null;
-  if (expected !== null && (job.lastStartedAt === null || job.lastStartedAt < expected)) {
-    if (job.lastStartedAt === null) {
-      const since = Math.max(first!, schedule.next(watchFrom - 1) ?? first!);
-      return { state: "inactive", since, reason: `never ran; its first slot was ${iso(since)}` };
+  // The latest slot that should have started by now ("more than grace" overdue)…
+  const due = schedule.previous(now - tolerance - 1);
+  const started = due !== null && job.lastStartedAt !== null && job.lastStartedAt >= due;
+  if (due !== null && due >= watchFrom && !started) {
+    // …counting only from the job's first slot (looked up only here: it costs a cron lookup).
+    const first = schedule.first(job.anchor, job.runOnStart);
+    if (first !== null && due >= first) {
+      if (job.lastStartedAt === null) {
+        const since = Math.max(first, schedule.next(watchFrom - 1) ?? first);
+        return { state: "inactive", since, reason: `never ran; its first slot was ${iso(since)}` };
+      }
+      return { state: "delayed", since: due, reason: `the slot of ${iso(due)} has not started (grace ${Math.round(job.graceMs / 1000)}s)` };
     }
-    return { state: "delayed", since: expected, reason: `the slot of ${iso(expected)} has not started (grace ${Math.round(job.graceMs / 1000)}s)` };
   }
   if (job.lastStatus && FINISHED_BAD.includes(job.lastStatus)) {
     return { state: "failing", since: job.lastFinishedAt, reason: `its last run ${job.lastStatus.replace("_", " ")}` };

@@ -75,16 +75,29 @@ export class CronSchedule implements Schedule {
     });
   }
 
+  // A croner lookup costs tens of microseconds, and jobs sharing this schedule ask the same
+  // questions: remember the last answer for the range of times it holds for.
+  private nextMemo: { from: number; slot: number | null } | null = null;
+  private prevMemo: { slot: number | null; until: number } | null = null;
+
   next(after: number): number | null {
+    const m = this.nextMemo;
+    if (m && after >= m.from && (m.slot === null || after < m.slot)) return m.slot;
     // Croner works at second precision and returns the first match strictly after its input.
     const next = this.cron.nextRun(new Date(after));
-    return next ? next.getTime() : null;
+    const slot = next ? next.getTime() : null;
+    this.nextMemo = { from: after, slot };
+    return slot;
   }
 
   previous(atOrBefore: number): number | null {
+    const m = this.prevMemo;
+    if (m && m.slot !== null && atOrBefore >= m.slot && atOrBefore < m.until) return m.slot;
     // previousRuns looks strictly before its reference, at second precision.
-    const [slot] = this.cron.previousRuns(1, new Date(atOrBefore + 1));
-    return slot ? slot.getTime() : null;
+    const [found] = this.cron.previousRuns(1, new Date(atOrBefore + 1));
+    const slot = found ? found.getTime() : null;
+    if (slot !== null) this.prevMemo = { slot, until: this.next(slot) ?? Infinity };
+    return slot;
   }
 
   first(appliedAt: number, runOnStart: boolean): number | null {
@@ -96,8 +109,19 @@ export class CronSchedule implements Schedule {
   }
 }
 
+// A croner object takes about 80 KB (it keeps a table of years), and most jobs share a handful
+// of expressions: jobs with the same expression and timezone share one schedule. We only ask it
+// pure questions (next/previous of a given time), so sharing is safe.
+const cronCache = new Map<string, CronSchedule>();
+const CRON_CACHE_LIMIT = 10_000;
+
 export function buildSchedule(spec: ScheduleSpec): IntervalSchedule | CronSchedule {
-  return spec.kind === "every"
-    ? new IntervalSchedule(spec.everyMs, spec.anchor)
-    : new CronSchedule(spec.expression, spec.timezone);
+  if (spec.kind === "every") return new IntervalSchedule(spec.everyMs, spec.anchor);
+  const key = `${spec.timezone} ${spec.expression}`;
+  let cron = cronCache.get(key);
+  if (!cron) {
+    cron = new CronSchedule(spec.expression, spec.timezone);
+    if (cronCache.size < CRON_CACHE_LIMIT) cronCache.set(key, cron);
+  }
+  return cron;
 }
