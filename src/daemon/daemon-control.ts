@@ -13,6 +13,7 @@ export class DaemonControl {
   readonly stopped: Promise<number>;
   private resolveStopped!: (code: number) => void;
   private scheduler: Scheduler | null = null;
+  private beforeStop: () => Promise<void> = async () => {};
   private config: Config | null = null;
   private stopSignal: string | null = null;
 
@@ -27,10 +28,14 @@ export class DaemonControl {
     });
   }
 
-  /** Start-up is done: from now on signals act on the scheduler (and a stop asked for meanwhile happens now). */
-  started(scheduler: Scheduler, config: Config): void {
+  /**
+   * Start-up is done: from now on signals act on the scheduler (and a stop asked for meanwhile
+   * happens now). `beforeStop` runs between the drain and the store closing (the watchers).
+   */
+  started(scheduler: Scheduler, config: Config, beforeStop: () => Promise<void>): void {
     this.scheduler = scheduler;
     this.config = config;
+    this.beforeStop = beforeStop;
     if (this.stopSignal) this.beginStop(this.stopSignal);
   }
 
@@ -54,7 +59,13 @@ export class DaemonControl {
     const runs = scheduler.activeRuns();
     const timeoutMs = this.config!.shutdownTimeoutMs;
     this.logger.info({ signal, running: runs.map((r) => `${r.job}#${r.id}`) }, `stopping: waiting up to ${timeoutMs}ms for ${runs.length} run(s)`);
-    scheduler.stop().then(
+    // Drain the engine first (health checks and notifications keep running meanwhile), then stop
+    // those, then close the store.
+    scheduler.engine.stop()
+      .then(() => this.beforeStop())
+      .catch((error) => this.logger.warn({ err: error }, "stopping health checks and notifications failed"))
+      .then(() => scheduler.stop())
+      .then(
       () => this.resolveStopped(0),
       (error) => {
         this.logger.error({ err: error }, "error while stopping");

@@ -66,9 +66,8 @@ export async function runDaemon(configPath: string): Promise<number> {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
     process.disconnect?.();
   }
-  control.started(scheduler, config);
+  control.started(scheduler, config, () => watchers!.stop());
   const code = await control.stopped;
-  await watchers!.stop();
   pidfile.release();
   logger.info("jobclock stopped");
   sink.flush();
