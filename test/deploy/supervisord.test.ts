@@ -1,0 +1,130 @@
+import Database from "better-sqlite3";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../helpers/cli.js";
+import { waitFor } from "../helpers/engine-harness.js";
+import { hasTool } from "../helpers/tools.js";
+
+const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
+const SUPERVISORD = "/usr/bin/supervisord";
+const MARKER = "slow-job-marker-7f3a";
+
+/** The shipped program section, with its install paths pointed at this checkout and a temp folder. */
+export function renderProgram(dir: string): string {
+  return readFileSync(join(REPO, "deploy/supervisord/jobclock.conf"), "utf8")
+    .replaceAll("/usr/bin/node", process.execPath)
+    .replaceAll("/opt/jobclock/dist/cli/main.js", CLI)
+    .replaceAll("/opt/jobclock", REPO)
+    .replaceAll("/etc/jobclock/jobclock.yaml", join(dir, "jobclock.yaml"))
+    .replaceAll("/var/log/jobclock", join(dir, "logs"))
+    .replace(/^user=jobclock$/m, `user=${userInfo().username}`);
+}
+
+const JOBS = `
+store: sqlite:./data/jobclock.db
+pidfile: ./run/jobclock.pid
+log: { file: ./logs/info.log, level: debug }
+shutdown_timeout: 20s
+heartbeat: 1s
+abandon_after: 3s
+jobs:
+  tick: { every: 1s, shell: "echo tick" }
+  slow: { every: 1h, shell: "sleep 3; echo ${MARKER}" }
+`;
+
+describe.skipIf(!hasTool(SUPERVISORD, "apt-get install supervisor"))("under a real supervisord", () => {
+  let dir = "";
+  let conf = "";
+  const ctl = (...args: string[]) => {
+    try {
+      return execFileSync("supervisorctl", ["-c", conf, ...args], { encoding: "utf8" });
+    } catch (error) {
+      return String((error as { stdout?: string }).stdout ?? "");
+    }
+  };
+  const jc = (...args: string[]) => execFileSync(process.execPath, [CLI, "--config", join(dir, "jobclock.yaml"), ...args], { encoding: "utf8" });
+  const runs = (job: string) => {
+    const db = new Database(join(dir, "data/jobclock.db"), { readonly: true });
+    try {
+      return db.prepare("SELECT id, status FROM runs WHERE job = ? ORDER BY id").all(job) as { id: number; status: string }[];
+    } finally {
+      db.close();
+    }
+  };
+  const running = () => /jobclock\s+RUNNING/.test(ctl("status", "jobclock"));
+  const pid = () => Number(ctl("pid", "jobclock").trim());
+  const leftovers = () =>
+    readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(MARKER);
+      } catch {
+        return false;
+      }
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "jobclock-supervisord-")); // one folder for the whole suite
+    for (const sub of ["data", "logs", "run"]) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, "jobclock.yaml"), JOBS);
+    conf = join(dir, "supervisord.conf");
+    writeFileSync(conf, [
+      "[unix_http_server]", `file=${dir}/supervisor.sock`, "",
+      "[supervisord]", `logfile=${dir}/supervisord.log`, `pidfile=${dir}/supervisord.pid`, `childlogdir=${dir}`, `user=${userInfo().username}`, "",
+      "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
+      "[supervisorctl]", `serverurl=unix://${dir}/supervisor.sock`, "",
+      renderProgram(dir),
+    ].join("\n"));
+    execFileSync(SUPERVISORD, ["-c", conf]);
+    await waitFor("supervisord to report jobclock RUNNING", running, 20_000);
+  });
+
+  afterAll(async () => {
+    if (conf) ctl("shutdown");
+    await waitFor("supervisord to exit", () => !existsSync(join(dir, "supervisord.pid")), 30_000).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs jobclock: supervisorctl status shows RUNNING and jobs run", async () => {
+    await waitFor("tick runs", () => runs("tick").length >= 2, 10_000);
+    expect(ctl("status", "jobclock")).toMatch(/jobclock\s+RUNNING\s+pid \d+/);
+  });
+
+  it("supervisorctl stop during a 3 s run drains it to succeeded and leaves no job process", async () => {
+    jc("trigger", "slow");
+    await waitFor("the slow run to start", () => runs("slow").some((r) => r.status === "running"), 5_000);
+    ctl("stop", "jobclock");
+    expect(ctl("status", "jobclock")).toMatch(/STOPPED/);
+    expect(runs("slow").at(-1)!.status).toBe("succeeded");
+    expect(leftovers()).toEqual([]);
+    expect(readFileSync(join(dir, "logs/info.log"), "utf8")).toMatch(/stopping: waiting up to 20000ms for 1 run\(s\)/);
+  });
+
+  it("supervisorctl start resumes the schedule", async () => {
+    const before = runs("tick").length;
+    ctl("start", "jobclock");
+    await waitFor("RUNNING again", running, 20_000);
+    await waitFor("new tick runs", () => runs("tick").length > before + 1, 10_000);
+  });
+
+  it("after kill -9, supervisord restarts jobclock and the cut run is abandoned, not left running", async () => {
+    jc("trigger", "slow");
+    await waitFor("the slow run to start", () => runs("slow").some((r) => r.status === "running"), 5_000);
+    const cut = runs("slow").at(-1)!;
+    const old = pid();
+    process.kill(old, "SIGKILL");
+    await waitFor("a new jobclock", () => running() && pid() !== old, 30_000);
+    await waitFor("the cut run to be abandoned", () => runs("slow").find((r) => r.id === cut.id)!.status === "abandoned", 10_000);
+  });
+
+  it("a config change applies on `supervisorctl signal HUP jobclock` without a restart", async () => {
+    const before = pid();
+    writeFileSync(join(dir, "jobclock.yaml"), `${JOBS}  fresh: { every: 1s, shell: "echo fresh" }\n`);
+    ctl("signal", "HUP", "jobclock");
+    await waitFor("the new job to run", () => runs("fresh").length > 0, 10_000);
+    expect(pid()).toBe(before);
+  });
+});
