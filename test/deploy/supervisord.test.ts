@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
+import { BASE_CONFIG, CLI } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { hasTool } from "../helpers/tools.js";
 
@@ -24,13 +24,7 @@ export function renderProgram(dir: string): string {
     .replace(/^user=jobclock$/m, `user=${userInfo().username}`);
 }
 
-const JOBS = `
-store: sqlite:./data/jobclock.db
-pidfile: ./run/jobclock.pid
-log: { file: ./logs/info.log, level: debug }
-shutdown_timeout: 20s
-heartbeat: 1s
-abandon_after: 3s
+const JOBS = `${BASE_CONFIG}
 jobs:
   tick: { every: 1s, shell: "echo tick" }
   slow: { every: 1h, shell: "sleep 3; echo ${MARKER}" }

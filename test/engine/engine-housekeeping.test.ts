@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/types.js";
 import { makeSpec } from "../helpers/spec.js";
-import { startHarness, T0, type Harness } from "../helpers/engine-harness.js";
+import { startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
 
 describe("engine: housekeeping", () => {
   it("prunes run history in the background beyond the retention", async () => {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec } from "../helpers/spec.js";
-import { gate, startHarness, T0, waitFor, type Harness } from "../helpers/engine-harness.js";
+import { gate, startHarness, T0, waitFor, type Harness, every } from "../helpers/engine-harness.js";
 
 let h: Harness | undefined;
 
@@ -19,8 +19,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
 
 describe("engine: timeouts", () => {
   it("times out a handler: ctx.signal is aborted and the run is timed_out", async () => {

@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeSpec } from "../helpers/spec.js";
-import { gate, startHarness, T0, type Harness } from "../helpers/engine-harness.js";
+import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
 
 describe("engine: slots", () => {
   it("runs an interval job on every slot, on time, and records each run", async () => {

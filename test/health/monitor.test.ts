@@ -4,7 +4,7 @@ import { silentLogger } from "../../src/logger.js";
 import { DeliveryDispatcher } from "../../src/notify/dispatcher.js";
 import type { NotificationFacts } from "../../src/notify/facts.js";
 import { notifiersFrom } from "../../src/notify/notifiers.js";
-import { gate, startHarness, T0, type Harness } from "../helpers/engine-harness.js";
+import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 import { httpSink } from "../helpers/http-sink.js";
 import { makeSpec } from "../helpers/spec.js";
 
@@ -15,8 +15,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
 
 function monitor(harness: Harness, instanceId = "m1"): HealthMonitor {
   void harness.store.setNotifiers(["slack:test"]);

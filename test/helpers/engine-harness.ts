@@ -9,6 +9,9 @@ import { tempDir } from "./spec.js";
 
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 
+/** `{ schedule: every N ms }`, to spread into makeSpec overrides. */
+export const every = (ms: number) => ({ schedule: { kind: "every" as const, everyMs: ms } });
+
 export interface Harness {
   clock: FakeClock;
   store: SqliteStore;
