@@ -1,5 +1,6 @@
 import { StoreError } from "../errors.js";
 import { redactStoreUrl } from "../config/store-url.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./types.js";
 
@@ -14,11 +15,6 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   if (url.startsWith("sqlite:")) {
     return SqliteStore.open(url.slice("sqlite:".length), { create: options.create ?? true, busyTimeoutMs: options.busyTimeoutMs });
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new StoreError(
-      "STORE_UNSUPPORTED",
-      `store ${redactStoreUrl(url)}: the PostgreSQL store is not in this version yet; use sqlite:PATH for now`,
-    );
-  }
+  if (/^postgres(ql)?:\/\//.test(url)) return PostgresStore.open(url);
   throw new StoreError("STORE_URL", `store "${redactStoreUrl(url)}" is not a store URL (sqlite:./data/jobclock.db or postgres://…)`);
 }

@@ -8,7 +8,7 @@ import type {
 import { SqliteClaimer } from "./claims.js";
 import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
-import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "./rows.js";
+import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 
 /** better-sqlite3 is synchronous; the async surface is for parity with the PostgreSQL store. */
 export class SqliteStore implements Store {

@@ -1,4 +1,4 @@
-import type { JobRecord, RunRecord, RunStatus, RunTrigger, InstanceRecord } from "../types.js";
+import type { JobRecord, RunRecord, RunStatus, RunTrigger, InstanceRecord } from "./types.js";
 
 /** Column lists for SELECTs, kept next to the mappers that read them. */
 export const RUN_COLUMNS =

@@ -1,0 +1,71 @@
+import postgres from "postgres";
+import { fileURLToPath } from "node:url";
+import { StoreError } from "../../errors.js";
+import { redactStoreUrl } from "../../config/store-url.js";
+import { loadMigrations } from "../migrations.js";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
+export const DEFAULT_SCHEMA = "jobclock";
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+/**
+ * `postgres://user:pass@host:5432/db?schema=name`: `schema` (default "jobclock") lets one
+ * database hold several independent jobclock setups. Epoch-millisecond BIGINTs come back as
+ * numbers (they are far below 2^53).
+ */
+export function connect(url: string): { sql: Sql; schema: string } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get("schema") ?? DEFAULT_SCHEMA;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)}: schema "${schema}" must be a plain lower-case identifier`);
+  }
+  parsed.searchParams.delete("schema");
+  const sql = postgres(parsed.toString(), {
+    max: 4,
+    onnotice: () => {},
+    connection: { search_path: schema, application_name: "jobclock" },
+    types: {
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+  }) as unknown as Sql;
+  return { sql, schema };
+}
+
+/**
+ * Creates the schema and applies the numbered migrations under an advisory lock, so several
+ * instances starting together migrate once. Refuses a schema newer than this code.
+ */
+export async function migrate(sql: Sql, schema: string, description: string): Promise<void> {
+  const migrations = loadMigrations(MIGRATIONS_DIR);
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${`jobclock:${schema}`}))`;
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+    const [row] = await tx.unsafe(`SELECT max(version) AS v FROM "${schema}".schema_migrations`);
+    const current = Number(row?.v ?? 0);
+    if (current > migrations.length) {
+      throw new StoreError(
+        "STORE_SCHEMA_NEWER",
+        `store ${description} has schema version ${current}, newer than this jobclock understands (${migrations.length}); upgrade jobclock, or point store at another schema`,
+      );
+    }
+    for (const m of migrations.filter((m) => m.version > current)) {
+      await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
+      await tx.unsafe(m.sql);
+      await tx.unsafe(`INSERT INTO "${schema}".schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [m.version, m.name, Date.now()]);
+    }
+  });
+}
+
+export function translatePgError(error: unknown, description: string): Error {
+  if (error instanceof StoreError) return error;
+  const e = error as { code?: string; message?: string };
+  if (e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "CONNECT_TIMEOUT") {
+    return new StoreError("STORE_UNREACHABLE", `store ${description} is unreachable (${e.code}); check that PostgreSQL runs and the URL is right`);
+  }
+  if (e.code === "28P01" || e.code === "28000") return new StoreError("STORE_AUTH", `store ${description}: authentication failed; check the user and password`);
+  if (e.code === "3D000") return new StoreError("STORE_MISSING", `store ${description}: the database does not exist; create it first`);
+  return new StoreError("STORE_FAILED", `store ${description}: ${e.message ?? String(error)}`);
+}

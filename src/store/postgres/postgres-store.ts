@@ -1,0 +1,256 @@
+import { redactStoreUrl } from "../../config/store-url.js";
+import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
+import { buildSchedule } from "../../schedule/schedule.js";
+import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
+import type {
+  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, IncidentStore, InstanceRecord, JobRecord, Retention,
+  RunFilter, RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
+} from "../types.js";
+import { claimAll } from "./claims.js";
+import { connect, migrate, translatePgError, type Sql } from "./connect.js";
+import { PgIncidents } from "./incidents.js";
+
+/**
+ * The Store on PostgreSQL, for several instances sharing one database: the same contract as
+ * SqliteStore (test/store/contract.ts runs against both). Every decision that must hold across
+ * instances is a compare-and-set or a row lock inside one transaction.
+ */
+export class PostgresStore implements Store {
+  readonly kind = "postgres" as const;
+  readonly description: string;
+  private readonly incidents: PgIncidents;
+
+  private constructor(private readonly sql: Sql, readonly schema: string, url: string) {
+    this.description = redactStoreUrl(url);
+    this.incidents = new PgIncidents(sql);
+  }
+
+  static async open(url: string): Promise<PostgresStore> {
+    const { sql, schema } = connect(url);
+    const store = new PostgresStore(sql, schema, url);
+    try {
+      await migrate(sql, schema, store.description);
+    } catch (error) {
+      await sql.end({ timeout: 1 });
+      throw translatePgError(error, store.description);
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  listOpenIncidents: IncidentStore["listOpenIncidents"] = (...a) => this.incidents.listOpenIncidents(...a);
+  openIncident: IncidentStore["openIncident"] = (...a) => this.incidents.openIncident(...a);
+  changeIncident: IncidentStore["changeIncident"] = (...a) => this.incidents.changeIncident(...a);
+  remindIncident: IncidentStore["remindIncident"] = (...a) => this.incidents.remindIncident(...a);
+  closeIncident: IncidentStore["closeIncident"] = (...a) => this.incidents.closeIncident(...a);
+  enqueueNotification: IncidentStore["enqueueNotification"] = (...a) => this.incidents.enqueueNotification(...a);
+  claimDeliveries: IncidentStore["claimDeliveries"] = (...a) => this.incidents.claimDeliveries(...a);
+  settleDelivery: IncidentStore["settleDelivery"] = (...a) => this.incidents.settleDelivery(...a);
+  listDeliveries: IncidentStore["listDeliveries"] = (...a) => this.incidents.listDeliveries(...a);
+  setNotifiers: IncidentStore["setNotifiers"] = (...a) => this.incidents.setNotifiers(...a);
+  getNotifiers: IncidentStore["getNotifiers"] = (...a) => this.incidents.getNotifiers(...a);
+
+  async applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport> {
+    return this.sql.begin(async (tx) => {
+      // One apply at a time per schema: two instances starting with different configs take turns (last wins).
+      await tx`SELECT pg_advisory_xact_lock(hashtext(${`jobclock-apply:${this.schema}`}))`;
+      const rev = Number((await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`)[0]!.value);
+      const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
+      for (const spec of specs) {
+        const { json, hash } = specJson(spec);
+        const shash = scheduleHash(spec);
+        const [old] = await tx`SELECT (spec::json->>'paused')::boolean AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE name = ${spec.name}`;
+        if (!old) {
+          await tx`INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
+            VALUES (${spec.name}, ${json}, ${hash}, ${shash}, ${now}, ${firstSlot(spec, now)}, ${spec.paused ? 1 : 0}, ${now}, ${now}, ${rev})`;
+          report.added.push(spec.name);
+          continue;
+        }
+        if (old.spec_hash === hash && old.retired_at === null) {
+          report.unchanged.push(spec.name);
+          continue;
+        }
+        // As in SQLite: the config's `paused` wins only when the config itself changed it.
+        const paused = old.paused !== spec.paused ? (spec.paused ? 1 : 0) : null;
+        const reanchor = old.schedule_hash !== shash || old.retired_at !== null;
+        await tx`UPDATE jobs SET spec = ${json}, spec_hash = ${hash}, schedule_hash = ${shash}, updated_at = ${now}, rev = ${rev},
+            retired_at = NULL, resumed_at = CASE WHEN paused = 1 AND ${paused}::int = 0 THEN ${now} ELSE resumed_at END,
+            paused = coalesce(${paused}::int, paused),
+            anchor = CASE WHEN ${reanchor} THEN ${now} ELSE anchor END,
+            next_slot = CASE WHEN ${reanchor} THEN ${reanchor ? firstSlot(spec, now) : null}::bigint ELSE next_slot END
+          WHERE name = ${spec.name}`;
+        report.updated.push(spec.name);
+      }
+      const names = specs.map((s) => s.name);
+      const retired = await tx`UPDATE jobs SET retired_at = ${now}, updated_at = ${now}, rev = ${rev}
+        WHERE retired_at IS NULL AND NOT (name = ANY(${names}::text[])) RETURNING name`;
+      report.retired.push(...retired.map((r) => r.name as string).sort());
+      return report;
+    }).catch((error) => Promise.reject(translatePgError(error, this.description)));
+  }
+
+  async listJobs(o: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {
+    const rows = await this.sql.unsafe(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE ($1::boolean OR retired_at IS NULL) AND name > $2 ORDER BY name ${o.limit ? "LIMIT $3" : ""}`,
+      o.limit ? [o.includeRetired ?? false, o.after ?? "", o.limit] : [o.includeRetired ?? false, o.after ?? ""],
+    );
+    return rows.map((r) => toJob(r as unknown as JobRow));
+  }
+
+  async getJob(name: string): Promise<JobRecord | null> {
+    const [row] = await this.sql.unsafe(`SELECT ${JOB_COLUMNS} FROM jobs WHERE name = $1`, [name]);
+    return row ? toJob(row as unknown as JobRow) : null;
+  }
+
+  async setPaused(name: string, paused: boolean, now: number): Promise<boolean> {
+    return this.sql.begin(async (tx) => {
+      const [rev] = await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`;
+      const p = paused ? 1 : 0;
+      const r = await tx`UPDATE jobs SET paused = ${p}, updated_at = ${now}, rev = ${rev!.value},
+          resumed_at = CASE WHEN paused = 1 AND ${p}::int = 0 THEN ${now} ELSE resumed_at END
+        WHERE name = ${name} AND retired_at IS NULL`;
+      return r.count === 1;
+    });
+  }
+
+  async requestTrigger(name: string, now: number): Promise<TriggerRequest | null> {
+    return this.sql.begin(async (tx) => {
+      const [job] = await tx`SELECT 1 FROM jobs WHERE name = ${name} AND retired_at IS NULL`;
+      if (!job) return null;
+      await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev'`;
+      const [row] = await tx`INSERT INTO triggers (job, requested_at) VALUES (${name}, ${now}) RETURNING id`;
+      return { id: Number(row!.id), job: name, requestedAt: now };
+    });
+  }
+
+  /** The revision counter moves on every change another process must see (applies, pauses, triggers). */
+  async changeToken(): Promise<string> {
+    const [row] = await this.sql`SELECT value FROM meta WHERE key = 'rev'`;
+    return String(row!.value);
+  }
+
+  async changesSince(rev: number, page: ChangePage = {}): Promise<ChangeSet> {
+    const [meta] = await this.sql`SELECT value FROM meta WHERE key = 'rev'`;
+    const after = page.after ?? { rev, name: "" };
+    const rows = await this.sql.unsafe(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE rev > $1 AND (rev, name) > ($2::bigint, $3::text) ORDER BY rev, name ${page.limit ? "LIMIT $4" : ""}`,
+      page.limit ? [rev, after.rev, after.name, page.limit] : [rev, after.rev, after.name],
+    );
+    const triggers = await this.sql`SELECT id, job, requested_at FROM triggers WHERE claimed_by IS NULL ORDER BY id`;
+    return {
+      rev: Number(meta!.value),
+      jobs: rows.map((r) => toJob(r as unknown as JobRow)),
+      triggers: triggers.map((t) => ({ id: Number(t.id), job: t.job as string, requestedAt: Number(t.requested_at) })),
+    };
+  }
+
+  async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
+    return claimAll(this.sql, claims).catch((error) => Promise.reject(translatePgError(error, this.description)));
+  }
+
+  async updateAttempt(runId: number, attempt: number, now: number): Promise<void> {
+    await this.sql`UPDATE runs SET attempt = ${attempt}, heartbeat_at = ${now} WHERE id = ${runId} AND status = 'running'`;
+  }
+
+  async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
+    return this.sql.begin(async (tx) => {
+      const out: FinishOutcome[] = [];
+      for (const r of results) {
+        const [run] = await tx`UPDATE runs SET status = ${r.status}, attempt = ${r.attempt}, finished_at = ${r.finishedAt},
+            exit_code = ${r.exitCode}, signal = ${r.signal}, error = ${r.error}, stdout = ${r.output.stdout}, stderr = ${r.output.stderr}
+          WHERE id = ${r.runId} AND status IN ('running', 'abandoned') RETURNING job`;
+        if (!run) {
+          out.push({ runId: r.runId, job: "", queuedSlot: null });
+          continue;
+        }
+        const job = run.job as string;
+        const [j] = await tx`UPDATE jobs SET
+            last_finished_at = CASE WHEN coalesce(last_finished_at, 0) <= ${r.finishedAt} THEN ${r.finishedAt} ELSE last_finished_at END,
+            last_status = CASE WHEN coalesce(last_finished_at, 0) <= ${r.finishedAt} THEN ${r.status} ELSE last_status END
+          WHERE name = ${job} RETURNING queued_slot`;
+        let queuedSlot: number | null = j?.queued_slot == null ? null : Number(j.queued_slot);
+        if (queuedSlot !== null) {
+          const [busy] = await tx`SELECT 1 FROM runs WHERE job = ${job} AND status = 'running' LIMIT 1`;
+          if (busy) queuedSlot = null;
+        }
+        out.push({ runId: r.runId, job, queuedSlot });
+      }
+      return out;
+    });
+  }
+
+  async registerInstance(i: InstanceRecord): Promise<void> {
+    await this.sql`INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at)
+      VALUES (${i.id}, ${i.host}, ${i.pid}, ${i.version}, ${i.startedAt}, ${i.lastSeen}, NULL)
+      ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`;
+  }
+
+  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`UPDATE instances SET last_seen = ${now} WHERE id = ${instanceId}`;
+      await tx`UPDATE runs SET heartbeat_at = ${now} WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[])`;
+    });
+  }
+
+  async markInstanceStopped(instanceId: string, now: number): Promise<void> {
+    await this.sql`UPDATE instances SET stopped_at = ${now} WHERE id = ${instanceId}`;
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return (await this.sql`SELECT * FROM instances ORDER BY started_at DESC`).map((r) => toInstance(r as unknown as InstanceRow));
+  }
+
+  async abandonRuns(o: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]> {
+    if (o.staleBefore === undefined && !o.instanceIds?.length) return [];
+    return this.sql.begin(async (tx) => {
+      const rows = await tx.unsafe(
+        `UPDATE runs SET status = 'abandoned', finished_at = $1,
+           error = 'its instance ' || coalesce(instance_id, '?') || ' stopped heartbeating; the run was cut short'
+         WHERE status = 'running' AND (heartbeat_at < $2 OR instance_id = ANY($3::text[])) RETURNING ${RUN_COLUMNS}`,
+        [o.now, o.staleBefore ?? -1, o.instanceIds ?? []],
+      );
+      for (const r of rows) {
+        await tx`UPDATE jobs SET last_finished_at = ${o.now}, last_status = 'abandoned' WHERE name = ${r.job as string} AND coalesce(last_finished_at, 0) <= ${o.now}`;
+      }
+      return rows.map((r) => toRun(r as unknown as RunRow));
+    });
+  }
+
+  async getRun(id: number): Promise<RunRecord | null> {
+    const [row] = await this.sql.unsafe(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]);
+    return row ? toRun(row as unknown as RunRow) : null;
+  }
+
+  async getRunOutput(id: number): Promise<RunOutput | null> {
+    const [row] = await this.sql`SELECT stdout, stderr FROM runs WHERE id = ${id}`;
+    return row ? { stdout: (row.stdout as string | null) ?? "", stderr: (row.stderr as string | null) ?? "" } : null;
+  }
+
+  async listRuns(f: RunFilter): Promise<RunRecord[]> {
+    const rows = await this.sql.unsafe(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE ($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR status = $2)
+         AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4`,
+      [f.job ?? null, f.status ?? null, f.beforeId ?? null, f.limit ?? 20],
+    );
+    return rows.map((r) => toRun(r as unknown as RunRow));
+  }
+
+  async pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number> {
+    const cutoff = now - retention.keepMs;
+    let removed = 0;
+    for (const job of jobs) {
+      const r = await this.sql`DELETE FROM runs WHERE job = ${job} AND status <> 'running' AND created_at < ${cutoff}
+        AND id < coalesce((SELECT id FROM runs WHERE job = ${job} ORDER BY id DESC LIMIT 1 OFFSET ${retention.keepRuns - 1}), 0)`;
+      removed += r.count;
+    }
+    return removed;
+  }
+}
+
+function firstSlot(spec: JobSpec, now: number): number | null {
+  const schedule = spec.schedule.kind === "every" ? buildSchedule({ kind: "every", everyMs: spec.schedule.everyMs, anchor: now }) : buildSchedule(spec.schedule);
+  return schedule.first(now, spec.runOnStart);
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { createConnection } from "node:net";
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { makeSpec } from "../helpers/spec.js";
+import { describeStoreContract } from "./contract.js";
+
+const BASE = process.env.JOBCLOCK_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** PostgreSQL is on every machine of this project; in CI its absence is a failure, not a skip. */
+async function postgresUp(): Promise<boolean> {
+  const up = await new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: "127.0.0.1", port: 5432 }, () => (s.end(), resolve(true)));
+    s.on("error", () => resolve(false));
+  });
+  if (up) return true;
+  if (process.env.CI === "true") throw new Error("PostgreSQL is required in CI at 127.0.0.1:5432 (pg_ctlcluster … main start)");
+  console.warn("skipping: no PostgreSQL at 127.0.0.1:5432");
+  return false;
+}
+
+const schemas: string[] = [];
+const fresh = () => {
+  const schema = `jc_test_${randomBytes(6).toString("hex")}`;
+  schemas.push(schema);
+  return `${BASE}?schema=${schema}`;
+};
+
+const up = await postgresUp();
+
+afterAll(async () => {
+  if (!up || schemas.length === 0) return;
+  const sql = postgres(BASE, { onnotice: () => {} });
+  for (const s of schemas) await sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  await sql.end();
+});
+
+if (up) describeStoreContract("PostgresStore", () => PostgresStore.open(fresh()));
+
+describe.skipIf(!up)("PostgresStore specifics", () => {
+  it("keeps separate setups apart by schema in one database", async () => {
+    const a = await PostgresStore.open(fresh());
+    const b = await PostgresStore.open(fresh());
+    await a.applyJobs([makeSpec("only-in-a")], 1);
+    expect((await b.listJobs()).map((j) => j.name)).toEqual([]);
+    expect((await a.listJobs()).map((j) => j.name)).toEqual(["only-in-a"]);
+    await a.close();
+    await b.close();
+  });
+
+  it("migrates once when several instances start together, and refuses a newer schema", async () => {
+    const url = fresh();
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(url)));
+    const sql = postgres(BASE, { onnotice: () => {} });
+    const schema = new URL(url).searchParams.get("schema")!;
+    const versions = await sql.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    await sql.unsafe(`INSERT INTO "${schema}".schema_migrations VALUES (99, 'future', 0)`);
+    await expect(PostgresStore.open(url)).rejects.toMatchObject({ code: "STORE_SCHEMA_NEWER" });
+    await sql.end();
+    for (const s of stores) await s.close();
+  });
+
+  it("says clearly when the server is not there, without the password", async () => {
+    await expect(PostgresStore.open("postgres://u:hunter2@127.0.0.1:1/db")).rejects.toMatchObject({
+      code: "STORE_UNREACHABLE", message: expect.not.stringMatching(/hunter2/),
+    });
+  });
+});
