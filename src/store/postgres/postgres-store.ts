@@ -156,30 +156,11 @@ export class PostgresStore implements Store {
   }
 
   async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
-    return this.sql.begin(async (tx) => {
-      const out: FinishOutcome[] = [];
-      for (const r of results) {
-        const [run] = await tx`UPDATE runs SET status = ${r.status}, attempt = ${r.attempt}, finished_at = ${r.finishedAt},
-            exit_code = ${r.exitCode}, signal = ${r.signal}, error = ${r.error}, stdout = ${r.output.stdout}, stderr = ${r.output.stderr}
-          WHERE id = ${r.runId} AND status IN ('running', 'abandoned') RETURNING job`;
-        if (!run) {
-          out.push({ runId: r.runId, job: "", queuedSlot: null });
-          continue;
-        }
-        const job = run.job as string;
-        const [j] = await tx`UPDATE jobs SET
-            last_finished_at = CASE WHEN coalesce(last_finished_at, 0) <= ${r.finishedAt} THEN ${r.finishedAt} ELSE last_finished_at END,
-            last_status = CASE WHEN coalesce(last_finished_at, 0) <= ${r.finishedAt} THEN ${r.status} ELSE last_status END
-          WHERE name = ${job} RETURNING queued_slot`;
-        let queuedSlot: number | null = j?.queued_slot == null ? null : Number(j.queued_slot);
-        if (queuedSlot !== null) {
-          const [busy] = await tx`SELECT 1 FROM runs WHERE job = ${job} AND status = 'running' LIMIT 1`;
-          if (busy) queuedSlot = null;
-        }
-        out.push({ runId: r.runId, job, queuedSlot });
-      }
-      return out;
-    });
+    // Server-side (migration 003): one round trip however many runs end together.
+    const [row] = await this.sql`SELECT jobclock_finish_batch(${this.sql.json(results as never)}) AS out`;
+    return (row!.out as { runId: number; job: string; queuedSlot: number | null }[]).map((o) => ({
+      runId: Number(o.runId), job: o.job, queuedSlot: o.queuedSlot === null ? null : Number(o.queuedSlot),
+    }));
   }
 
   async registerInstance(i: InstanceRecord): Promise<void> {
