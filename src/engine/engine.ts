@@ -23,6 +23,7 @@ export type { EngineOptions } from "./options.js";
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
+const MAX_SKEW_MS = 2_000;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -53,6 +54,7 @@ export class Engine {
   private unhandled = new Set<string>();
   private queuedOnLoad: JobRecord[] = [];
   private stopping: Promise<void> | null = null;
+  private skewWarned = false;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -381,7 +383,10 @@ export class Engine {
   }
 
   private async beat(): Promise<void> {
-    await this.store.heartbeat(this.instanceId, this.clock.now(), this.runs.list().map((r) => r.id));
+    const skew = await this.store.heartbeat(this.instanceId, this.clock.now(), this.runs.list().map((r) => r.id));
+    const off = skew !== null && Math.abs(skew) > MAX_SKEW_MS;
+    if (off && !this.skewWarned) this.warn(`this machine's clock is ${(skew! / 1000).toFixed(1)}s off the store's; slots are judged by this clock, so fix its time sync (NTP)`);
+    this.skewWarned = off;
     await this.recover();
   }
 

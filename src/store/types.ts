@@ -64,6 +64,8 @@ export interface InstanceRecord {
   startedAt: number;
   lastSeen: number;
   stoppedAt: number | null;
+  /** The store's clock minus this instance's, measured at its last heartbeat (null: same clock). */
+  clockSkewMs?: number | null;
 }
 
 export interface TriggerRequest {
@@ -177,8 +179,13 @@ export interface Store extends IncidentStore {
   finishRuns(results: RunResult[]): Promise<FinishOutcome[]>;
 
   registerInstance(instance: InstanceRecord): Promise<void>;
-  /** Marks the instance alive and heartbeats exactly these runs (the ones it really holds). */
-  heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void>;
+  /**
+   * Marks the instance alive and heartbeats exactly these runs (the ones it really holds).
+   * Returns the store's clock minus `now` where the store has its own clock, else null.
+   */
+  heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null>;
+  /** The store's schema version (after the migrations this code applied on open). */
+  schemaVersion(): Promise<number>;
   markInstanceStopped(instanceId: string, now: number): Promise<void>;
   listInstances(): Promise<InstanceRecord[]>;
   /** Running runs whose heartbeat is older than the budget, or whose instance is listed as dead. */

@@ -66,6 +66,12 @@ describe("bad input gets a clear message and the right exit code", () => {
     expect(existsSync(join(p.dir, "run/jobclock.pid"))).toBe(false);
   });
 
+  it("migrate creates or upgrades the store ahead of a deploy", async () => {
+    const p = project(BASE_CONFIG + JOB);
+    expect(await p.run(["migrate"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^store sqlite:.*jobclock\.db is at schema version 3\n$/) });
+    expect(existsSync(join(p.dir, "data/jobclock.db"))).toBe(true);
+  });
+
   it("validate passes a good config and lists its jobs", async () => {
     const p = project(BASE_CONFIG + JOB);
     expect(await p.run(["validate"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/OK, 1 job\(s\)\n  a: every 1h, shell/) });

@@ -39,6 +39,7 @@ describe("jobclock daemon, end to end", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/jobclock is running \(pid \d+, up /);
     expect(status.stdout).toMatch(/jobs: +1 /);
+    expect(status.stdout).toMatch(/instances:\n +ID +HOST +PID +VERSION .*\n +\S+ +\S+ +\d+ +0\.1\.0 .* same clock/);
     const jobs = await p.run(["jobs"]);
     expect(jobs.stdout).toMatch(/^NAME +SCHEDULE +HEALTH/);
     expect(jobs.stdout).toMatch(/tick +every 1s/);

@@ -11,7 +11,7 @@ import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
-import { describeSchedule } from "../format.js";
+import { ago, describeSchedule, table } from "../format.js";
 
 type Exit = (code: number) => void;
 
@@ -45,6 +45,14 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
   program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
     .action(async () => exit(await reloadCommand(findConfigPath(globals().config))));
 
+  program.command("migrate").description("create or upgrade the store's schema now (e.g. ahead of a deploy)")
+    .action(async () => {
+      const config = configFrom(globals());
+      const version = await withStore(config, (store) => store.schemaVersion());
+      stdio.out(`store ${redactStoreUrl(config.store)} is at schema version ${version}`);
+      exit(0);
+    });
+
   program.command("validate").description("check the config and print every problem; exit 2 if any")
     .action(() => {
       const config = configFrom(globals()); // ConfigError → every problem, exit 2 (in main)
@@ -76,7 +84,8 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   if (json) {
     stdio.out(JSON.stringify({
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
-      pidfile: config.pidfile, jobs: counts, instances: instances.filter((i) => i.stoppedAt === null),
+      pidfile: config.pidfile, jobs: counts,
+      instances: instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs),
     }, null, 2));
     return code;
   }
@@ -87,7 +96,22 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   stdio.out(`pidfile: ${config.pidfile}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
   stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
+  const live = instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs);
+  if (live.length > 0) {
+    stdio.out("instances:");
+    stdio.out(table(
+      ["  ID", "HOST", "PID", "VERSION", "STARTED", "LAST SEEN", "CLOCK"],
+      live.map((i) => [`  ${i.id}`, i.host, String(i.pid), i.version, ago(i.startedAt), ago(i.lastSeen), skewText(i.clockSkewMs)]),
+    ));
+  }
   return code;
+}
+
+/** "same clock", "+0.3s", or a warning when more than 2 s off the store's clock. */
+function skewText(skew: number | null | undefined): string {
+  if (skew === null || skew === undefined) return "same clock";
+  const text = `${skew >= 0 ? "+" : ""}${(skew / 1000).toFixed(1)}s`;
+  return Math.abs(skew) > 2_000 ? `${text} OFF: fix NTP` : text;
 }
 
 async function reloadCommand(configPath: string): Promise<number> {

@@ -169,11 +169,20 @@ export class PostgresStore implements Store {
       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`;
   }
 
-  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      await tx`UPDATE instances SET last_seen = ${now} WHERE id = ${instanceId}`;
+  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null> {
+    return this.sql.begin(async (tx) => {
+      // The database's clock against ours; the round trip's latency is small next to the 2 s that matters.
+      const [row] = await tx`UPDATE instances SET last_seen = ${now},
+          clock_skew_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now}
+        WHERE id = ${instanceId} RETURNING clock_skew_ms`;
       await tx`UPDATE runs SET heartbeat_at = ${now} WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[])`;
+      return row ? Number(row.clock_skew_ms) : null;
     });
+  }
+
+  async schemaVersion(): Promise<number> {
+    const [row] = await this.sql`SELECT max(version) AS v FROM schema_migrations`;
+    return Number(row!.v);
   }
 
   async markInstanceStopped(instanceId: string, now: number): Promise<void> {

@@ -182,7 +182,7 @@ export class SqliteStore implements Store {
     );
   }
 
-  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<void> {
+  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null> {
     this.write(() => {
       this.db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?").run(now, instanceId);
       this.db
@@ -192,6 +192,11 @@ export class SqliteStore implements Store {
         )
         .run(now, instanceId, JSON.stringify(runIds));
     });
+    return null; // one machine, one clock
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.read(() => this.db.prepare("SELECT max(version) FROM schema_migrations").pluck().get() as number);
   }
 
   async markInstanceStopped(instanceId: string, now: number): Promise<void> {
