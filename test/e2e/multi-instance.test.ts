@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -25,30 +25,80 @@ async function postgresUp(): Promise<boolean> {
 const up = await postgresUp();
 const schema = `jc_multi_${randomBytes(5).toString("hex")}`;
 const children: ChildProcess[] = [];
+const schemasToDrop: string[] = [schema];
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   if (!up) return;
   const sql = postgres(BASE, { onnotice: () => {} });
-  await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  for (const s of schemasToDrop) await sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
   await sql.end();
 });
 
+/** Resolves when the process has exited (at once if it already has, by code or by signal). */
+function exited(c: ChildProcess): Promise<void> {
+  return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
+}
+
+/** Starts `n` daemons on one schema, each with its own folder, pidfile and log. */
+function startInstances(n: number, schemaName: string, jobs: string): { configs: string[]; procs: ChildProcess[] } {
+  const dir = tempDir("jobclock-multi-");
+  const configs = Array.from({ length: n }, (_, k) => {
+    const d = join(dir, `i${k}`);
+    mkdirSync(d);
+    const path = join(d, "jobclock.yaml");
+    writeFileSync(path, `store: "${BASE}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
+    return path;
+  });
+  const procs = configs.map((config) => spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: "ignore" }));
+  children.push(...procs);
+  return { configs, procs };
+}
+
 describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
-  it("3 instances, 50 jobs every second: no slot is doubled or lost (each has exactly one record)", async () => {
-    const dir = tempDir("jobclock-multi-");
-    const jobs = Array.from({ length: 50 }, (_, i) => `  j${i}: { every: 1s, shell: "true" }`).join("\n");
-    const configs = [0, 1, 2].map((n) => {
-      const d = join(dir, `i${n}`);
-      mkdirSync(d);
-      const path = join(d, "jobclock.yaml");
-      writeFileSync(path, `store: "${BASE}?schema=${schema}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
-      return path;
-    });
-    for (const config of configs) {
-      const child = spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: "ignore" });
-      children.push(child);
+  it("kill -9 of the instance running a 10 s job: the run is abandoned within the budget, the others keep every slot", async () => {
+    const killSchema = `${schema}_kill`;
+    schemasToDrop.push(killSchema);
+    const fast = Array.from({ length: 20 }, (_, i) => `  f${i}: { every: 1s, shell: "true" }`).join("\n");
+    const { configs, procs } = startInstances(3, killSchema, `${fast}\n  long: { every: 1h, shell: "sleep 10" }`);
+    const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: killSchema } });
+    try {
+      await waitFor("the instances to run jobs", async () => Number((await sql`SELECT count(*) AS n FROM runs`.catch(() => [{ n: 0 }]))[0]!.n) > 40, 20_000);
+      execFileSync(process.execPath, [CLI, "--config", configs[0]!, "trigger", "long"]);
+      let holder = "";
+      await waitFor("the long run to start", async () => {
+        const [r] = await sql`SELECT instance_id FROM runs WHERE job = 'long' AND status = 'running'`;
+        holder = (r?.instance_id as string) ?? "";
+        return holder !== "";
+      }, 5_000);
+      const [inst] = await sql`SELECT pid FROM instances WHERE id = ${holder}`;
+      const victim = procs.find((p) => p.pid === Number(inst!.pid))!;
+      const killedAt = Date.now();
+      victim.kill("SIGKILL");
+      await waitFor("the long run to be abandoned", async () => {
+        const [r] = await sql`SELECT status FROM runs WHERE job = 'long'`;
+        return r!.status === "abandoned";
+      }, 10_000);
+      const detectedInMs = Date.now() - killedAt;
+      expect(detectedInMs).toBeLessThan(3_000 + 3_000); // the 3 s budget plus a heartbeat round or two
+      await new Promise((r) => setTimeout(r, 4_000));
+      for (const c of procs) if (c !== victim) c.kill("SIGTERM");
+      await Promise.all(procs.map(exited));
+      expect(await sql`SELECT job, slot FROM runs GROUP BY job, slot HAVING count(*) > 1`).toEqual([]);
+      // Slots due from two seconds after the kill on: all run by the survivors.
+      const after = await sql`SELECT status, count(*) AS n FROM runs WHERE job LIKE 'f%' AND slot > ${killedAt + 2_000}
+        AND slot < (SELECT max(slot) FROM runs) - 1000 GROUP BY status`;
+      expect(after.map((r) => r.status)).toEqual(["succeeded"]);
+      expect(Number(after[0]!.n)).toBeGreaterThanOrEqual(20); // at least a full second of all 20 jobs
+      console.log(`kill -9: long run abandoned ${detectedInMs} ms after the kill; ${after[0]!.n} later slots all succeeded`);
+    } finally {
+      await sql.end();
     }
+  });
+
+  it("3 instances, 50 jobs every second: no slot is doubled or lost (each has exactly one record)", async () => {
+    const jobs = Array.from({ length: 50 }, (_, i) => `  j${i}: { every: 1s, shell: "true" }`).join("\n");
+    const { procs } = startInstances(3, schema, jobs);
     const sql = postgres(`${BASE}`, { onnotice: () => {}, connection: { search_path: schema } });
     try {
       await waitFor("runs from all three instances", async () => {
@@ -56,8 +106,8 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
         return Number(rows[0]!.n) >= 2;
       }, 20_000);
       await new Promise((r) => setTimeout(r, 12_000));
-      for (const c of children) c.kill("SIGTERM");
-      await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("exit", r)))));
+      for (const c of procs) c.kill("SIGTERM");
+      await Promise.all(procs.map(exited));
       const doubled = await sql`SELECT job, slot, count(*) AS n FROM runs GROUP BY job, slot HAVING count(*) > 1`;
       expect(doubled).toEqual([]);
       // Every slot between a job's first and last record has exactly one record: a run, a skip,
