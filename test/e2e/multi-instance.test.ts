@@ -96,6 +96,30 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
     }
   });
 
+  it("two instances with different configs: the last apply wins, and both follow the store", async () => {
+    const cfgSchema = `${schema}_cfg`;
+    schemasToDrop.push(cfgSchema);
+    const first = startInstances(1, cfgSchema, `  a: { every: 1s, shell: "echo a" }`);
+    const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: cfgSchema } });
+    try {
+      await waitFor("job a to run", async () => Number((await sql`SELECT count(*) AS n FROM runs WHERE job = 'a'`.catch(() => [{ n: 0 }]))[0]!.n) > 1, 15_000);
+      const second = startInstances(1, cfgSchema, `  b: { every: 1s, shell: "echo b" }`); // applied last
+      await waitFor("job a to be retired", async () => (await sql`SELECT retired_at FROM jobs WHERE name = 'a'`)[0]!.retired_at !== null, 15_000);
+      await waitFor("both instances to run job b", async () => {
+        const rows = await sql`SELECT DISTINCT instance_id FROM runs WHERE job = 'b'`;
+        return rows.length === 2;
+      }, 15_000);
+      const lastA = Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s);
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s)).toBe(lastA); // retired: no more runs
+      for (const c of [...first.procs, ...second.procs]) c.kill("SIGTERM");
+      await Promise.all([...first.procs, ...second.procs].map(exited));
+      expect(await sql`SELECT job, slot FROM runs GROUP BY job, slot HAVING count(*) > 1`).toEqual([]);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("3 instances, 50 jobs every second: no slot is doubled or lost (each has exactly one record)", async () => {
     const jobs = Array.from({ length: 50 }, (_, i) => `  j${i}: { every: 1s, shell: "true" }`).join("\n");
     const { procs } = startInstances(3, schema, jobs);
