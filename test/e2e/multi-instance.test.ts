@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { tempDir } from "../helpers/spec.js";
+import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 const BASE = process.env.JOBCLOCK_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -41,13 +42,13 @@ function exited(c: ChildProcess): Promise<void> {
 }
 
 /** Starts `n` daemons on one schema, each with its own folder, pidfile and log. */
-function startInstances(n: number, schemaName: string, jobs: string): { configs: string[]; procs: ChildProcess[] } {
+function startInstances(n: number, schemaName: string, jobs: string, base = BASE): { configs: string[]; procs: ChildProcess[] } {
   const dir = tempDir("jobclock-multi-");
   const configs = Array.from({ length: n }, (_, k) => {
     const d = join(dir, `i${k}`);
     mkdirSync(d);
     const path = join(d, "jobclock.yaml");
-    writeFileSync(path, `store: "${BASE}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
+    writeFileSync(path, `store: "${base}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
     return path;
   });
   const procs = configs.map((config) => spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: "ignore" }));
@@ -117,6 +118,36 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       expect(await sql`SELECT job, slot FROM runs GROUP BY job, slot HAVING count(*) > 1`).toEqual([]);
     } finally {
       await sql.end();
+    }
+  });
+
+  it("the database going away (connections cut for 3 s) kills no instance and doubles no slot", async () => {
+    const cutSchema = `${schema}_cut`;
+    schemasToDrop.push(cutSchema);
+    const proxy = await tcpProxy(5432);
+    const viaProxy = BASE.replace("127.0.0.1:5432", `127.0.0.1:${proxy.port}`);
+    const jobs = Array.from({ length: 10 }, (_, i) => `  c${i}: { every: 1s, shell: "true" }`).join("\n");
+    const { procs } = startInstances(2, cutSchema, jobs, viaProxy);
+    const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: cutSchema } });
+    const count = async () => Number((await sql`SELECT count(*) AS n FROM runs WHERE status = 'succeeded'`.catch(() => [{ n: 0 }]))[0]!.n);
+    try {
+      await waitFor("runs through the proxy", async () => (await count()) > 20, 20_000);
+      await proxy.cut();
+      const cutAt = Date.now();
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(procs.every((p) => p.exitCode === null && p.signalCode === null)).toBe(true); // nobody crashed
+      await proxy.restore();
+      const before = await count();
+      await waitFor("runs again after the database is back", async () => (await count()) > before + 20, 30_000);
+      for (const c of procs) c.kill("SIGTERM");
+      const codes = await Promise.all(procs.map((c) => exited(c).then(() => c.exitCode)));
+      expect(codes).toEqual([0, 0]); // drained and stopped cleanly, not crashed
+      expect(await sql`SELECT job, slot FROM runs GROUP BY job, slot HAVING count(*) > 1`).toEqual([]);
+      const later = await sql`SELECT status, count(*) AS n FROM runs WHERE slot > ${cutAt + 8_000} GROUP BY status`;
+      expect(later.map((r) => r.status)).toEqual(["succeeded"]);
+    } finally {
+      await sql.end();
+      await proxy.close();
     }
   });
 
