@@ -55,6 +55,8 @@ export class Engine {
   private queuedOnLoad: JobRecord[] = [];
   private stopping: Promise<void> | null = null;
   private skewWarned = false;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private syncChain: Promise<void> = Promise.resolve();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -100,6 +102,9 @@ export class Engine {
     this.state = "running";
     this.liveSince = now;
     await this.sync(true);
+    if (this.store.subscribe) {
+      this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
+    }
     this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(), (e) => this.warn("heartbeat failed", e));
     this.loops.push(
       new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
@@ -126,6 +131,7 @@ export class Engine {
   private async drainAndStop(timeoutMs: number): Promise<void> {
     this.state = "stopping";
     for (const loop of this.loops) loop.stop();
+    await this.unsubscribe?.().catch(() => {});
     this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
     await this.runs.drain(timeoutMs);
     this.heartbeat?.stop();
@@ -312,7 +318,14 @@ export class Engine {
   // ---- following the store ---------------------------------------------------------------
 
   /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
-  private async sync(force: boolean): Promise<void> {
+  private sync(force: boolean): Promise<void> {
+    // Polls, notifications and local changes may all ask at once: one sync at a time.
+    const next = this.syncChain.then(() => this.syncNow(force));
+    this.syncChain = next.catch(() => {});
+    return next;
+  }
+
+  private async syncNow(force: boolean): Promise<void> {
     const token = await this.store.changeToken();
     if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));

@@ -172,6 +172,11 @@ export interface Store extends IncidentStore {
 
   /** A cheap value that changes when another process wrote; the engine polls it. */
   changeToken(): Promise<string>;
+  /**
+   * Optional push for the same changes (PostgreSQL LISTEN/NOTIFY): the engine then reacts at
+   * once and keeps polling only as the fallback for lost notifications. Returns an unsubscribe.
+   */
+  subscribe?(onChange: () => void): Promise<() => Promise<void>>;
   changesSince(rev: number, page?: ChangePage): Promise<ChangeSet>;
 
   claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]>;

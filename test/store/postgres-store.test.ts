@@ -68,3 +68,26 @@ describe.skipIf(!up)("PostgresStore specifics", () => {
     });
   });
 });
+
+describe.skipIf(!up)("changes reach PostgreSQL instances by LISTEN/NOTIFY", () => {
+  it("a trigger from another machine runs within a second, even with polling slowed to a minute", async () => {
+    const { createScheduler } = await import("../../src/scheduler.js");
+    const url = fresh();
+    const ran: number[] = [];
+    const clock = createScheduler({ store: url, syncInterval: "60s" });
+    clock.job("hourly", { every: "1h" }, () => void ran.push(Date.now()));
+    await clock.start();
+    const other = await PostgresStore.open(url); // what `jobclock trigger` on another machine does
+    try {
+      const t0 = Date.now();
+      await other.requestTrigger("hourly", t0);
+      const deadline = Date.now() + 3_000;
+      while (ran.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(ran).toHaveLength(1);
+      expect(ran[0]! - t0).toBeLessThan(1_000);
+    } finally {
+      await clock.stop({ timeout: 0 });
+      await other.close();
+    }
+  });
+});

@@ -41,6 +41,16 @@ export class PostgresStore implements Store {
     await this.sql.end({ timeout: 5 });
   }
 
+  /** Every revision bump also sends NOTIFY on this channel (delivered when its transaction commits). */
+  private get channel(): string {
+    return `jobclock_${this.schema}`;
+  }
+
+  async subscribe(onChange: () => void): Promise<() => Promise<void>> {
+    const { unlisten } = await this.sql.listen(this.channel, () => onChange());
+    return unlisten;
+  }
+
   listOpenIncidents: IncidentStore["listOpenIncidents"] = (...a) => this.incidents.listOpenIncidents(...a);
   openIncident: IncidentStore["openIncident"] = (...a) => this.incidents.openIncident(...a);
   changeIncident: IncidentStore["changeIncident"] = (...a) => this.incidents.changeIncident(...a);
@@ -58,6 +68,7 @@ export class PostgresStore implements Store {
       // One apply at a time per schema: two instances starting with different configs take turns (last wins).
       await tx`SELECT pg_advisory_xact_lock(hashtext(${`jobclock-apply:${this.schema}`}))`;
       const rev = Number((await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`)[0]!.value);
+      await tx`SELECT pg_notify(${this.channel}, 'jobs')`;
       const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
       for (const spec of specs) {
         const { json, hash } = specJson(spec);
@@ -108,6 +119,7 @@ export class PostgresStore implements Store {
   async setPaused(name: string, paused: boolean, now: number): Promise<boolean> {
     return this.sql.begin(async (tx) => {
       const [rev] = await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`;
+      await tx`SELECT pg_notify(${this.channel}, 'pause')`;
       const p = paused ? 1 : 0;
       const r = await tx`UPDATE jobs SET paused = ${p}, updated_at = ${now}, rev = ${rev!.value},
           resumed_at = CASE WHEN paused = 1 AND ${p}::int = 0 THEN ${now} ELSE resumed_at END
@@ -121,6 +133,7 @@ export class PostgresStore implements Store {
       const [job] = await tx`SELECT 1 FROM jobs WHERE name = ${name} AND retired_at IS NULL`;
       if (!job) return null;
       await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev'`;
+      await tx`SELECT pg_notify(${this.channel}, 'trigger')`;
       const [row] = await tx`INSERT INTO triggers (job, requested_at) VALUES (${name}, ${now}) RETURNING id`;
       return { id: Number(row!.id), job: name, requestedAt: now };
     });
