@@ -141,9 +141,13 @@ export class RunSupervisor {
     await this.d.afterRun(run.job, outcome?.queuedSlot ?? null);
   }
 
-  /** The result of a run is never dropped: if the store is away, keep trying until it is back. */
+  /**
+   * The result of a run is never dropped: if the store is away, keep trying until it is back.
+   * Retries stay frequent (at most 2 s apart): until the result is written the job counts as
+   * running, and its next slots would be skipped.
+   */
   private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
       try {
         return await this.finisher.add(record);
       } catch (error) {
