@@ -15,6 +15,7 @@ import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
 import { abandonDeadRuns } from "./recovery.js";
 import { RunSupervisor } from "./run-supervisor.js";
+import { withTimeLimit } from "./time-limit.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
@@ -24,6 +25,7 @@ const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
 const MAX_SKEW_MS = 2_000;
+const STORE_CALL_LIMIT_MS = 10_000;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -173,6 +175,15 @@ export class Engine {
     this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
   }
 
+  /** While a tick awaits the store, keep a timer for runs waiting in the start queue. */
+  private armForStarts(): void {
+    const at = this.runs.starts.nextAt();
+    if (at === undefined) return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.expectedWake = at;
+    this.timer = this.clock.setTimeout(() => void this.onTimer(), Math.max(0, at - this.clock.now()));
+  }
+
   private async onTimer(): Promise<void> {
     this.timer = null;
     const late = this.clock.now() - this.expectedWake;
@@ -181,8 +192,11 @@ export class Engine {
   }
 
   private async tick(): Promise<void> {
+    // Runs already claimed start on time even while a (slow) claim is in flight.
+    this.runs.starts.startDue(this.clock.now());
     if (this.ticking) {
       this.tickAgain = true;
+      this.armForStarts();
       return;
     }
     this.ticking = true;
@@ -252,7 +266,7 @@ export class Engine {
 
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
     try {
-      return await this.store.claimSlots(claims);
+      return await withTimeLimit(this.store.claimSlots(claims), STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
     } catch (error) {
       this.warn(`could not claim ${claims.length} slot(s); retrying`, error);
       return null;
@@ -320,7 +334,7 @@ export class Engine {
   /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
   private sync(force: boolean): Promise<void> {
     // Polls, notifications and local changes may all ask at once: one sync at a time.
-    const next = this.syncChain.then(() => this.syncNow(force));
+    const next = this.syncChain.then(() => withTimeLimit(this.syncNow(force), STORE_CALL_LIMIT_MS, "following the store"));
     this.syncChain = next.catch(() => {});
     return next;
   }
@@ -396,7 +410,10 @@ export class Engine {
   }
 
   private async beat(): Promise<void> {
-    const skew = await this.store.heartbeat(this.instanceId, this.clock.now(), this.runs.list().map((r) => r.id));
+    const sentAt = this.clock.now();
+    const measured = await withTimeLimit(this.store.heartbeat(this.instanceId, sentAt, this.runs.list().map((r) => r.id)), STORE_CALL_LIMIT_MS, "heartbeat");
+    // A slow round trip (the store just came back) says nothing about the clocks: skip it.
+    const skew = this.clock.now() - sentAt > 1_000 ? null : measured;
     const off = skew !== null && Math.abs(skew) > MAX_SKEW_MS;
     if (off && !this.skewWarned) this.warn(`this machine's clock is ${(skew! / 1000).toFixed(1)}s off the store's; slots are judged by this clock, so fix its time sync (NTP)`);
     this.skewWarned = off;

@@ -8,6 +8,9 @@ import { Batcher } from "./batcher.js";
 import type { EngineEmitter } from "./events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
 import { StartQueue } from "./start-queue.js";
+import { withTimeLimit } from "./time-limit.js";
+
+const STORE_CALL_LIMIT_MS = 10_000;
 
 interface ActiveRun {
   run: RunRecord;
@@ -149,7 +152,7 @@ export class RunSupervisor {
   private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
     for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
       try {
-        return await this.finisher.add(record);
+        return await withTimeLimit(this.finisher.add(record), STORE_CALL_LIMIT_MS, `recording run #${record.runId}`);
       } catch (error) {
         this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
         if (this.closed) return null;

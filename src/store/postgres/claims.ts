@@ -19,12 +19,17 @@ export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutc
   // Each claim is its own short transaction, holding only its job's row lock: a batch holding
   // fifty locks until its end made other instances' finishes wait, and their next slots skip.
   // The driver pipelines the calls, so the batch still costs about one round trip.
-  return Promise.all(
+  // Each claim stands alone: if some fail (the connection dropped), the ones that committed
+  // must still be started, not thrown away with the batch. A failed one reads as "lost": the
+  // engine re-reads the job and tries again.
+  const settled = await Promise.allSettled(
     claims.map(async (c) => {
       const [row] = await sql`SELECT jobclock_claim(${sql.json({ ...c, missedNote: c.missed ? missedNote(c) : null } as never)}) AS answer`;
       return toOutcome(c, row!.answer as Answer);
     }),
   );
+  if (settled.every((s) => s.status === "rejected")) throw (settled[0] as PromiseRejectedResult).reason;
+  return settled.map((s): ClaimOutcome => (s.status === "fulfilled" ? s.value : { kind: "lost" }));
 }
 
 function toOutcome(c: SlotClaim, a: Answer): ClaimOutcome {

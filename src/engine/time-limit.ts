@@ -1,0 +1,14 @@
+/**
+ * A store call that never answers (a connection half-dead after a network cut) must not stall
+ * the engine: past `ms` it counts as failed and the caller's retry takes over. That is safe for
+ * every call it guards: claims are compare-and-set (a late success loses its next attempt and
+ * the unstarted run is abandoned), and recording a finish is idempotent.
+ */
+export function withTimeLimit<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: the store did not answer within ${ms}ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
