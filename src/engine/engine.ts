@@ -4,17 +4,17 @@ import { systemClock, type Clock, type TimerHandle } from "../clock.js";
 import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
-import { planDue, type DuePlan } from "../schedule/catchup.js";
 import type { JobHandler } from "../run/types.js";
 import type {
-  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store,
+  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store, TriggerRequest,
 } from "../store/types.js";
 import { EngineEmitter } from "./events.js";
 import { JobTable, type LocalJob } from "./job-table.js";
 import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
-import { abandonDeadRuns } from "./recovery.js";
+import { Housekeeping } from "./housekeeping.js";
 import { RunSupervisor } from "./run-supervisor.js";
+import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import { withTimeLimit } from "./time-limit.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
@@ -24,7 +24,6 @@ export type { EngineOptions } from "./options.js";
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
-const MAX_SKEW_MS = 2_000;
 const STORE_CALL_LIMIT_MS = 10_000;
 
 /**
@@ -42,6 +41,7 @@ export class Engine {
   private readonly o: EngineSettings;
   private readonly table: JobTable;
   private readonly runs: RunSupervisor;
+  private readonly housekeeping: Housekeeping;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -56,7 +56,6 @@ export class Engine {
   private unhandled = new Set<string>();
   private queuedOnLoad: JobRecord[] = [];
   private stopping: Promise<void> | null = null;
-  private skewWarned = false;
   private unsubscribe: (() => Promise<void>) | null = null;
   private syncChain: Promise<void> = Promise.resolve();
 
@@ -74,6 +73,13 @@ export class Engine {
       warn: (message, error) => this.warn(message, error),
     });
     this.table = new JobTable(this.o.claimAheadMs);
+    this.housekeeping = new Housekeeping({
+      store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
+      heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
+      heldRunIds: () => this.runs.list().map((r) => r.id),
+      onAbandoned: (jobs) => this.afterAbandoned(jobs),
+      warn: (message, error) => this.warn(message, error),
+    });
   }
 
   get running(): boolean {
@@ -100,14 +106,14 @@ export class Engine {
       id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
       startedAt: now, lastSeen: now, stoppedAt: null,
     });
-    await this.recover();
+    await this.housekeeping.recover();
     this.state = "running";
     this.liveSince = now;
     await this.sync(true);
     if (this.store.subscribe) {
       this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
     }
-    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(), (e) => this.warn("heartbeat failed", e));
+    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.housekeeping.beat(), (e) => this.warn("heartbeat failed", e));
     this.loops.push(
       new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
       new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
@@ -230,16 +236,10 @@ export class Engine {
         this.table.recheckAt(job, fireAt);
         continue;
       }
-      const plan = this.plan(job, Math.max(now, job.nextSlot!));
+      const plan = planFor(job, Math.max(now, job.nextSlot!), this.liveSince - LIVE_TOLERANCE_MS);
       jobs.push(job);
       fireAts.push(fireAt);
-      claims.push({
-        job: job.name, specHash: job.specHash, instanceId: this.instanceId,
-        source: { kind: "slot", expected: job.nextSlot!, next: plan.nextSlot },
-        slot: plan.run?.slot ?? null, trigger: plan.run?.trigger ?? "schedule", missed: plan.missed,
-        overlap: job.spec.overlap, now: Math.max(now, fireAt),
-        waitIfBusy: early || (job.spec.catchup === "all" && plan.run?.trigger === "catchup"),
-      });
+      claims.push(slotClaim(job, plan, this.instanceId, Math.max(now, fireAt), early));
     }
     if (claims.length === 0) return;
     const outcomes = await this.claim(claims);
@@ -254,14 +254,6 @@ export class Engine {
       if (early && outcome.kind === "busy") this.table.recheckAt(jobs[i]!, fireAts[i]!);
       else await this.settle(jobs[i]!, claims[i]!, outcome);
     }
-  }
-
-  private plan(job: LocalJob, now: number): DuePlan {
-    if (job.paused) return { run: null, missed: null, nextSlot: job.schedule.next(now) };
-    return planDue({
-      schedule: job.schedule, nextSlot: job.nextSlot!, now, liveSince: this.liveSince - LIVE_TOLERANCE_MS,
-      policy: job.spec.catchup, windowMs: job.spec.catchupWindowMs,
-    });
   }
 
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
@@ -317,10 +309,7 @@ export class Engine {
   private async claimQueued(name: string, slot: number): Promise<void> {
     const job = this.table.get(name);
     if (!job || this.state !== "running") return;
-    const claim: SlotClaim = {
-      job: name, specHash: job.specHash, instanceId: this.instanceId, source: { kind: "queued", expected: slot },
-      slot, trigger: "schedule", missed: null, overlap: job.spec.overlap, waitIfBusy: false, now: this.clock.now(),
-    };
+    const claim = queuedClaim(job, slot, this.instanceId, this.clock.now());
     const [outcome] = (await this.claim([claim])) ?? [];
     if (outcome) await this.settle(job, claim, outcome);
   }
@@ -371,13 +360,10 @@ export class Engine {
     return false;
   }
 
-  private async claimTriggers(triggers: { id: number; job: string; requestedAt: number }[]): Promise<boolean> {
+  private async claimTriggers(triggers: TriggerRequest[]): Promise<boolean> {
     const now = this.clock.now();
     const jobs = triggers.map((t) => this.table.get(t.job)!);
-    const claims = triggers.map((t, i): SlotClaim => ({
-      job: t.job, specHash: jobs[i]!.specHash, instanceId: this.instanceId, source: { kind: "trigger", triggerId: t.id },
-      slot: t.requestedAt, trigger: "manual", missed: null, overlap: jobs[i]!.spec.overlap, waitIfBusy: false, now,
-    }));
+    const claims = triggers.map((t, i) => triggerClaim(jobs[i]!, t, this.instanceId, now));
     const outcomes = await this.claim(claims);
     if (!outcomes) return false;
     for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
@@ -392,32 +378,13 @@ export class Engine {
 
   // ---- housekeeping ----------------------------------------------------------------------
 
-  private async recover(): Promise<void> {
-    const abandoned = await abandonDeadRuns({
-      store: this.store, selfId: this.instanceId, host: this.host, now: this.clock.now(), budgetMs: this.o.abandonAfterMs,
-      quietMs: 2 * this.o.heartbeatMs,
-    });
-    for (const run of abandoned) {
-      this.log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
-      this.events.emit("run:abandoned", run);
-    }
+  /** Only the jobs of abandoned runs can have a queued slot waiting for them. */
+  private async afterAbandoned(jobs: string[]): Promise<void> {
     if (this.state !== "running") return;
-    // Only the jobs those runs belonged to can have a queued slot waiting for them.
-    for (const name of new Set(abandoned.map((r) => r.job))) {
+    for (const name of jobs) {
       const job = await this.store.getJob(name);
       if (job) await this.promoteQueued([job]);
     }
-  }
-
-  private async beat(): Promise<void> {
-    const sentAt = this.clock.now();
-    const measured = await withTimeLimit(this.store.heartbeat(this.instanceId, sentAt, this.runs.list().map((r) => r.id)), STORE_CALL_LIMIT_MS, "heartbeat");
-    // A slow round trip (the store just came back) says nothing about the clocks: skip it.
-    const skew = this.clock.now() - sentAt > 1_000 ? null : measured;
-    const off = skew !== null && Math.abs(skew) > MAX_SKEW_MS;
-    if (off && !this.skewWarned) this.warn(`this machine's clock is ${(skew! / 1000).toFixed(1)}s off the store's; slots are judged by this clock, so fix its time sync (NTP)`);
-    this.skewWarned = off;
-    await this.recover();
   }
 
   private async prune(): Promise<void> {

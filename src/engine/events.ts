@@ -26,6 +26,7 @@ export interface EngineEvents {
  */
 export class EngineEmitter extends EventEmitter {
   override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
+    if (this.listenerCount(event) === 0) return false; // the common case on the hot path: nobody listens
     const listeners = this.listeners(event) as ((...a: unknown[]) => void)[];
     for (const listener of listeners) {
       try {

@@ -1,27 +1,16 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import postgres from "postgres";
+import { PG_BASE, postgresUp } from "../helpers/postgres.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { tempDir } from "../helpers/spec.js";
 import { tcpProxy } from "../helpers/tcp-proxy.js";
 
-const BASE = process.env.JOBCLOCK_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function postgresUp(): Promise<boolean> {
-  const up = await new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: "127.0.0.1", port: 5432 }, () => (s.end(), resolve(true)));
-    s.on("error", () => resolve(false));
-  });
-  if (up) return true;
-  if (process.env.CI === "true") throw new Error("PostgreSQL is required in CI at 127.0.0.1:5432");
-  console.warn("skipping: no PostgreSQL at 127.0.0.1:5432");
-  return false;
-}
+const BASE = PG_BASE;
 
 const up = await postgresUp();
 const schema = `jc_multi_${randomBytes(5).toString("hex")}`;

@@ -79,6 +79,8 @@ describe("Slack notifier", () => {
     // The 429's Retry-After (1 s) was honoured before the fourth attempt.
     expect(sink.requests[3]!.at - sink.requests[2]!.at).toBeGreaterThanOrEqual(950);
     expect(Date.now() - t0).toBeLessThan(6_000);
+    // The server answered; the dispatcher records that a moment later.
+    while ((await store.listDeliveries())[0]!.status === "pending" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect((await store.listDeliveries())[0]).toMatchObject({ status: "delivered", attempts: 4 });
     // Failures are logged without the webhook URL, which is a secret.
     expect(warnings.length).toBeGreaterThanOrEqual(3);

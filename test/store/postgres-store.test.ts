@@ -1,24 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { createConnection } from "node:net";
 import postgres from "postgres";
+import { PG_BASE, postgresUp } from "../helpers/postgres.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { makeSpec } from "../helpers/spec.js";
 import { describeStoreContract } from "./contract.js";
 
-const BASE = process.env.JOBCLOCK_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
-
-/** PostgreSQL is on every machine of this project; in CI its absence is a failure, not a skip. */
-async function postgresUp(): Promise<boolean> {
-  const up = await new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: "127.0.0.1", port: 5432 }, () => (s.end(), resolve(true)));
-    s.on("error", () => resolve(false));
-  });
-  if (up) return true;
-  if (process.env.CI === "true") throw new Error("PostgreSQL is required in CI at 127.0.0.1:5432 (pg_ctlcluster … main start)");
-  console.warn("skipping: no PostgreSQL at 127.0.0.1:5432");
-  return false;
-}
+const BASE = PG_BASE;
 
 const schemas: string[] = [];
 const fresh = () => {

@@ -2,8 +2,9 @@ import { redactStoreUrl } from "../../config/store-url.js";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { buildSchedule } from "../../schedule/schedule.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
+import { WithIncidents } from "../with-incidents.js";
 import type {
-  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, IncidentStore, InstanceRecord, JobRecord, Retention,
+  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention,
   RunFilter, RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../types.js";
 import { claimAll } from "./claims.js";
@@ -15,12 +16,13 @@ import { PgIncidents } from "./incidents.js";
  * SqliteStore (test/store/contract.ts runs against both). Every decision that must hold across
  * instances is a compare-and-set or a row lock inside one transaction.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends WithIncidents implements Store {
   readonly kind = "postgres" as const;
   readonly description: string;
-  private readonly incidents: PgIncidents;
+  protected readonly incidents: PgIncidents;
 
   private constructor(private readonly sql: Sql, readonly schema: string, url: string) {
+    super();
     this.description = redactStoreUrl(url);
     this.incidents = new PgIncidents(sql);
   }
@@ -51,17 +53,6 @@ export class PostgresStore implements Store {
     return unlisten;
   }
 
-  listOpenIncidents: IncidentStore["listOpenIncidents"] = (...a) => this.incidents.listOpenIncidents(...a);
-  openIncident: IncidentStore["openIncident"] = (...a) => this.incidents.openIncident(...a);
-  changeIncident: IncidentStore["changeIncident"] = (...a) => this.incidents.changeIncident(...a);
-  remindIncident: IncidentStore["remindIncident"] = (...a) => this.incidents.remindIncident(...a);
-  closeIncident: IncidentStore["closeIncident"] = (...a) => this.incidents.closeIncident(...a);
-  enqueueNotification: IncidentStore["enqueueNotification"] = (...a) => this.incidents.enqueueNotification(...a);
-  claimDeliveries: IncidentStore["claimDeliveries"] = (...a) => this.incidents.claimDeliveries(...a);
-  settleDelivery: IncidentStore["settleDelivery"] = (...a) => this.incidents.settleDelivery(...a);
-  listDeliveries: IncidentStore["listDeliveries"] = (...a) => this.incidents.listDeliveries(...a);
-  setNotifiers: IncidentStore["setNotifiers"] = (...a) => this.incidents.setNotifiers(...a);
-  getNotifiers: IncidentStore["getNotifiers"] = (...a) => this.incidents.getNotifiers(...a);
 
   async applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport> {
     return this.sql.begin(async (tx) => {

@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { buildSchedule } from "../../schedule/schedule.js";
+import { WithIncidents } from "../with-incidents.js";
 import type {
-  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, IncidentStore, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
+  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
   RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../types.js";
 import { SqliteClaimer } from "./claims.js";
@@ -11,14 +12,15 @@ import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 
 /** better-sqlite3 is synchronous; the async surface is for parity with the PostgreSQL store. */
-export class SqliteStore implements Store {
+export class SqliteStore extends WithIncidents implements Store {
   readonly kind = "sqlite" as const;
   readonly description: string;
   private readonly claimer: SqliteClaimer;
-  private readonly incidents: SqliteIncidents;
+  protected readonly incidents: SqliteIncidents;
   private readonly s;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
+    super();
     this.description = `sqlite:${path}`;
     this.claimer = new SqliteClaimer(db);
     this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
@@ -41,18 +43,6 @@ export class SqliteStore implements Store {
     };
   }
 
-  // Incidents and the outbox live in incidents.ts.
-  listOpenIncidents: IncidentStore["listOpenIncidents"] = (...a) => this.incidents.listOpenIncidents(...a);
-  openIncident: IncidentStore["openIncident"] = (...a) => this.incidents.openIncident(...a);
-  changeIncident: IncidentStore["changeIncident"] = (...a) => this.incidents.changeIncident(...a);
-  remindIncident: IncidentStore["remindIncident"] = (...a) => this.incidents.remindIncident(...a);
-  closeIncident: IncidentStore["closeIncident"] = (...a) => this.incidents.closeIncident(...a);
-  enqueueNotification: IncidentStore["enqueueNotification"] = (...a) => this.incidents.enqueueNotification(...a);
-  claimDeliveries: IncidentStore["claimDeliveries"] = (...a) => this.incidents.claimDeliveries(...a);
-  settleDelivery: IncidentStore["settleDelivery"] = (...a) => this.incidents.settleDelivery(...a);
-  listDeliveries: IncidentStore["listDeliveries"] = (...a) => this.incidents.listDeliveries(...a);
-  setNotifiers: IncidentStore["setNotifiers"] = (...a) => this.incidents.setNotifiers(...a);
-  getNotifiers: IncidentStore["getNotifiers"] = (...a) => this.incidents.getNotifiers(...a);
 
   static open(path: string, options?: SqliteOpenOptions): SqliteStore {
     return new SqliteStore(openSqlite(path, options), path);

@@ -1,0 +1,62 @@
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/types.js";
+import type { EngineEmitter } from "./events.js";
+import { abandonDeadRuns } from "./recovery.js";
+import { withTimeLimit } from "./time-limit.js";
+
+const MAX_SKEW_MS = 2_000;
+const STORE_CALL_LIMIT_MS = 10_000;
+
+export interface HousekeepingDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  events: EngineEmitter;
+  instanceId: string;
+  host: string;
+  heartbeatMs: number;
+  abandonAfterMs: number;
+  /** The runs this instance really holds (only these are heartbeated). */
+  heldRunIds(): number[];
+  /** Jobs whose runs were just abandoned: one may have a queued slot waiting. */
+  onAbandoned(jobs: string[]): Promise<void>;
+  warn(message: string, error?: unknown): void;
+}
+
+/**
+ * The heartbeat cycle: say this instance is alive, keep its runs' heartbeats fresh, watch its
+ * clock against the store's, and abandon the runs of instances that died (PRODUCT §4).
+ */
+export class Housekeeping {
+  private skewWarned = false;
+
+  constructor(private readonly d: HousekeepingDeps) {}
+
+  async beat(): Promise<void> {
+    const { store, clock, instanceId } = this.d;
+    const sentAt = clock.now();
+    const measured = await withTimeLimit(store.heartbeat(instanceId, sentAt, this.d.heldRunIds()), STORE_CALL_LIMIT_MS, "heartbeat");
+    // A slow round trip (the store just came back) says nothing about the clocks: skip it.
+    const skew = clock.now() - sentAt > 1_000 ? null : measured;
+    const off = skew !== null && Math.abs(skew) > MAX_SKEW_MS;
+    if (off && !this.skewWarned) {
+      this.d.warn(`this machine's clock is ${(skew! / 1000).toFixed(1)}s off the store's; slots are judged by this clock, so fix its time sync (NTP)`);
+    }
+    this.skewWarned = off;
+    await this.recover();
+  }
+
+  async recover(): Promise<void> {
+    const { store, clock, log, events } = this.d;
+    const abandoned = await abandonDeadRuns({
+      store, selfId: this.d.instanceId, host: this.d.host, now: clock.now(), budgetMs: this.d.abandonAfterMs,
+      quietMs: 2 * this.d.heartbeatMs,
+    });
+    for (const run of abandoned) {
+      log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
+      events.emit("run:abandoned", run);
+    }
+    if (abandoned.length > 0) await this.d.onAbandoned([...new Set(abandoned.map((r) => r.job))]);
+  }
+}
