@@ -32,6 +32,13 @@ export async function runDaemon(configPath: string): Promise<number> {
     return failStartup(new JobclockError("LOG_UNWRITABLE", `cannot open log file ${config.log.file}: ${(error as Error).message}; fix its folder's permissions, or set log.file`));
   }
   process.title = "jobclock run";
+  // jobclock's own async paths all handle their errors; a library's background promise (the
+  // PostgreSQL driver re-subscribing after a dropped connection) must not take every job down
+  // with it. Logged loudly, and the daemon carries on.
+  process.on("unhandledRejection", (reason) => {
+    logger.error({ err: reason }, "unhandled promise rejection (kept running); please report it");
+    process.stderr.write(`jobclock: unhandled promise rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
   const control = new DaemonControl(configPath, logger, sink);
   const jobCount = config.jobs.length;
   let pidfile: { release(): void } | null = null;

@@ -29,7 +29,7 @@ export function startWatchers(scheduler: Scheduler, config: Config, logger: pino
   void scheduler.store.getNotifiers().then((ids) => {
     const missing = ids.filter((id) => !notifiers.some((n) => n.id === id));
     if (missing.length > 0) logger.warn({ missing }, "the store lists notifiers this instance has no URL for; other instances must deliver those");
-  });
+  }, (error) => logger.warn({ err: error }, "could not read the store's notifier list"));
   return {
     async stop() {
       await monitor.stop();

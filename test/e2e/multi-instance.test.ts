@@ -16,6 +16,8 @@ const up = await postgresUp();
 const schema = `jc_multi_${randomBytes(5).toString("hex")}`;
 const children: ChildProcess[] = [];
 const schemasToDrop: string[] = [schema];
+/** What each daemon printed on stderr: shown if one dies when it should not. */
+const stderrOf = new Map<ChildProcess, string>();
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
@@ -40,7 +42,11 @@ function startInstances(n: number, schemaName: string, jobs: string, base = BASE
     writeFileSync(path, `store: "${base}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
     return path;
   });
-  const procs = configs.map((config) => spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: "ignore" }));
+  const procs = configs.map((config) => {
+    const c = spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: ["ignore", "ignore", "pipe"] });
+    c.stderr!.on("data", (d) => stderrOf.set(c, (stderrOf.get(c) ?? "") + d));
+    return c;
+  });
   children.push(...procs);
   return { configs, procs };
 }
@@ -124,6 +130,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       await proxy.cut();
       const cutAt = Date.now();
       await new Promise((r) => setTimeout(r, 3_000));
+      for (const p of procs) if (p.exitCode !== null) console.log(`daemon ${p.pid} exited ${p.exitCode}:\n${stderrOf.get(p) ?? "(no stderr)"}`);
       expect(procs.every((p) => p.exitCode === null && p.signalCode === null)).toBe(true); // nobody crashed
       await proxy.restore();
       const restoredAt = Date.now();
