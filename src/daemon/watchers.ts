@@ -1,5 +1,4 @@
 import type pino from "pino";
-import { systemClock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import { HealthMonitor } from "../health/monitor.js";
 import { DeliveryDispatcher } from "../notify/dispatcher.js";
@@ -19,7 +18,7 @@ export function startWatchers(scheduler: Scheduler, config: Config, logger: pino
   const notifiers = notifiersFrom(config.notify);
   const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger });
   const monitor = new HealthMonitor({
-    store: scheduler.store, events: engine.events, clock: systemClock, log: logger,
+    store: scheduler.store, events: engine.events, clock: engine.clock, log: logger, // judged on the store's clock, as the engine claims
     instanceId: engine.instanceId, host: engine.host,
     onNotified: () => dispatcher.kick(), hold: () => dispatcher.hold(), release: () => dispatcher.release(),
   });

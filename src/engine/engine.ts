@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { systemClock, type Clock, type TimerHandle } from "../clock.js";
+import { systemClock, type TimerHandle } from "../clock.js";
 import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -16,6 +16,8 @@ import { Housekeeping } from "./housekeeping.js";
 import { RunSupervisor } from "./run-supervisor.js";
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import { withTimeLimit } from "./time-limit.js";
+import { StoreClock } from "./store-clock.js";
+import { LostClaims } from "./lost-claims.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
@@ -25,6 +27,7 @@ const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 const STORE_RETRY_MS = 1_000;
 const STORE_CALL_LIMIT_MS = 10_000;
+const AWAIT_RECORD_RECHECK_MS = 100;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -35,13 +38,15 @@ export class Engine {
   readonly instanceId: string;
   readonly host = hostname();
   private readonly store: Store;
-  private readonly clock: Clock;
+  /** This machine's clock corrected to the store's (see StoreClock). */
+  readonly clock: StoreClock;
   private readonly log: Logger;
   private readonly handlers: Map<string, JobHandler>;
   private readonly o: EngineSettings;
   private readonly table: JobTable;
   private readonly runs: RunSupervisor;
   private readonly housekeeping: Housekeeping;
+  private readonly lostClaims: LostClaims;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -61,7 +66,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.store = options.store;
-    this.clock = options.clock ?? systemClock;
+    this.clock = new StoreClock(options.clock ?? systemClock);
     this.log = options.logger ?? silentLogger;
     this.handlers = options.handlers ?? new Map();
     this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -73,6 +78,7 @@ export class Engine {
       warn: (message, error) => this.warn(message, error),
     });
     this.table = new JobTable(this.o.claimAheadMs);
+    this.lostClaims = new LostClaims(this.store, this.instanceId, this.log);
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
       heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
@@ -106,9 +112,10 @@ export class Engine {
       id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
       startedAt: now, lastSeen: now, stoppedAt: null,
     });
-    await this.housekeeping.recover();
+    // The first heartbeat measures the clock against the store's before any slot is judged.
+    await this.housekeeping.beat();
     this.state = "running";
-    this.liveSince = now;
+    this.liveSince = this.clock.now();
     await this.sync(true);
     if (this.store.subscribe) {
       this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
@@ -236,6 +243,10 @@ export class Engine {
         this.table.recheckAt(job, fireAt);
         continue;
       }
+      if (this.runs.awaitsRecord(job.name)) {
+        this.table.recheckAt(job, now + AWAIT_RECORD_RECHECK_MS);
+        continue;
+      }
       const plan = planFor(job, Math.max(now, job.nextSlot!), this.liveSince - LIVE_TOLERANCE_MS);
       jobs.push(job);
       fireAts.push(fireAt);
@@ -260,6 +271,7 @@ export class Engine {
     try {
       return await withTimeLimit(this.store.claimSlots(claims), STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
     } catch (error) {
+      this.lostClaims.doubt();
       this.warn(`could not claim ${claims.length} slot(s); retrying`, error);
       return null;
     }
@@ -277,7 +289,10 @@ export class Engine {
 
   private async handleOutcome(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
     const now = this.clock.now();
-    if (outcome.kind === "lost") return this.reload(job.name);
+    if (outcome.kind === "lost") {
+      if (outcome.unknown) this.lostClaims.doubt();
+      return this.reload(job.name);
+    }
     if (outcome.kind === "busy") return this.table.recheckAt(job, now + BUSY_RECHECK_MS);
     if (claim.source.kind === "slot") this.table.reschedule(job, claim.source.next);
     if (outcome.missedRun) {
@@ -330,6 +345,9 @@ export class Engine {
 
   private async syncNow(force: boolean): Promise<void> {
     const token = await this.store.changeToken();
+    // The store answers again: results that waited for it go in now, lost claims are found.
+    this.runs.retryNow();
+    if (this.state === "running") await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
     if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
     this.rev = rev;
@@ -343,6 +361,13 @@ export class Engine {
     this.token = token;
     if (this.state === "running") await this.promoteQueued(this.queuedOnLoad.splice(0));
     this.arm();
+  }
+
+  private adopt(run: RunRecord): boolean {
+    const job = this.table.get(run.job);
+    if (!job) return false; // retired or left to others meanwhile: abandoned after the budget
+    this.runs.start(job.spec, run, []);
+    return true;
   }
 
   private follow(record: JobRecord): void {

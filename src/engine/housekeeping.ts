@@ -1,16 +1,20 @@
-import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/types.js";
 import type { EngineEmitter } from "./events.js";
 import { abandonDeadRuns } from "./recovery.js";
+import type { StoreClock } from "./store-clock.js";
 import { withTimeLimit } from "./time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
+const MAX_ROUND_TRIP_MS = 1_000;
+// Loopback round trips wobble by a millisecond or two; a correction moves firing times, so
+// only a reading this far from the current one changes it.
+const CORRECTION_DEADBAND_MS = 20;
 const STORE_CALL_LIMIT_MS = 10_000;
 
 export interface HousekeepingDeps {
   store: Store;
-  clock: Clock;
+  clock: StoreClock;
   log: Logger;
   events: EngineEmitter;
   instanceId: string;
@@ -36,15 +40,29 @@ export class Housekeeping {
   async beat(): Promise<void> {
     const { store, clock, instanceId } = this.d;
     const sentAt = clock.now();
-    const measured = await withTimeLimit(store.heartbeat(instanceId, sentAt, this.d.heldRunIds()), STORE_CALL_LIMIT_MS, "heartbeat");
+    const residual = await withTimeLimit(
+      store.heartbeat(instanceId, sentAt, this.d.heldRunIds(), clock.offsetMs), STORE_CALL_LIMIT_MS, "heartbeat",
+    );
+    const roundTrip = clock.now() - sentAt;
     // A slow round trip (the store just came back) says nothing about the clocks: skip it.
-    const skew = clock.now() - sentAt > 1_000 ? null : measured;
-    const off = skew !== null && Math.abs(skew) > MAX_SKEW_MS;
+    if (residual !== null && roundTrip <= MAX_ROUND_TRIP_MS) this.correctClock(residual - roundTrip / 2);
+    await this.recover();
+  }
+
+  /**
+   * Slots are claimed on the store's clock (PRODUCT: one clock for all instances): the engine's
+   * clock takes the measured skew as its correction. A machine far off still gets a warning,
+   * because its jobs' own timestamps and logs are off.
+   */
+  private correctClock(residualMs: number): void {
+    const { clock, log } = this.d;
+    const skew = clock.offsetMs + residualMs;
+    if (clock.correct(skew, CORRECTION_DEADBAND_MS)) log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
+    const off = Math.abs(skew) > MAX_SKEW_MS;
     if (off && !this.skewWarned) {
-      this.d.warn(`this machine's clock is ${(skew! / 1000).toFixed(1)}s off the store's; slots are judged by this clock, so fix its time sync (NTP)`);
+      this.d.warn(`this machine's clock is ${(skew / 1000).toFixed(1)}s off the store's; jobclock schedules on the store's clock, but fix this machine's time sync (NTP)`);
     }
     this.skewWarned = off;
-    await this.recover();
   }
 
   async recover(): Promise<void> {

@@ -71,10 +71,14 @@ export class JobTable {
     this.pushFireTime(job);
   }
 
-  /** Look at the job again at `at` without moving its slot (busy catch-up, store retry). */
+  /**
+   * Look at the job again at `at` without moving its slot (busy catch-up, store retry), but
+   * never before its own claim time: a retry must not turn into a claim an hour ahead.
+   */
   recheckAt(job: LocalJob, at: number): void {
     job.version++;
-    this.heap.push({ at, name: job.name, version: job.version });
+    const claimAt = job.nextSlot === null ? at : this.fireAt(job) - this.claimAheadMs;
+    this.heap.push({ at: Math.max(at, claimAt), name: job.name, version: job.version });
   }
 
   nextFireAt(): number | undefined {

@@ -40,6 +40,9 @@ export class RunSupervisor {
   private readonly active = new Map<number, ActiveRun>();
   private readonly perJob = new Map<string, number>();
   private readonly finisher: Batcher<RunResult, FinishOutcome>;
+  /** Jobs with a run that ended but whose result the store has not taken yet (it was away). */
+  private readonly unrecorded = new Map<string, number>();
+  private retryWake = new AbortController();
   private closed = false;
 
   constructor(private readonly d: SupervisorDeps) {
@@ -58,7 +61,29 @@ export class RunSupervisor {
     return (this.perJob.get(job) ?? 0) > 0;
   }
 
+  /**
+   * A run of this job ended while the store was away and its result is still waiting: the
+   * store would call the job busy, and skip its slot, so the slot waits for the result.
+   */
+  awaitsRecord(job: string): boolean {
+    return this.unrecorded.has(job);
+  }
+
+  /** The store answers again: write waiting results now rather than at their next retry. */
+  retryNow(): void {
+    if (this.unrecorded.size === 0) return;
+    this.retryWake.abort();
+    this.retryWake = new AbortController();
+  }
+
+  /** Has this run (claimed by this process) been started here? */
+  holds(runId: number): boolean {
+    return this.active.has(runId);
+  }
+
   start(spec: JobSpec, run: RunRecord, replacing: number[]): void {
+    // A claim whose answer was lost and is adopted later may also get its answer: run it once.
+    if (this.active.has(run.id)) return;
     const { clock, events, log } = this.d;
     const cancel = new Cancellation();
     const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
@@ -125,14 +150,12 @@ export class RunSupervisor {
 
   private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
     const finishedAt = this.d.clock.now();
-    const outcome = await this.finishWithRetry({
+    const outcome = await this.finishWithRetry(run.job, {
       runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,
       error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
     });
     this.active.delete(run.id);
-    const left = (this.perJob.get(run.job) ?? 1) - 1;
-    if (left > 0) this.perJob.set(run.job, left);
-    else this.perJob.delete(run.job);
+    countDown(this.perJob, run.job);
     const durationMs = finishedAt - (run.startedAt ?? finishedAt);
     const level = result.status === "succeeded" ? "info" : "warn";
     this.d.log[level]({ job: run.job, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
@@ -149,15 +172,28 @@ export class RunSupervisor {
    * Retries stay frequent (at most 2 s apart): until the result is written the job counts as
    * running, and its next slots would be skipped.
    */
-  private async finishWithRetry(record: RunResult): Promise<FinishOutcome | null> {
-    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
-      try {
-        return await withTimeLimit(this.finisher.add(record), STORE_CALL_LIMIT_MS, `recording run #${record.runId}`);
-      } catch (error) {
-        this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
-        if (this.closed) return null;
-        await sleep(this.d.clock, delay);
+  private async finishWithRetry(job: string, record: RunResult): Promise<FinishOutcome | null> {
+    let waiting = false;
+    try {
+      for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+        try {
+          return await withTimeLimit(this.finisher.add(record), STORE_CALL_LIMIT_MS, `recording run #${record.runId}`);
+        } catch (error) {
+          this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
+          if (this.closed) return null;
+          if (!waiting) this.unrecorded.set(job, (this.unrecorded.get(job) ?? 0) + 1);
+          waiting = true;
+          await sleep(this.d.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
+        }
       }
+    } finally {
+      if (waiting) countDown(this.unrecorded, job);
     }
   }
+}
+
+function countDown(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }

@@ -96,7 +96,8 @@ export interface SlotClaim {
 }
 
 export type ClaimOutcome =
-  | { kind: "lost" }
+  /** `unknown`: the claim's answer never came (connection lost); it may have committed. */
+  | { kind: "lost"; unknown?: boolean }
   | { kind: "busy" }
   | { kind: "advanced"; missedRun: RunRecord | null }
   | { kind: "started"; run: RunRecord; replacing: number[]; missedRun: RunRecord | null }
@@ -131,6 +132,8 @@ export interface ApplyReport {
 export interface RunFilter {
   job?: string;
   status?: RunStatus;
+  /** Only runs claimed by this instance. */
+  instanceId?: string;
   limit?: number;
   beforeId?: number;
 }
@@ -186,9 +189,11 @@ export interface Store extends IncidentStore {
   registerInstance(instance: InstanceRecord): Promise<void>;
   /**
    * Marks the instance alive and heartbeats exactly these runs (the ones it really holds).
-   * Returns the store's clock minus `now` where the store has its own clock, else null.
+   * `now` is the instance's corrected time and `clockOffsetMs` the correction it applies, so
+   * the skew recorded for `status` is that of the machine's own clock. Returns the store's
+   * clock minus `now` where the store has its own clock (what is left to correct), else null.
    */
-  heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null>;
+  heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs?: number): Promise<number | null>;
   /** The store's schema version (after the migrations this code applied on open). */
   schemaVersion(): Promise<number>;
   markInstanceStopped(instanceId: string, now: number): Promise<void>;

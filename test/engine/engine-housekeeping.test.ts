@@ -65,4 +65,36 @@ describe("engine: housekeeping", () => {
     expect(runs.at(-1)!.status).toBe("succeeded");
     await engine.stop(0);
   });
+
+  it("a claim that committed but whose answer was lost is found and run once, not left to block the job", async () => {
+    const seen: number[] = [];
+    h = await startHarness([makeSpec("l", every(1_000))], {}, { start: false });
+    const real = h.store;
+    let loseNextAnswer = false;
+    const lossy = new Proxy(real, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "claimSlots") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<Store["claimSlots"]>) => {
+          const outcomes = await target.claimSlots(...args); // committed…
+          if (!loseNextAnswer) return outcomes;
+          loseNextAnswer = false;
+          throw new Error("connection closed"); // …but the answer never arrives
+        };
+      },
+    }) as Store;
+    const { Engine } = await import("../../src/engine/engine.js");
+    await h.engine.stop(0);
+    const engine = new Engine({ store: lossy, clock: h.clock, syncMs: 250, handlers: new Map([["l", (c) => void seen.push(c.slot.getTime() - T0)]]) });
+    await engine.start();
+    await h.clock.advance(1_500);
+    loseNextAnswer = true; // the claim of the 2 s slot (made 100 ms ahead)
+    await h.clock.advance(3_000);
+    await engine.stop(0);
+    expect(seen).toEqual([1_000, 2_000, 3_000, 4_000]); // the lost claim's slot ran, once
+    const runs = (await real.listRuns({ job: "l", limit: 100 })).reverse();
+    expect(runs.map((r) => [r.slot - T0, r.status])).toEqual([
+      [1_000, "succeeded"], [2_000, "succeeded"], [3_000, "succeeded"], [4_000, "succeeded"],
+    ]);
+  });
 });

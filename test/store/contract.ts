@@ -221,6 +221,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         ids.push((o as { run: { id: number } }).run.id);
       }
       await store.heartbeat("me", T0 + 40_000, [ids[0]!]);
+      // An instance can find its own running runs (claims whose answer it lost) by their owner.
+      expect((await store.listRuns({ status: "running", instanceId: "me" })).map((r) => r.id).sort()).toEqual([...ids].sort());
+      expect(await store.listRuns({ status: "running", instanceId: "someone-else" })).toEqual([]);
       const abandoned = await store.abandonRuns({ now: T0 + 50_000, staleBefore: T0 + 20_000 });
       expect(abandoned.map((r) => r.id)).toEqual([ids[1]]);
     });

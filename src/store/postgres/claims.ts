@@ -20,8 +20,8 @@ export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutc
   // fifty locks until its end made other instances' finishes wait, and their next slots skip.
   // The driver pipelines the calls, so the batch still costs about one round trip.
   // Each claim stands alone: if some fail (the connection dropped), the ones that committed
-  // must still be started, not thrown away with the batch. A failed one reads as "lost": the
-  // engine re-reads the job and tries again.
+  // must still be started, not thrown away with the batch. A failed one reads as "lost" with
+  // its answer unknown: the engine re-reads the job, and adopts the run if it did commit.
   const settled = await Promise.allSettled(
     claims.map(async (c) => {
       const [row] = await sql`SELECT jobclock_claim(${sql.json({ ...c, missedNote: c.missed ? missedNote(c) : null } as never)}) AS answer`;
@@ -29,7 +29,7 @@ export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutc
     }),
   );
   if (settled.every((s) => s.status === "rejected")) throw (settled[0] as PromiseRejectedResult).reason;
-  return settled.map((s): ClaimOutcome => (s.status === "fulfilled" ? s.value : { kind: "lost" }));
+  return settled.map((s): ClaimOutcome => (s.status === "fulfilled" ? s.value : { kind: "lost", unknown: true }));
 }
 
 function toOutcome(c: SlotClaim, a: Answer): ClaimOutcome {

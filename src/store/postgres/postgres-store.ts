@@ -173,15 +173,15 @@ export class PostgresStore extends WithIncidents implements Store {
       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`;
   }
 
-  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null> {
-    return this.sql.begin(async (tx) => {
-      // The database's clock against ours; the round trip's latency is small next to the 2 s that matters.
-      const [row] = await tx`UPDATE instances SET last_seen = ${now},
-          clock_skew_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now}
-        WHERE id = ${instanceId} RETURNING clock_skew_ms`;
-      await tx`UPDATE runs SET heartbeat_at = ${now} WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[])`;
-      return row ? Number(row.clock_skew_ms) : null;
-    });
+  async heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs = 0): Promise<number | null> {
+    // One statement, so the database's clock is read in the first round trip (no BEGIN before it).
+    const [row] = await this.sql`WITH beat AS (
+        UPDATE runs SET heartbeat_at = ${now}
+        WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[]))
+      UPDATE instances SET last_seen = ${now},
+          clock_skew_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} + ${clockOffsetMs}
+        WHERE id = ${instanceId} RETURNING (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} AS residual`;
+    return row ? Number(row.residual) : null;
   }
 
   async schemaVersion(): Promise<number> {
@@ -226,8 +226,8 @@ export class PostgresStore extends WithIncidents implements Store {
   async listRuns(f: RunFilter): Promise<RunRecord[]> {
     const rows = await this.sql.unsafe(
       `SELECT ${RUN_COLUMNS} FROM runs WHERE ($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR status = $2)
-         AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4`,
-      [f.job ?? null, f.status ?? null, f.beforeId ?? null, f.limit ?? 20],
+         AND ($3::bigint IS NULL OR id < $3) AND ($5::text IS NULL OR instance_id = $5) ORDER BY id DESC LIMIT $4`,
+      [f.job ?? null, f.status ?? null, f.beforeId ?? null, f.limit ?? 20, f.instanceId ?? null],
     );
     return rows.map((r) => toRun(r as unknown as RunRow));
   }

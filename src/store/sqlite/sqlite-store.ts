@@ -226,6 +226,7 @@ export class SqliteStore extends WithIncidents implements Store {
     const args: unknown[] = [];
     if (f.job !== undefined) (where.push("job = ?"), args.push(f.job));
     if (f.status !== undefined) (where.push("status = ?"), args.push(f.status));
+    if (f.instanceId !== undefined) (where.push("instance_id = ?"), args.push(f.instanceId));
     if (f.beforeId !== undefined) (where.push("id < ?"), args.push(f.beforeId));
     const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY id DESC LIMIT ?`;
