@@ -1,12 +1,12 @@
 import { redactStoreUrl } from "../../config/store-url.js";
-import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
-import { buildSchedule } from "../../schedule/schedule.js";
+import type { JobSpec } from "../../job-spec.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 import { WithIncidents } from "../with-incidents.js";
 import type {
   ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention,
   RunFilter, RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
 } from "../types.js";
+import { applyInBulk } from "./apply.js";
 import { claimAll } from "./claims.js";
 import { connect, migrate, translatePgError, type Sql } from "./connect.js";
 import { PgIncidents } from "./incidents.js";
@@ -60,37 +60,7 @@ export class PostgresStore extends WithIncidents implements Store {
       await tx`SELECT pg_advisory_xact_lock(hashtext(${`jobclock-apply:${this.schema}`}))`;
       const rev = Number((await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`)[0]!.value);
       await tx`SELECT pg_notify(${this.channel}, 'jobs')`;
-      const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
-      for (const spec of specs) {
-        const { json, hash } = specJson(spec);
-        const shash = scheduleHash(spec);
-        const [old] = await tx`SELECT (spec::json->>'paused')::boolean AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE name = ${spec.name}`;
-        if (!old) {
-          await tx`INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
-            VALUES (${spec.name}, ${json}, ${hash}, ${shash}, ${now}, ${firstSlot(spec, now)}, ${spec.paused ? 1 : 0}, ${now}, ${now}, ${rev})`;
-          report.added.push(spec.name);
-          continue;
-        }
-        if (old.spec_hash === hash && old.retired_at === null) {
-          report.unchanged.push(spec.name);
-          continue;
-        }
-        // As in SQLite: the config's `paused` wins only when the config itself changed it.
-        const paused = old.paused !== spec.paused ? (spec.paused ? 1 : 0) : null;
-        const reanchor = old.schedule_hash !== shash || old.retired_at !== null;
-        await tx`UPDATE jobs SET spec = ${json}, spec_hash = ${hash}, schedule_hash = ${shash}, updated_at = ${now}, rev = ${rev},
-            retired_at = NULL, resumed_at = CASE WHEN paused = 1 AND ${paused}::int = 0 THEN ${now} ELSE resumed_at END,
-            paused = coalesce(${paused}::int, paused),
-            anchor = CASE WHEN ${reanchor} THEN ${now} ELSE anchor END,
-            next_slot = CASE WHEN ${reanchor} THEN ${reanchor ? firstSlot(spec, now) : null}::bigint ELSE next_slot END
-          WHERE name = ${spec.name}`;
-        report.updated.push(spec.name);
-      }
-      const names = specs.map((s) => s.name);
-      const retired = await tx`UPDATE jobs SET retired_at = ${now}, updated_at = ${now}, rev = ${rev}
-        WHERE retired_at IS NULL AND NOT (name = ANY(${names}::text[])) RETURNING name`;
-      report.retired.push(...retired.map((r) => r.name as string).sort());
-      return report;
+      return applyInBulk(tx, specs, now, rev);
     }).catch((error) => Promise.reject(translatePgError(error, this.description)));
   }
 
@@ -242,9 +212,4 @@ export class PostgresStore extends WithIncidents implements Store {
     }
     return removed;
   }
-}
-
-function firstSlot(spec: JobSpec, now: number): number | null {
-  const schedule = spec.schedule.kind === "every" ? buildSchedule({ kind: "every", everyMs: spec.schedule.everyMs, anchor: now }) : buildSchedule(spec.schedule);
-  return schedule.first(now, spec.runOnStart);
 }

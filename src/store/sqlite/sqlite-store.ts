@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
-import { buildSchedule } from "../../schedule/schedule.js";
+import { firstSlot } from "../first-slot.js";
 import { WithIncidents } from "../with-incidents.js";
 import type {
   ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
@@ -301,14 +301,6 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
   report.retired.push(...retired.sort());
   db.exec("DELETE FROM temp.applied");
   return report;
-}
-
-function firstSlot(spec: JobSpec, now: number): number | null {
-  const schedule =
-    spec.schedule.kind === "every"
-      ? buildSchedule({ kind: "every", everyMs: spec.schedule.everyMs, anchor: now })
-      : buildSchedule(spec.schedule);
-  return schedule.first(now, spec.runOnStart);
 }
 
 function abandonTx(db: Database.Database, o: { now: number; staleBefore?: number; instanceIds?: string[] }): RunRecord[] {
