@@ -18,6 +18,7 @@ import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.
 import { withTimeLimit } from "./time-limit.js";
 import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
+import { ClaimSharing } from "./claim-sharing.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
@@ -25,6 +26,7 @@ export type { EngineOptions } from "./options.js";
 // A slot this far before the engine went live was missed while nobody was running.
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
+const CONTENDED_RECHECK_MS = 50;
 const STORE_RETRY_MS = 1_000;
 const STORE_CALL_LIMIT_MS = 10_000;
 const AWAIT_RECORD_RECHECK_MS = 100;
@@ -47,6 +49,7 @@ export class Engine {
   private readonly runs: RunSupervisor;
   private readonly housekeeping: Housekeeping;
   private readonly lostClaims: LostClaims;
+  private readonly sharing: ClaimSharing;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -63,6 +66,8 @@ export class Engine {
   private stopping: Promise<void> | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private syncChain: Promise<void> = Promise.resolve();
+  /** The tick's claim in flight, if any (a stop waits for it). */
+  private claiming: Promise<void> = Promise.resolve();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -79,10 +84,13 @@ export class Engine {
     });
     this.table = new JobTable(this.o.claimAheadMs);
     this.lostClaims = new LostClaims(this.store, this.instanceId, this.log);
+    this.sharing = new ClaimSharing(this.store, this.instanceId, this.table, this.o.stealAfterMs);
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
       heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
       heldRunIds: () => this.runs.list().map((r) => r.id),
+      // An instance that missed two heartbeats (and a second) no longer gets its jobs' first claim.
+      onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.o.heartbeatMs + 1_000),
       onAbandoned: (jobs) => this.afterAbandoned(jobs),
       warn: (message, error) => this.warn(message, error),
     });
@@ -147,6 +155,9 @@ export class Engine {
     this.state = "stopping";
     for (const loop of this.loops) loop.stop();
     await this.unsubscribe?.().catch(() => {});
+    // Claims already sent may still win: their runs must be in hand before the drain counts them.
+    await this.claiming.catch(() => {});
+    await this.syncChain;
     this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
     await this.runs.drain(timeoutMs);
     this.heartbeat?.stop();
@@ -219,7 +230,7 @@ export class Engine {
         const now = this.clock.now();
         this.runs.starts.startDue(now);
         const due = this.state === "running" ? this.table.popDue(now) : [];
-        if (due.length > 0) await this.claimDue(due, now);
+        if (due.length > 0) await (this.claiming = this.claimDue(due, now));
       } while (this.tickAgain && this.state === "running");
     } finally {
       this.ticking = false;
@@ -236,7 +247,15 @@ export class Engine {
     const jobs: LocalJob[] = [];
     const claims: SlotClaim[] = [];
     const fireAts: number[] = [];
-    for (const job of due) {
+    let mine: LocalJob[];
+    try {
+      mine = await this.sharing.toClaim(due, now, (name) => this.reload(name));
+    } catch (error) {
+      this.warn("could not read which slots other instances claimed; retrying", error);
+      for (const job of due) this.table.recheckAt(job, now + STORE_RETRY_MS);
+      return;
+    }
+    for (const job of mine) {
       const fireAt = this.table.fireAt(job);
       const early = fireAt > now;
       if (early && this.runs.hasRunOf(job.name)) {
@@ -294,6 +313,7 @@ export class Engine {
       return this.reload(job.name);
     }
     if (outcome.kind === "busy") return this.table.recheckAt(job, now + BUSY_RECHECK_MS);
+    if (outcome.kind === "contended") return this.table.recheckAt(job, now + CONTENDED_RECHECK_MS);
     if (claim.source.kind === "slot") this.table.reschedule(job, claim.source.next);
     if (outcome.missedRun) {
       this.log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
@@ -365,7 +385,8 @@ export class Engine {
 
   private adopt(run: RunRecord): boolean {
     const job = this.table.get(run.job);
-    if (!job) return false; // retired or left to others meanwhile: abandoned after the budget
+    // Retired, left to others, or stopping meanwhile: abandoned after the budget.
+    if (!job || this.state !== "running") return false;
     this.runs.start(job.spec, run, []);
     return true;
   }

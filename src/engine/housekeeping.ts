@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.js";
-import type { Store } from "../store/types.js";
+import type { InstanceRecord, Store } from "../store/types.js";
 import type { EngineEmitter } from "./events.js";
 import { abandonDeadRuns } from "./recovery.js";
 import type { StoreClock } from "./store-clock.js";
@@ -7,9 +7,9 @@ import { withTimeLimit } from "./time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
 const MAX_ROUND_TRIP_MS = 1_000;
-// Loopback round trips wobble by a millisecond or two; a correction moves firing times, so
-// only a reading this far from the current one changes it.
-const CORRECTION_DEADBAND_MS = 20;
+// A correction moves firing times, so only a reading this far from the current one (or the
+// round trip's length, if longer) changes it: skews below this are left alone.
+const CORRECTION_DEADBAND_MS = 50;
 const STORE_CALL_LIMIT_MS = 10_000;
 
 export interface HousekeepingDeps {
@@ -23,6 +23,8 @@ export interface HousekeepingDeps {
   abandonAfterMs: number;
   /** The runs this instance really holds (only these are heartbeated). */
   heldRunIds(): number[];
+  /** The store's instances, read at every heartbeat (who is alive, to share the claiming). */
+  onInstances(instances: InstanceRecord[], now: number): void;
   /** Jobs whose runs were just abandoned: one may have a queued slot waiting. */
   onAbandoned(jobs: string[]): Promise<void>;
   warn(message: string, error?: unknown): void;
@@ -45,7 +47,7 @@ export class Housekeeping {
     );
     const roundTrip = clock.now() - sentAt;
     // A slow round trip (the store just came back) says nothing about the clocks: skip it.
-    if (residual !== null && roundTrip <= MAX_ROUND_TRIP_MS) this.correctClock(residual - roundTrip / 2);
+    if (residual !== null && roundTrip <= MAX_ROUND_TRIP_MS) this.correctClock(residual - roundTrip / 2, roundTrip);
     await this.recover();
   }
 
@@ -54,10 +56,13 @@ export class Housekeeping {
    * clock takes the measured skew as its correction. A machine far off still gets a warning,
    * because its jobs' own timestamps and logs are off.
    */
-  private correctClock(residualMs: number): void {
+  private correctClock(residualMs: number, roundTripMs: number): void {
     const { clock, log } = this.d;
     const skew = clock.offsetMs + residualMs;
-    if (clock.correct(skew, CORRECTION_DEADBAND_MS)) log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
+    // The store read its clock somewhere within the round trip: a reading is only good to about
+    // the round trip, and under load that is tens of milliseconds. Acting on that noise would
+    // start runs before their slot by the machine's own (correct) clock.
+    if (clock.correct(skew, Math.max(CORRECTION_DEADBAND_MS, roundTripMs))) log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
     const off = Math.abs(skew) > MAX_SKEW_MS;
     if (off && !this.skewWarned) {
       this.d.warn(`this machine's clock is ${(skew / 1000).toFixed(1)}s off the store's; jobclock schedules on the store's clock, but fix this machine's time sync (NTP)`);
@@ -67,8 +72,11 @@ export class Housekeeping {
 
   async recover(): Promise<void> {
     const { store, clock, log, events } = this.d;
+    const instances = await store.listInstances();
+    const now = clock.now();
+    this.d.onInstances(instances, now);
     const abandoned = await abandonDeadRuns({
-      store, selfId: this.d.instanceId, host: this.d.host, now: clock.now(), budgetMs: this.d.abandonAfterMs,
+      store, instances, selfId: this.d.instanceId, host: this.d.host, now, budgetMs: this.d.abandonAfterMs,
       quietMs: 2 * this.d.heartbeatMs,
     });
     for (const run of abandoned) {

@@ -1,6 +1,5 @@
-import type { RunRecord, Store } from "../store/types.js";
-
 import { readFileSync } from "node:fs";
+import type { InstanceRecord, RunRecord, Store } from "../store/types.js";
 
 /**
  * True if a process with this pid exists (EPERM means it exists but is not ours). A zombie
@@ -35,6 +34,8 @@ function isZombie(pid: number): boolean {
  */
 export async function abandonDeadRuns(args: {
   store: Store;
+  /** The store's instances, as just listed. */
+  instances: InstanceRecord[];
   selfId: string;
   host: string;
   now: number;
@@ -42,9 +43,8 @@ export async function abandonDeadRuns(args: {
   quietMs: number;
   isAlive?: (pid: number) => boolean;
 }): Promise<RunRecord[]> {
-  const { store, selfId, host, now, budgetMs, quietMs } = args;
+  const { store, instances, selfId, host, now, budgetMs, quietMs } = args;
   const isAlive = args.isAlive ?? pidAlive;
-  const instances = await store.listInstances();
   const dead = instances.filter(
     (i) =>
       i.id !== selfId &&

@@ -99,6 +99,8 @@ export type ClaimOutcome =
   /** `unknown`: the claim's answer never came (connection lost); it may have committed. */
   | { kind: "lost"; unknown?: boolean }
   | { kind: "busy" }
+  /** Another instance holds the job's row this instant (PostgreSQL batches): look again shortly. */
+  | { kind: "contended" }
   | { kind: "advanced"; missedRun: RunRecord | null }
   | { kind: "started"; run: RunRecord; replacing: number[]; missedRun: RunRecord | null }
   | { kind: "skipped"; run: RunRecord; missedRun: RunRecord | null }
@@ -182,6 +184,8 @@ export interface Store extends IncidentStore {
   subscribe?(onChange: () => void): Promise<() => Promise<void>>;
   changesSince(rev: number, page?: ChangePage): Promise<ChangeSet>;
 
+  /** Where these jobs' schedules stand (cheap: no spec), to see which slots are still unclaimed. */
+  nextSlots(names: string[]): Promise<{ name: string; nextSlot: number | null; specHash: string }[]>;
   claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]>;
   updateAttempt(runId: number, attempt: number, now: number): Promise<void>;
   finishRuns(results: RunResult[]): Promise<FinishOutcome[]>;

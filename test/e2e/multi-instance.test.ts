@@ -100,10 +100,12 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
     const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: cfgSchema } });
     try {
       await waitFor("job a to run", async () => Number((await sql`SELECT count(*) AS n FROM runs WHERE job = 'a'`.catch(() => [{ n: 0 }]))[0]!.n) > 1, 15_000);
-      const second = startInstances(1, cfgSchema, `  b: { every: 1s, shell: "echo b" }`); // applied last
+      // Applied last: twenty b jobs, so that both instances get some of them to claim first.
+      const bJobs = Array.from({ length: 20 }, (_, i) => `  b${i}: { every: 1s, shell: "echo b" }`).join("\n");
+      const second = startInstances(1, cfgSchema, bJobs);
       await waitFor("job a to be retired", async () => (await sql`SELECT retired_at FROM jobs WHERE name = 'a'`)[0]!.retired_at !== null, 15_000);
-      await waitFor("both instances to run job b", async () => {
-        const rows = await sql`SELECT DISTINCT instance_id FROM runs WHERE job = 'b'`;
+      await waitFor("both instances to run b jobs (the first one follows the second's config)", async () => {
+        const rows = await sql`SELECT DISTINCT instance_id FROM runs WHERE job LIKE 'b%'`;
         return rows.length === 2;
       }, 15_000);
       const lastA = Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s);
@@ -168,7 +170,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
     }
   });
 
-  it("3 instances, 50 jobs every second: no slot is doubled or lost (each has exactly one record)", async () => {
+  it("3 instances, 50 jobs every second for 30 s: every slot runs exactly once (none doubled, none missed)", async () => {
     const jobs = Array.from({ length: 50 }, (_, i) => `  j${i}: { every: 1s, shell: "true" }`).join("\n");
     const { procs } = startInstances(3, schema, jobs);
     const sql = postgres(`${BASE}`, { onnotice: () => {}, connection: { search_path: schema } });
@@ -177,7 +179,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
         const rows = await sql`SELECT count(DISTINCT instance_id) AS n FROM runs`.catch(() => [{ n: 0 }]);
         return Number(rows[0]!.n) >= 2;
       }, 20_000);
-      await new Promise((r) => setTimeout(r, 12_000));
+      await new Promise((r) => setTimeout(r, 30_000));
       for (const c of procs) c.kill("SIGTERM");
       await Promise.all(procs.map(exited));
       const doubled = await sql`SELECT job, slot, count(*) AS n FROM runs GROUP BY job, slot HAVING count(*) > 1`;
@@ -190,15 +192,17 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       const unaccounted = perJob.reduce((sum, j) => sum + ((Number(j.last) - Number(j.first)) / 1_000 + 1 - Number(j.covered)), 0);
       expect(unaccounted).toBe(0);
       const total = perJob.reduce((sum, j) => sum + Number(j.covered), 0);
-      expect(total).toBeGreaterThanOrEqual(50 * 10);
+      expect(total).toBeGreaterThanOrEqual(50 * 30);
       const byInstance = await sql`SELECT instance_id, count(*) AS n FROM runs GROUP BY instance_id`;
       expect(byInstance.length).toBeGreaterThanOrEqual(2); // the work is shared, not all on one
       const statuses = await sql`SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status`;
       console.log(`multi-instance: ${total} slots, ${statuses.map((r) => `${r.n} ${r.status}`).join(", ")}; runs per instance ${byInstance.map((r) => r.n).join("/")}`);
-      // Slots also ran on time: alone this is 100 % (650 of 650, three runs in a row); other test
-      // files run beside this one on two cores, so allow a load spike to skip a few.
+      // None missed: while all three instances are up, no slot is left for catch-up to write
+      // off. A slot may be skipped only if the job's previous run overran its second (other
+      // test files share these two cores); alone this is 100 % succeeded.
+      expect(statuses.filter((r) => !["succeeded", "skipped"].includes(r.status as string))).toEqual([]);
       const succeeded = Number(statuses.find((r) => r.status === "succeeded")?.n ?? 0);
-      expect(succeeded / total).toBeGreaterThanOrEqual(0.9);
+      expect(succeeded / total).toBeGreaterThanOrEqual(0.95);
     } finally {
       await sql.end();
     }

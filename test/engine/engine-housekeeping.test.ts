@@ -97,4 +97,36 @@ describe("engine: housekeeping", () => {
       [1_000, "succeeded"], [2_000, "succeeded"], [3_000, "succeeded"], [4_000, "succeeded"],
     ]);
   });
+
+  it("a stop while a claim is in flight waits for it: the claimed run is recorded, never left running", async () => {
+    h = await startHarness([makeSpec("s", every(1_000))], { s: () => {} }, { start: false });
+    const real = h.store;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let claimsSent = 0;
+    const slow = new Proxy(real, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "claimSlots") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<Store["claimSlots"]>) => {
+          claimsSent++;
+          const outcomes = await target.claimSlots(...args); // committed at once…
+          await held; // …but the answer is slow to come back
+          return outcomes;
+        };
+      },
+    }) as Store;
+    const { Engine } = await import("../../src/engine/engine.js");
+    await h.engine.stop(0);
+    const engine = new Engine({ store: slow, clock: h.clock, handlers: new Map([["s", () => {}]]) });
+    await engine.start();
+    await h.clock.advance(950); // the 1 s slot is claimed 100 ms ahead; its answer is held
+    expect(claimsSent).toBe(1);
+    const stopping = engine.stop(0);
+    release();
+    await h.clock.advance(0);
+    await stopping;
+    const runs = await real.listRuns({ job: "s" });
+    expect(runs.map((r) => r.status)).toEqual(["cancelled"]); // not "running" forever
+  });
 });

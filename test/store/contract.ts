@@ -212,6 +212,19 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(byInstance).toHaveLength(1);
     });
 
+    it("tells where jobs' schedules stand by name, so an instance sees which slots another claimed", async () => {
+      await store.applyJobs([makeSpec("n1"), makeSpec("n2"), makeSpec("gone")], T0);
+      const n1 = (await store.getJob("n1"))!;
+      const n2 = (await store.getJob("n2"))!;
+      await store.claimSlots([await claim(store, { job: "n1", specHash: n1.specHash })]);
+      await store.applyJobs([makeSpec("n1"), makeSpec("n2")], T0 + 1); // "gone" is retired
+      const rows = await store.nextSlots(["n1", "n2", "gone", "never-was"]);
+      expect(rows.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+        { name: "n1", nextSlot: n1.nextSlot! + 60_000, specHash: n1.specHash },
+        { name: "n2", nextSlot: n2.nextSlot!, specHash: n2.specHash },
+      ]);
+    });
+
     it("heartbeats only the runs the instance names, so a stray running row still goes stale", async () => {
       await store.applyJobs([makeSpec("h1"), makeSpec("h2")], T0);
       const ids: number[] = [];

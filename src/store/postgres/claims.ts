@@ -2,7 +2,7 @@ import type { ClaimOutcome, RunRecord, RunTrigger, SlotClaim } from "../types.js
 import type { Sql } from "./connect.js";
 
 interface Answer {
-  kind: "lost" | "busy" | "advanced" | "started" | "skipped" | "queued";
+  kind: "lost" | "busy" | "contended" | "advanced" | "started" | "skipped" | "queued";
   runId?: number;
   missedId?: number | null;
   trigger?: RunTrigger;
@@ -10,26 +10,33 @@ interface Answer {
   replacing?: number[];
 }
 
+// Claims per transaction. Batches go out together (the driver spreads them over its
+// connections), so the database works on them in parallel; each holds its rows briefly.
+const BATCH = 100;
+
 /**
- * The claim transaction runs server-side (migration 003, jobclock_claim). Each claim locks its
- * job's row first, so the running-run check, the compare-and-set and the overlap decision hold
- * whichever instance gets there first; one lock per transaction, so no deadlock is possible.
+ * The claim transaction runs server-side (migrations 003 and 005: jobclock_claim_locked, and
+ * jobclock_claim_batch around it). Each claim locks its job's row, so the running-run check,
+ * the compare-and-set and the overlap decision hold whichever instance gets there first. A
+ * batch is one transaction and one commit; it takes each row with SKIP LOCKED, so it never
+ * waits on another instance's batch: a row held elsewhere answers "contended". A batch whose
+ * round trip fails may or may not have committed: its claims read as "lost" with the answer
+ * unknown, and the engine looks for them (LostClaims); the other batches' answers stand.
  */
 export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutcome[]> {
-  // Each claim is its own short transaction, holding only its job's row lock: a batch holding
-  // fifty locks until its end made other instances' finishes wait, and their next slots skip.
-  // The driver pipelines the calls, so the batch still costs about one round trip.
-  // Each claim stands alone: if some fail (the connection dropped), the ones that committed
-  // must still be started, not thrown away with the batch. A failed one reads as "lost" with
-  // its answer unknown: the engine re-reads the job, and adopts the run if it did commit.
+  const batches: SlotClaim[][] = [];
+  for (let i = 0; i < claims.length; i += BATCH) batches.push(claims.slice(i, i + BATCH));
   const settled = await Promise.allSettled(
-    claims.map(async (c) => {
-      const [row] = await sql`SELECT jobclock_claim(${sql.json({ ...c, missedNote: c.missed ? missedNote(c) : null } as never)}) AS answer`;
-      return toOutcome(c, row!.answer as Answer);
+    batches.map(async (batch) => {
+      const payload = batch.map((c) => ({ ...c, missedNote: c.missed ? missedNote(c) : null }));
+      const [row] = await sql`SELECT jobclock_claim_batch(${sql.json(payload as never)}) AS answers`;
+      return (row!.answers as Answer[]).map((a, k) => toOutcome(batch[k]!, a));
     }),
   );
   if (settled.every((s) => s.status === "rejected")) throw (settled[0] as PromiseRejectedResult).reason;
-  return settled.map((s): ClaimOutcome => (s.status === "fulfilled" ? s.value : { kind: "lost", unknown: true }));
+  return settled.flatMap((s, b) =>
+    s.status === "fulfilled" ? s.value : batches[b]!.map((): ClaimOutcome => ({ kind: "lost", unknown: true })),
+  );
 }
 
 function toOutcome(c: SlotClaim, a: Answer): ClaimOutcome {
@@ -39,6 +46,7 @@ function toOutcome(c: SlotClaim, a: Answer): ClaimOutcome {
   switch (a.kind) {
     case "lost":
     case "busy":
+    case "contended":
       return { kind: a.kind };
     case "advanced":
     case "queued":

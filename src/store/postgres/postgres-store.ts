@@ -121,6 +121,11 @@ export class PostgresStore extends WithIncidents implements Store {
     };
   }
 
+  async nextSlots(names: string[]): Promise<{ name: string; nextSlot: number | null; specHash: string }[]> {
+    const rows = await this.sql`SELECT name, next_slot, spec_hash FROM jobs WHERE name = ANY(${names}::text[]) AND retired_at IS NULL`;
+    return rows.map((r) => ({ name: r.name as string, nextSlot: r.next_slot as number | null, specHash: r.spec_hash as string }));
+  }
+
   async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
     return claimAll(this.sql, claims).catch((error) => Promise.reject(translatePgError(error, this.description)));
   }

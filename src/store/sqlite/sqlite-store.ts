@@ -132,6 +132,14 @@ export class SqliteStore extends WithIncidents implements Store {
     });
   }
 
+  async nextSlots(names: string[]): Promise<{ name: string; nextSlot: number | null; specHash: string }[]> {
+    return this.read(() =>
+      (this.db.prepare("SELECT name, next_slot, spec_hash FROM jobs WHERE name IN (SELECT value FROM json_each(?)) AND retired_at IS NULL")
+        .all(JSON.stringify(names)) as { name: string; next_slot: number | null; spec_hash: string }[])
+        .map((r) => ({ name: r.name, nextSlot: r.next_slot, specHash: r.spec_hash })),
+    );
+  }
+
   async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
     // One transaction for the whole batch: a thousand slots due in the same tick cost one commit.
     return this.write(() => claims.map((c) => this.claimer.claim(c)));
