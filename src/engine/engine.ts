@@ -5,31 +5,23 @@ import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type {
-  ApplyReport, ClaimOutcome, JobRecord, RunRecord, SlotClaim, Store, TriggerRequest,
-} from "../store/types.js";
+import type { ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
 import { EngineEmitter } from "./events.js";
-import { JobTable, type LocalJob } from "./job-table.js";
+import { JobTable } from "./job-table.js";
 import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
 import { Housekeeping } from "./housekeeping.js";
 import { RunSupervisor } from "./run-supervisor.js";
-import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import { withTimeLimit } from "./time-limit.js";
 import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
 import { ClaimSharing } from "./claim-sharing.js";
+import { Claimer } from "./claimer.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
 
-// A slot this far before the engine went live was missed while nobody was running.
-const LIVE_TOLERANCE_MS = 1_000;
-const BUSY_RECHECK_MS = 1_000;
-const CONTENDED_RECHECK_MS = 50;
-const STORE_RETRY_MS = 1_000;
 const STORE_CALL_LIMIT_MS = 10_000;
-const AWAIT_RECORD_RECHECK_MS = 100;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -50,6 +42,7 @@ export class Engine {
   private readonly housekeeping: Housekeeping;
   private readonly lostClaims: LostClaims;
   private readonly sharing: ClaimSharing;
+  private readonly claimer: Claimer;
   private readonly loops: Loop[] = [];
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -85,6 +78,11 @@ export class Engine {
     this.table = new JobTable(this.o.claimAheadMs);
     this.lostClaims = new LostClaims(this.store, this.instanceId, this.log);
     this.sharing = new ClaimSharing(this.store, this.instanceId, this.table, this.o.stealAfterMs);
+    this.claimer = new Claimer({
+      store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId,
+      table: this.table, runs: this.runs, sharing: this.sharing, lostClaims: this.lostClaims,
+      liveSince: () => this.liveSince, reload: (name) => this.reload(name), warn: (m, e) => this.warn(m, e),
+    });
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
       heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
@@ -230,101 +228,11 @@ export class Engine {
         const now = this.clock.now();
         this.runs.starts.startDue(now);
         const due = this.state === "running" ? this.table.popDue(now) : [];
-        if (due.length > 0) await (this.claiming = this.claimDue(due, now));
+        if (due.length > 0) await (this.claiming = this.claimer.claimDue(due, now));
       } while (this.tickAgain && this.state === "running");
     } finally {
       this.ticking = false;
       this.arm();
-    }
-  }
-
-  /**
-   * Claims the due jobs in one store batch. A job whose fire time is still ahead is claimed
-   * early only if it is idle here; the store answers "busy" if it runs elsewhere, and then it
-   * is claimed at its slot, when the overlap policy can judge the situation as it is then.
-   */
-  private async claimDue(due: LocalJob[], now: number): Promise<void> {
-    const jobs: LocalJob[] = [];
-    const claims: SlotClaim[] = [];
-    const fireAts: number[] = [];
-    let mine: LocalJob[];
-    try {
-      mine = await this.sharing.toClaim(due, now, (name) => this.reload(name));
-    } catch (error) {
-      this.warn("could not read which slots other instances claimed; retrying", error);
-      for (const job of due) this.table.recheckAt(job, now + STORE_RETRY_MS);
-      return;
-    }
-    for (const job of mine) {
-      const fireAt = this.table.fireAt(job);
-      const early = fireAt > now;
-      if (early && this.runs.hasRunOf(job.name)) {
-        this.table.recheckAt(job, fireAt);
-        continue;
-      }
-      if (this.runs.awaitsRecord(job.name)) {
-        this.table.recheckAt(job, now + AWAIT_RECORD_RECHECK_MS);
-        continue;
-      }
-      const plan = planFor(job, Math.max(now, job.nextSlot!), this.liveSince - LIVE_TOLERANCE_MS);
-      jobs.push(job);
-      fireAts.push(fireAt);
-      claims.push(slotClaim(job, plan, this.instanceId, Math.max(now, fireAt), early));
-    }
-    if (claims.length === 0) return;
-    const outcomes = await this.claim(claims);
-    if (!outcomes) {
-      for (const job of jobs) this.table.recheckAt(job, now + STORE_RETRY_MS);
-      return;
-    }
-    for (let i = 0; i < jobs.length; i++) {
-      const outcome = outcomes[i]!;
-      const early = fireAts[i]! > now;
-      // Busy at an early claim: try again at the slot itself.
-      if (early && outcome.kind === "busy") this.table.recheckAt(jobs[i]!, fireAts[i]!);
-      else await this.settle(jobs[i]!, claims[i]!, outcome);
-    }
-  }
-
-  private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
-    try {
-      return await withTimeLimit(this.store.claimSlots(claims), STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
-    } catch (error) {
-      this.lostClaims.doubt();
-      this.warn(`could not claim ${claims.length} slot(s); retrying`, error);
-      return null;
-    }
-  }
-
-  /** One claim's failure to be handled must not leave the others, already won, unstarted. */
-  private async settle(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
-    try {
-      await this.handleOutcome(job, claim, outcome);
-    } catch (error) {
-      this.warn(`could not act on the claim for ${job.name}; looking again shortly`, error);
-      this.table.recheckAt(job, this.clock.now() + STORE_RETRY_MS);
-    }
-  }
-
-  private async handleOutcome(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
-    const now = this.clock.now();
-    if (outcome.kind === "lost") {
-      if (outcome.unknown) this.lostClaims.doubt();
-      return this.reload(job.name);
-    }
-    if (outcome.kind === "busy") return this.table.recheckAt(job, now + BUSY_RECHECK_MS);
-    if (outcome.kind === "contended") return this.table.recheckAt(job, now + CONTENDED_RECHECK_MS);
-    if (claim.source.kind === "slot") this.table.reschedule(job, claim.source.next);
-    if (outcome.missedRun) {
-      this.log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
-      this.events.emit("slot:missed", outcome.missedRun);
-    }
-    if (outcome.kind === "started") this.runs.start(job.spec, outcome.run, outcome.replacing);
-    else if (outcome.kind === "skipped") {
-      this.log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
-      this.events.emit("run:skipped", outcome.run);
-    } else if (outcome.kind === "queued") {
-      this.events.emit("slot:queued", { job: job.name, slot: claim.slot! });
     }
   }
 
@@ -343,10 +251,7 @@ export class Engine {
 
   private async claimQueued(name: string, slot: number): Promise<void> {
     const job = this.table.get(name);
-    if (!job || this.state !== "running") return;
-    const claim = queuedClaim(job, slot, this.instanceId, this.clock.now());
-    const [outcome] = (await this.claim([claim])) ?? [];
-    if (outcome) await this.settle(job, claim, outcome);
+    if (job && this.state === "running") await this.claimer.claimQueued(job, slot);
   }
 
   private async promoteQueued(records: JobRecord[]): Promise<void> {
@@ -375,7 +280,7 @@ export class Engine {
     const mine = triggers.filter((t) => this.table.get(t.job));
     if (mine.length > 0 && this.state === "running") {
       // A trigger that could not be claimed (store busy) is tried again at the next poll.
-      if (!(await this.claimTriggers(mine))) return;
+      if (!(await this.claimer.claimTriggers(mine))) return;
     }
     // Only now is everything up to this token handled; our own commits do not move it.
     this.token = token;
@@ -404,16 +309,6 @@ export class Engine {
       this.warn(`job "${record.name}" needs an in-process handler this process does not have; leaving it to others`);
     }
     return false;
-  }
-
-  private async claimTriggers(triggers: TriggerRequest[]): Promise<boolean> {
-    const now = this.clock.now();
-    const jobs = triggers.map((t) => this.table.get(t.job)!);
-    const claims = triggers.map((t, i) => triggerClaim(jobs[i]!, t, this.instanceId, now));
-    const outcomes = await this.claim(claims);
-    if (!outcomes) return false;
-    for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
-    return true;
   }
 
   private async reload(name: string): Promise<void> {

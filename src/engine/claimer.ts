@@ -1,0 +1,145 @@
+import type { Logger } from "../logger.js";
+import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../store/types.js";
+import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
+import type { ClaimSharing } from "./claim-sharing.js";
+import type { EngineEmitter } from "./events.js";
+import type { JobTable, LocalJob } from "./job-table.js";
+import type { LostClaims } from "./lost-claims.js";
+import type { RunSupervisor } from "./run-supervisor.js";
+import type { StoreClock } from "./store-clock.js";
+import { withTimeLimit } from "./time-limit.js";
+
+// A slot this far before the engine went live was missed while nobody was running.
+const LIVE_TOLERANCE_MS = 1_000;
+const BUSY_RECHECK_MS = 1_000;
+const CONTENDED_RECHECK_MS = 50;
+const AWAIT_RECORD_RECHECK_MS = 100;
+export const STORE_RETRY_MS = 1_000;
+const STORE_CALL_LIMIT_MS = 10_000;
+
+export interface ClaimerDeps {
+  store: Store;
+  clock: StoreClock;
+  log: Logger;
+  events: EngineEmitter;
+  instanceId: string;
+  table: JobTable;
+  runs: RunSupervisor;
+  sharing: ClaimSharing;
+  lostClaims: LostClaims;
+  /** When the engine started taking slots: earlier ones were missed while nobody ran. */
+  liveSince(): number;
+  /** Reads one job again from the store (the claim was lost: someone else moved it). */
+  reload(name: string): Promise<void>;
+  warn(message: string, error?: unknown): void;
+}
+
+/**
+ * Asks the store for runs (due slots, manual triggers, queued slots) and acts on its answers:
+ * starts the runs won, records skips and misses, and puts every job back in the schedule.
+ */
+export class Claimer {
+  constructor(private readonly d: ClaimerDeps) {}
+
+  /**
+   * Claims the due jobs in one store batch. A job whose fire time is still ahead is claimed
+   * early only if it is idle here; the store answers "busy" if it runs elsewhere, and then it
+   * is claimed at its slot, when the overlap policy can judge the situation as it is then.
+   */
+  async claimDue(due: LocalJob[], now: number): Promise<void> {
+    const { table, runs } = this.d;
+    let mine: LocalJob[];
+    try {
+      mine = await this.d.sharing.toClaim(due, now, (name) => this.d.reload(name));
+    } catch (error) {
+      this.d.warn("could not read which slots other instances claimed; retrying", error);
+      for (const job of due) table.recheckAt(job, now + STORE_RETRY_MS);
+      return;
+    }
+    const jobs: LocalJob[] = [];
+    const claims: SlotClaim[] = [];
+    for (const job of mine) {
+      const fireAt = table.fireAt(job);
+      const early = fireAt > now;
+      if (early && runs.hasRunOf(job.name)) table.recheckAt(job, fireAt);
+      else if (runs.awaitsRecord(job.name)) table.recheckAt(job, now + AWAIT_RECORD_RECHECK_MS);
+      else {
+        const plan = planFor(job, Math.max(now, job.nextSlot!), this.d.liveSince() - LIVE_TOLERANCE_MS);
+        jobs.push(job);
+        claims.push(slotClaim(job, plan, this.d.instanceId, Math.max(now, fireAt), early));
+      }
+    }
+    if (claims.length === 0) return;
+    const outcomes = await this.claim(claims);
+    if (!outcomes) {
+      for (const job of jobs) table.recheckAt(job, now + STORE_RETRY_MS);
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const fireAt = claims[i]!.now;
+      // Busy at an early claim: try again at the slot itself.
+      if (fireAt > now && outcomes[i]!.kind === "busy") table.recheckAt(jobs[i]!, fireAt);
+      else await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
+    }
+  }
+
+  /** Claims manual triggers; false if the store could not be asked (try again at the next poll). */
+  async claimTriggers(triggers: TriggerRequest[]): Promise<boolean> {
+    const now = this.d.clock.now();
+    const jobs = triggers.map((t) => this.d.table.get(t.job)!);
+    const claims = triggers.map((t, i) => triggerClaim(jobs[i]!, t, this.d.instanceId, now));
+    const outcomes = await this.claim(claims);
+    if (!outcomes) return false;
+    for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
+    return true;
+  }
+
+  async claimQueued(job: LocalJob, slot: number): Promise<void> {
+    const claim = queuedClaim(job, slot, this.d.instanceId, this.d.clock.now());
+    const [outcome] = (await this.claim([claim])) ?? [];
+    if (outcome) await this.settle(job, claim, outcome);
+  }
+
+  private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
+    try {
+      return await withTimeLimit(this.d.store.claimSlots(claims), STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
+    } catch (error) {
+      this.d.lostClaims.doubt();
+      this.d.warn(`could not claim ${claims.length} slot(s); retrying`, error);
+      return null;
+    }
+  }
+
+  /** One claim's failure to be handled must not leave the others, already won, unstarted. */
+  private async settle(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
+    try {
+      await this.handleOutcome(job, claim, outcome);
+    } catch (error) {
+      this.d.warn(`could not act on the claim for ${job.name}; looking again shortly`, error);
+      this.d.table.recheckAt(job, this.d.clock.now() + STORE_RETRY_MS);
+    }
+  }
+
+  private async handleOutcome(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
+    const { table, events, log } = this.d;
+    const now = this.d.clock.now();
+    if (outcome.kind === "lost") {
+      if (outcome.unknown) this.d.lostClaims.doubt();
+      return this.d.reload(job.name);
+    }
+    if (outcome.kind === "busy") return table.recheckAt(job, now + BUSY_RECHECK_MS);
+    if (outcome.kind === "contended") return table.recheckAt(job, now + CONTENDED_RECHECK_MS);
+    if (claim.source.kind === "slot") table.reschedule(job, claim.source.next);
+    if (outcome.missedRun) {
+      log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
+      events.emit("slot:missed", outcome.missedRun);
+    }
+    if (outcome.kind === "started") this.d.runs.start(job.spec, outcome.run, outcome.replacing);
+    else if (outcome.kind === "skipped") {
+      log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
+      events.emit("run:skipped", outcome.run);
+    } else if (outcome.kind === "queued") {
+      events.emit("slot:queued", { job: job.name, slot: claim.slot! });
+    }
+  }
+}
