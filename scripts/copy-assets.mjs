@@ -1,4 +1,5 @@
-// tsc compiles TypeScript only; the SQL migrations travel next to the compiled stores.
+// tsc compiles TypeScript only; the SQL migrations travel next to the compiled stores, and the
+// dashboard's plain files next to the compiled HTTP server.
 import { cpSync, mkdirSync } from "node:fs";
 
 for (const dialect of ["sqlite", "postgres"]) {
@@ -7,3 +8,6 @@ for (const dialect of ["sqlite", "postgres"]) {
   mkdirSync(to, { recursive: true });
   cpSync(from, to, { recursive: true });
 }
+
+mkdirSync("dist/http/dashboard", { recursive: true });
+cpSync("src/http/dashboard", "dist/http/dashboard", { recursive: true });

@@ -9,6 +9,7 @@ import { interpolateTree } from "./interpolate.js";
 import { resolveJob } from "./resolve-job.js";
 import { configSchema, describeIssues, jobSchema, type RawConfig, type RawJob } from "./schema.js";
 import { resolveStoreUrl } from "./store-url.js";
+import { resolveHttp, type HttpConfig } from "./http.js";
 
 export interface LogConfig {
   file: string | null;
@@ -28,6 +29,8 @@ export interface Config {
   abandonAfterMs: number;
   retention: { keepRuns: number; keepMs: number };
   notify: RawConfig["notify"] | null;
+  /** null: `http: false`. */
+  http: HttpConfig | null;
   jobs: JobSpec[];
 }
 
@@ -124,6 +127,7 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
     abandonAfterMs,
     retention: { keepRuns: raw.retention?.runs ?? 1_000, keepMs: ms(raw.retention?.age, 30 * 86_400_000) },
     notify: raw.notify ?? null,
+    http: resolveHttp(raw.http, problems),
     jobs,
   };
 }

@@ -83,6 +83,7 @@ export const configSchema = z.strictObject({
       webhooks: z.array(z.strictObject({ url: httpUrl, secret: z.string().min(1).optional() })).optional(),
     })
     .optional(),
+  http: z.union([z.literal(false), z.strictObject({ listen: z.string().optional(), token: z.string().optional() })]).optional(),
   // Jobs are validated one by one (see load.ts) so one broken job does not hide another's problems.
   jobs: z.record(z.string(), z.unknown()).optional(),
 });
@@ -93,8 +94,8 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
   return error.issues.map((raw) => {
     const issue = { ...raw, path: [...prefix, ...raw.path] } as z.core.$ZodIssue;
     const path = issue.path.map(String).join(".") || "(top level)";
-    // Values under notify: are URLs and secrets: say what is wrong without repeating them.
-    if (issue.path[0] === "notify" && "input" in issue) (issue as { input?: unknown }).input = "(hidden)";
+    // Values under notify: and http: are URLs and secrets: say what is wrong without repeating them.
+    if ((issue.path[0] === "notify" || issue.path[0] === "http") && "input" in issue) (issue as { input?: unknown }).input = "(hidden)";
     switch (issue.code) {
       case "unrecognized_keys": {
         const allowed = allowedKeys(issue.path);
@@ -116,13 +117,15 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
   });
 }
 
-const TOP_KEYS = ["store", "pidfile", "log", "shutdown_timeout", "heartbeat", "abandon_after", "retention", "defaults", "notify", "jobs"];
+const TOP_KEYS = ["store", "pidfile", "log", "shutdown_timeout", "heartbeat", "abandon_after", "retention", "defaults", "notify", "http", "jobs"];
+const HTTP_KEYS = ["listen", "token"];
 const LOG_KEYS = ["file", "level", "format"];
 
 function allowedKeys(path: PropertyKey[]): readonly string[] {
   if ((path[0] === "jobs" && path.length === 2) || (path[0] === "defaults" && path.length === 1)) return JOB_KEYS;
   if (path.length === 0) return TOP_KEYS;
   if (path[0] === "log" && path.length === 1) return LOG_KEYS;
+  if (path[0] === "http" && path.length === 1) return HTTP_KEYS;
   return [];
 }
 
@@ -155,6 +158,7 @@ function unionHint(path: PropertyKey[]): string {
   if (key === "command") return " (a command line string, or a list of arguments)";
   if (key === "retries") return " (a number of retries, or { max: 3, delay: 30s })";
   if (path[0] === "jobs" && path.length === 2) return " (a job is a map of keys such as every/cron and command/shell/module)";
+  if (key === "http") return " (false, or a map with listen and token)";
   return "";
 }
 

@@ -8,6 +8,7 @@ import { createLogger } from "./log-sink.js";
 import { acquirePidfile } from "./pidfile.js";
 import { attachRunLogging } from "./run-logging.js";
 import { startWatchers, type Watchers } from "./watchers.js";
+import { startHttp, type DaemonHttp } from "./http.js";
 import { notifiersFrom } from "../notify/notifiers.js";
 
 /** Messages a daemonized child sends its `jobclock start` parent over the IPC channel. */
@@ -44,6 +45,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   let pidfile: { release(): void } | null = null;
   let scheduler: Scheduler | null = null;
   let watchers: Watchers | null = null;
+  let http: DaemonHttp | null = null;
   try {
     pidfile = acquirePidfile(config.pidfile, (why) => logger.warn(why));
     scheduler = new Scheduler({
@@ -54,10 +56,12 @@ export async function runDaemon(configPath: string): Promise<number> {
     await scheduler.setJobs(config.jobs);
     await scheduler.start();
     await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
-    watchers = startWatchers(scheduler, config, logger);
+    watchers = startWatchers(scheduler, config, logger, (notifier, outcome) => http?.metrics.notification(notifier, outcome));
+    http = await startHttp(scheduler, config, watchers, logger);
     config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
   } catch (error) {
     logger.error({ err: error }, `jobclock could not start: ${(error as Error).message}`);
+    await watchers?.stop().catch(() => {});
     await scheduler?.stop({ timeout: 0 }).catch(() => {});
     pidfile?.release();
     sink.flush();
@@ -73,7 +77,10 @@ export async function runDaemon(configPath: string): Promise<number> {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
     process.disconnect?.();
   }
-  control.started(scheduler, config, () => watchers!.stop());
+  control.started(scheduler, config, async () => {
+    await http?.stop();
+    await watchers!.stop();
+  });
   const code = await control.stopped;
   pidfile.release();
   logger.info("jobclock stopped");

@@ -1,11 +1,12 @@
 import type pino from "pino";
 import type { Config } from "../config/load.js";
 import { HealthMonitor } from "../health/monitor.js";
-import { DeliveryDispatcher } from "../notify/dispatcher.js";
+import { DeliveryDispatcher, type DispatcherOptions } from "../notify/dispatcher.js";
 import { notifiersFrom } from "../notify/notifiers.js";
 import type { Scheduler } from "../scheduler.js";
 
 export interface Watchers {
+  monitor: HealthMonitor;
   stop(): Promise<void>;
 }
 
@@ -13,10 +14,13 @@ export interface Watchers {
  * Health evaluation and notification delivery, beside the engine: they follow its events and
  * the store, and the engine never waits for them.
  */
-export function startWatchers(scheduler: Scheduler, config: Config, logger: pino.Logger): Watchers {
+export function startWatchers(
+  scheduler: Scheduler, config: Config, logger: pino.Logger,
+  onDeliveryOutcome?: DispatcherOptions["onOutcome"],
+): Watchers {
   const engine = scheduler.engine;
   const notifiers = notifiersFrom(config.notify);
-  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger });
+  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger, onOutcome: onDeliveryOutcome });
   const monitor = new HealthMonitor({
     store: scheduler.store, events: engine.events, clock: engine.clock, log: logger, // judged on the store's clock, as the engine claims
     instanceId: engine.instanceId, host: engine.host,
@@ -30,6 +34,7 @@ export function startWatchers(scheduler: Scheduler, config: Config, logger: pino
     if (missing.length > 0) logger.warn({ missing }, "the store lists notifiers this instance has no URL for; other instances must deliver those");
   }, (error) => logger.warn({ err: error }, "could not read the store's notifier list"));
   return {
+    monitor,
     async stop() {
       await monitor.stop();
       await dispatcher.stop();

@@ -66,6 +66,14 @@ export class HealthMonitor {
     this.schedule(0);
   }
 
+  /** Every job's health now, from the monitor's view (for /metrics; no store read). */
+  *states(now: number): Iterable<[job: string, state: Health["state"]]> {
+    for (const name of this.cache.names()) {
+      const health = this.cache.health(name, now);
+      if (health) yield [name, health.state];
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const [event, fn] of this.listeners) this.o.events.off(event as keyof EngineEvents, fn as never);

@@ -14,6 +14,8 @@ export interface DispatcherOptions {
   giveUpAfterMs?: number;
   backoffBaseMs?: number;
   now?: () => number;
+  /** Told each delivery attempt's outcome (for /metrics). */
+  onOutcome?: (notifier: string, outcome: "delivered" | "retry" | "failed") => void;
 }
 
 const LEASE_MS = 120_000;
@@ -21,7 +23,7 @@ const MAX_BACKOFF_MS = 60_000;
 // A 429 without Retry-After still means "slow down".
 const DEFAULT_RETRY_AFTER_MS = 5_000;
 
-type Settings = Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log">>;
+type Settings = Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log" | "onOutcome">>;
 
 /**
  * Sends the stored notifications, off the scheduling path: each notifier has its own lane
@@ -140,6 +142,7 @@ class Lane {
     const { store, log, instanceId } = this.o;
     const job = (d.payload as NotificationFacts).job;
     if (result.ok) {
+      this.o.onOutcome?.(this.n.label, "delivered");
       await store.settleDelivery(d.id, instanceId, { kind: "delivered" }, now);
       log.debug({ notifier: this.n.label, job, kind: d.kind, batch }, "notification delivered");
       return;
@@ -151,11 +154,13 @@ class Lane {
     const at = now + Math.max(backoff, told);
     if (result.status === 429) this.blockedUntil = Math.max(this.blockedUntil, now + told);
     if (!result.retryable || at - d.createdAt > this.s.giveUpAfterMs) {
+      if (attempted) this.o.onOutcome?.(this.n.label, "failed");
       const error = result.retryable ? `gave up after ${attempts} attempt(s): ${result.error}` : result.error;
       await store.settleDelivery(d.id, instanceId, { kind: "failed", error }, now);
       log.error({ notifier: this.n.label, job, kind: d.kind, error }, "notification not delivered");
       return;
     }
+    if (attempted) this.o.onOutcome?.(this.n.label, "retry");
     await store.settleDelivery(d.id, instanceId, { kind: "retry", at, error: result.error }, now);
     if (attempted) log.warn({ notifier: this.n.label, job, kind: d.kind, error: result.error, retryInMs: at - now }, "notification failed; will retry");
   }

@@ -153,6 +153,19 @@ export interface ChangePage {
   limit?: number;
 }
 
+/** The dashboard's timeline: runs since `from`, counted per job, bucket and status, and each job's newest runs. */
+export interface TimelineQuery {
+  from: number;
+  bucketMs: number;
+  /** At most this many runs per job (the newest); the counts cover them all. */
+  perJob: number;
+}
+
+export interface Timeline {
+  counts: { job: string; bucket: number; status: RunStatus; n: number }[];
+  runs: RunRecord[];
+}
+
 export interface Retention {
   keepRuns: number;
   keepMs: number;
@@ -208,6 +221,7 @@ export interface Store extends IncidentStore {
   getRun(id: number): Promise<RunRecord | null>;
   getRunOutput(id: number): Promise<RunOutput | null>;
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  timeline(q: TimelineQuery): Promise<Timeline>;
   /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
   pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
 }

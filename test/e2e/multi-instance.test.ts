@@ -40,7 +40,7 @@ function startInstances(n: number, schemaName: string, jobs: string, base = BASE
     const d = join(dir, `i${k}`);
     mkdirSync(d);
     const path = join(d, "jobclock.yaml");
-    writeFileSync(path, `store: "${base}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\njobs:\n${jobs}\n`);
+    writeFileSync(path, `store: "${base}?schema=${schemaName}"\npidfile: ./jobclock.pid\nlog: { file: ./info.log }\nheartbeat: 1s\nabandon_after: 3s\nhttp: { listen: "127.0.0.1:0" }\njobs:\n${jobs}\n`);
     return path;
   });
   const procs = configs.map((config) => {

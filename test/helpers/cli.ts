@@ -56,4 +56,5 @@ log: { file: ./logs/info.log, level: debug }
 shutdown_timeout: 20s
 heartbeat: 1s
 abandon_after: 3s
+http: { listen: "127.0.0.1:0" }
 `;

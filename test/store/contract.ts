@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { SlotClaim, Store } from "../../src/store/types.js";
+import type { ClaimOutcome, SlotClaim, Store } from "../../src/store/types.js";
 import { makeSpec } from "../helpers/spec.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -342,6 +342,33 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(runs.map((r) => r.status)).toEqual(["skipped", "running"]);
       expect((await store.listRuns({ status: "running" })).map((r) => r.job)).toEqual(["l"]);
       expect(await store.listRuns({ job: "l", limit: 1 })).toHaveLength(1);
+    });
+
+    it("gives the timeline: runs since a time counted per job, bucket and status, and each job's newest runs", async () => {
+      await store.applyJobs([makeSpec("t1"), makeSpec("t2")], T0);
+      const slotRun = async (job: string) => {
+        const j = (await store.getJob(job))!;
+        const [o] = await store.claimSlots([await claim(store, { job, specHash: j.specHash })]);
+        return o as Extract<ClaimOutcome, { kind: "started" | "skipped" }>;
+      };
+      // t1: slots at T0+60 s, +120 s, +180 s; the first two finish, the third still runs. t2: one, failed.
+      for (const at of [70_000, 130_000]) {
+        const { run } = await slotRun("t1");
+        await store.finishRuns([ok(run.id, "succeeded", T0 + at)]);
+      }
+      const third = await slotRun("t1");
+      const t2 = await slotRun("t2");
+      await store.finishRuns([ok(t2.run.id, "failed", T0 + 65_000)]);
+      const { counts, runs } = await store.timeline({ from: T0 + 100_000, bucketMs: 60_000, perJob: 1 });
+      // Created before `from`: left out. Buckets are minutes since `from`, by start time.
+      expect(counts.sort((a, b) => a.job.localeCompare(b.job) || a.bucket - b.bucket)).toEqual([
+        { job: "t1", bucket: 0, status: "succeeded", n: 1 },
+        { job: "t1", bucket: 1, status: "running", n: 1 },
+      ]);
+      expect(runs.map((r) => r.id)).toEqual([third.run.id]); // the newest one per job
+      const all = await store.timeline({ from: T0, bucketMs: 3_600_000, perJob: 10 });
+      expect(all.runs.map((r) => r.job)).toEqual(["t1", "t1", "t1", "t2"]); // oldest first
+      expect(all.counts.find((c) => c.job === "t2")).toEqual({ job: "t2", bucket: 0, status: "failed", n: 1 });
     });
   });
 }

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { jobHealth } from "../../health/job-health.js";
-import { UNHEALTHY } from "../../health/evaluate.js";
+import { checkHealth } from "../../health/check.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { ago, describeSchedule, iso, table } from "../format.js";
 
@@ -22,29 +21,19 @@ export function registerHealth(program: Command, exit: Exit): void {
         stdio.err(`jobclock check: no store at ${config.store}; start the daemon or run \`jobclock reload\` first`);
         return exit(1);
       }
-      const jobs = await store.listJobs();
-      await store.close();
       const now = Date.now();
-      const unhealthy = jobs
-        .map((job) => ({ job, health: jobHealth(job, now) }))
-        .filter(({ health }) => UNHEALTHY.includes(health.state));
+      const { result, unhealthyJobs: unhealthy } = await checkHealth(store, now);
+      await store.close();
       if (o.json) {
-        stdio.out(JSON.stringify({
-          healthy: unhealthy.length === 0,
-          jobs: jobs.length,
-          unhealthy: unhealthy.map(({ job, health }) => ({
-            job: job.name, state: health.state, since: health.since, reason: health.reason,
-            lastRun: job.lastRunId === null ? null : { id: job.lastRunId, status: job.lastStatus, startedAt: job.lastStartedAt, finishedAt: job.lastFinishedAt },
-          })),
-        }, null, 2));
+        stdio.out(JSON.stringify(result, null, 2));
       } else if (unhealthy.length === 0) {
-        stdio.out(`all ${jobs.length} job(s) healthy`);
+        stdio.out(`all ${result.jobs} job(s) healthy`);
       } else {
         stdio.out(table(
           ["JOB", "STATE", "SINCE", "SCHEDULE", "WHY"],
           unhealthy.map(({ job, health }) => [job.name, health.state, `${iso(health.since)} (${ago(health.since, now)})`, describeSchedule(job.spec), health.reason]),
         ));
-        stdio.out(`${unhealthy.length} of ${jobs.length} job(s) unhealthy`);
+        stdio.out(`${unhealthy.length} of ${result.jobs} job(s) unhealthy`);
       }
       exit(unhealthy.length === 0 ? 0 : 1);
     });

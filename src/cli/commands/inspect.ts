@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
-import { RUN_STATUSES, type JobRecord, type RunStatus } from "../../store/types.js";
+import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
+import { redactEnv } from "../../views.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
 import { ago, describeSchedule, firstLine, iso, runDuration, table } from "../format.js";
@@ -88,12 +89,6 @@ export function registerInspect(program: Command, exit: Exit): void {
         await store.close();
       }
     });
-}
-
-/** Job env values are often secrets (tokens, passwords): listings show the names only. */
-function redactEnv(job: JobRecord): JobRecord {
-  const env = Object.fromEntries(Object.keys(job.spec.env).map((k) => [k, "***"]));
-  return { ...job, spec: { ...job.spec, env } };
 }
 
 function parseRunId(text: string): number {

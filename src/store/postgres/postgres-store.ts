@@ -4,7 +4,7 @@ import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, t
 import { WithIncidents } from "../with-incidents.js";
 import type {
   ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention,
-  RunFilter, RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
+  RunFilter, RunOutput, RunRecord, RunResult, RunStatus, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { applyInBulk } from "./apply.js";
 import { claimAll } from "./claims.js";
@@ -205,6 +205,20 @@ export class PostgresStore extends WithIncidents implements Store {
       [f.job ?? null, f.status ?? null, f.beforeId ?? null, f.limit ?? 20, f.instanceId ?? null],
     );
     return rows.map((r) => toRun(r as unknown as RunRow));
+  }
+
+  async timeline(q: TimelineQuery): Promise<Timeline> {
+    const counts = await this.sql`SELECT job, (coalesce(started_at, created_at) - ${q.from}) / ${q.bucketMs} AS bucket, status, count(*)::int AS n
+      FROM runs WHERE created_at >= ${q.from} GROUP BY 1, 2, 3`;
+    const runs = await this.sql.unsafe(
+      `SELECT ${RUN_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS rn
+       FROM runs WHERE created_at >= $1) r WHERE rn <= $2 ORDER BY id`,
+      [q.from, q.perJob],
+    );
+    return {
+      counts: counts.map((c) => ({ job: c.job as string, bucket: Number(c.bucket), status: c.status as RunStatus, n: Number(c.n) })),
+      runs: runs.map((r) => toRun(r as unknown as RunRow)),
+    };
   }
 
   async pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number> {

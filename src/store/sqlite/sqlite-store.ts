@@ -4,7 +4,7 @@ import { firstSlot } from "../first-slot.js";
 import { WithIncidents } from "../with-incidents.js";
 import type {
   ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
-  RunOutput, RunRecord, RunResult, SlotClaim, Store, TriggerRequest,
+  RunOutput, RunRecord, RunResult, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { SqliteClaimer } from "./claims.js";
 import { SqliteIncidents } from "./incidents.js";
@@ -239,6 +239,19 @@ export class SqliteStore extends WithIncidents implements Store {
     const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY id DESC LIMIT ?`;
     return this.read(() => (this.db.prepare(sql).all(...args, f.limit ?? 20) as RunRow[]).map(toRun));
+  }
+
+  async timeline(q: TimelineQuery): Promise<Timeline> {
+    return this.read(() => ({
+      counts: this.db.prepare(
+        `SELECT job, CAST((coalesce(started_at, created_at) - @from) / @bucketMs AS INTEGER) AS bucket, status, count(*) AS n
+         FROM runs WHERE created_at >= @from GROUP BY 1, 2, 3`,
+      ).all(q) as Timeline["counts"],
+      runs: (this.db.prepare(
+        `SELECT ${RUN_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS rn
+         FROM runs WHERE created_at >= @from) WHERE rn <= @perJob ORDER BY id`,
+      ).all(q) as RunRow[]).map(toRun),
+    }));
   }
 
   async pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number> {

@@ -1,0 +1,43 @@
+import type pino from "pino";
+import type { Config } from "../config/load.js";
+import { HttpServer } from "../http/server.js";
+import { Metrics } from "../http/metrics.js";
+import type { Scheduler } from "../scheduler.js";
+import { VERSION } from "../version.js";
+import type { Watchers } from "./watchers.js";
+
+export interface DaemonHttp {
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * The API, dashboard and /metrics on `http.listen` (PRODUCT: the daemon serves all three on one
+ * port). Reads come from the store, so every instance serves the same view.
+ */
+export async function startHttp(scheduler: Scheduler, config: Config, watchers: Watchers, logger: pino.Logger): Promise<DaemonHttp | null> {
+  if (!config.http) return null;
+  const engine = scheduler.engine;
+  const store = scheduler.store;
+  const now = () => engine.clock.now();
+  const metrics = new Metrics({
+    events: engine.events,
+    health: () => watchers.monitor.states(now()),
+    runningRuns: () => engine.activeRuns().length,
+    instances: () => store.listInstances(),
+    liveWithinMs: config.abandonAfterMs,
+    now,
+  });
+  const server = new HttpServer({
+    config: config.http,
+    api: {
+      store, control: engine, instanceId: engine.instanceId, version: VERSION,
+      uptimeMs: () => engine.uptimeMs, abandonAfterMs: config.abandonAfterMs, now,
+    },
+    metrics,
+    log: logger,
+  });
+  const { url } = await server.start();
+  logger.info({ url, token: config.http.token !== null }, `dashboard and API on ${url} (metrics at ${url}metrics)`);
+  return { metrics, stop: () => server.close() };
+}

@@ -1,0 +1,100 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { HttpConfig } from "../config/http.js";
+import { JobclockError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { registerApi, type ApiDeps } from "./api.js";
+import { authorize, checkOrigin } from "./auth.js";
+import { HttpError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import { sendJson } from "./request.js";
+import { Router } from "./router.js";
+import { StaticFiles } from "./static-files.js";
+
+const DASHBOARD_DIR = fileURLToPath(new URL("./dashboard", import.meta.url));
+
+export interface HttpServerDeps {
+  config: HttpConfig;
+  api: Omit<ApiDeps, "auth">;
+  metrics: Metrics | null;
+  log: Logger;
+}
+
+/**
+ * The daemon's one port: the REST API under /api/v1, the dashboard at /, and /metrics. Limits:
+ * 16 KiB of headers and of body, 5 s to send the headers, 10 s for a whole request, idle
+ * keep-alive connections closed after 5 s.
+ */
+export class HttpServer {
+  private readonly server: Server;
+  private readonly router = new Router();
+  private readonly files = new StaticFiles(DASHBOARD_DIR);
+
+  constructor(private readonly d: HttpServerDeps) {
+    const auth = { writes: d.config.token !== null, reads: d.config.token !== null && !d.config.loopback };
+    registerApi(this.router, { ...d.api, auth });
+    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.server.maxConnections = 256;
+  }
+
+  /** Listens; a port in use or an address not on this machine is a start-up error that says so. */
+  start(): Promise<{ host: string; port: number; url: string }> {
+    const { host, port } = this.d.config;
+    return new Promise((resolve, reject) => {
+      this.server.once("error", (error: NodeJS.ErrnoException) => {
+        const why = error.code === "EADDRINUSE" ? "is in use by another process" : error.code === "EADDRNOTAVAIL" ? "is not an address of this machine" : `cannot be used (${error.code})`;
+        reject(new JobclockError("HTTP_LISTEN", `http.listen ${host}:${port} ${why}; set http.listen to another address or port, or http: false`));
+      });
+      this.server.listen(port, host, () => {
+        const address = this.server.address() as AddressInfo;
+        const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+        resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}/` });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      checkOrigin(req, this.d.config);
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const method = req.method ?? "GET";
+      if ((method === "GET" || method === "HEAD") && this.files.serve(url.pathname, res, method === "HEAD")) return;
+      if (url.pathname === "/metrics" && this.d.metrics) return await this.serveMetrics(req, res, method);
+      const found = this.router.match(method, url.pathname);
+      if ("status" in found) {
+        if (found.status === 405) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here (allowed: ${found.allow})`, { allow: found.allow! });
+        throw new HttpError(404, "NOT_FOUND", `no such route: ${url.pathname} (see docs/api.md)`);
+      }
+      authorize(req, this.d.config, found.route.mutating);
+      await found.route.handler({ req, res, url, params: found.params });
+    } catch (error) {
+      this.fail(res, error);
+    }
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here (allowed: GET)`, { allow: "GET" });
+    authorize(req, this.d.config, false);
+    const text = await this.d.metrics!.text();
+    res.writeHead(200, { "content-type": this.d.metrics!.contentType, "cache-control": "no-store" });
+    res.end(method === "HEAD" ? undefined : text);
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    if (res.headersSent) return void res.destroy();
+    if (error instanceof HttpError) return sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+    this.d.log.error({ err: error }, "http: request failed");
+    const message = error instanceof JobclockError ? error.message : "internal error; see the daemon's log";
+    sendJson(res, 500, { error: { code: "INTERNAL", message } });
+  }
+}

@@ -1,0 +1,85 @@
+import cronstrue from "cronstrue";
+import { jobHealth } from "./health/job-health.js";
+import type { Health } from "./health/evaluate.js";
+import type { JobSpec } from "./job-spec.js";
+import type { JobRecord, RunRecord } from "./store/types.js";
+
+/**
+ * How jobs and runs are shown outside the process: `jobclock … --json` and the HTTP API share
+ * these shapes, so a script written against one works against the other.
+ */
+
+/** Job env values are often secrets (tokens, passwords): listings show the names only. */
+export function redactEnv(job: JobRecord): JobRecord {
+  const env = Object.fromEntries(Object.keys(job.spec.env).map((k) => [k, "***"]));
+  return { ...job, spec: { ...job.spec, env } };
+}
+
+const UNITS: [string, number][] = [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000], ["second", 1_000], ["millisecond", 1]];
+const NICKNAMES: Record<string, string> = {
+  "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+};
+
+/** "every 5 minutes", "every 1 hour 30 minutes", "at 02:30 Europe/London", "every 10 seconds". */
+export function scheduleInWords(spec: JobSpec): string {
+  const s = spec.schedule;
+  if (s.kind === "every") return `every ${durationInWords(s.everyMs)}`;
+  let text: string;
+  try {
+    text = cronstrue.toString(NICKNAMES[s.expression] ?? s.expression, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
+  } catch {
+    text = `cron ${s.expression}`;
+  }
+  return `${text.charAt(0).toLowerCase()}${text.slice(1)} ${s.timezone}`;
+}
+
+function durationInWords(ms: number): string {
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(n === 1 && parts.length === 0 && rest === size ? unit : `${n} ${unit}${n === 1 ? "" : "s"}`);
+    rest -= n * size;
+  }
+  return parts.join(" ") || "0 milliseconds";
+}
+
+export interface JobView {
+  name: string;
+  description: string | null;
+  tags: string[];
+  schedule: { text: string } & JobSpec["schedule"];
+  action: JobSpec["action"]["kind"];
+  overlap: JobSpec["overlap"];
+  paused: boolean;
+  retired: boolean;
+  health: Health | null;
+  lastRun: { id: number; status: RunRecord["status"] | null; startedAt: number | null; finishedAt: number | null; durationMs: number | null } | null;
+  nextSlot: number | null;
+  running: number;
+}
+
+export function jobView(job: JobRecord, now: number): JobView {
+  const { spec } = job;
+  const durationMs = job.lastStartedAt !== null && job.lastFinishedAt !== null && job.lastFinishedAt >= job.lastStartedAt
+    ? job.lastFinishedAt - job.lastStartedAt : null;
+  return {
+    name: job.name, description: spec.description, tags: spec.tags,
+    schedule: { ...spec.schedule, text: scheduleInWords(spec) },
+    action: spec.action.kind, overlap: spec.overlap, paused: job.paused, retired: job.retiredAt !== null,
+    health: job.retiredAt === null ? jobHealth(job, now) : null,
+    lastRun: job.lastRunId === null ? null : { id: job.lastRunId, status: job.lastStatus, startedAt: job.lastStartedAt, finishedAt: job.lastFinishedAt, durationMs },
+    nextSlot: job.paused || job.retiredAt !== null ? null : job.nextSlot,
+    running: job.runningCount,
+  };
+}
+
+export interface RunView extends RunRecord {
+  durationMs: number | null;
+}
+
+export function runView(run: RunRecord): RunView {
+  const durationMs = run.startedAt !== null && run.finishedAt !== null ? Math.max(0, run.finishedAt - run.startedAt) : null;
+  return { ...run, durationMs };
+}
