@@ -83,6 +83,7 @@ export function loadConfigLeniently(path: string, env: NodeJS.ProcessEnv = proce
     const essentials: RawConfig = {
       store: text(tree.store), pidfile: text(tree.pidfile), shutdown_timeout: text(tree.shutdown_timeout),
       log: { file: text(log.file) },
+      http: configSchema.shape.http.safeParse(tree.http).data,
     };
     const problems: string[] = [];
     const config = buildConfig(essentials, path, env, problems);

@@ -30,8 +30,9 @@ const TIMELINE_RUNS_PER_JOB = 200;
  */
 export function registerApi(router: Router, d: ApiDeps): void {
   const healthz = ({ res }: RouteContext) => sendJson(res, 200, { ok: true, instanceId: d.instanceId, version: d.version, uptimeMs: d.uptimeMs() });
-  router.get("/healthz", healthz);
-  router.get(`${V1}/healthz`, healthz);
+  // Liveness for load balancers and orchestrators: no token, nothing about the jobs.
+  router.get("/healthz", healthz, "open");
+  router.get(`${V1}/healthz`, healthz, "open");
 
   router.get(`${V1}/meta`, ({ res, url }) => {
     new Query(url.searchParams, []);

@@ -13,8 +13,8 @@ export type Handler = (ctx: RouteContext) => Promise<void> | void;
 interface Route {
   method: "GET" | "POST";
   parts: string[];
-  /** Changes something: needs the token whenever one is set. */
-  mutating: boolean;
+  /** "write": changes something (the token whenever one is set); "open": liveness, never asks. */
+  access: "open" | "read" | "write";
   handler: Handler;
 }
 
@@ -25,12 +25,12 @@ const MAX_PARAM_LENGTH = 200;
 export class Router {
   private readonly routes: Route[] = [];
 
-  get(path: string, handler: Handler): void {
-    this.routes.push({ method: "GET", parts: path.split("/"), mutating: false, handler });
+  get(path: string, handler: Handler, access: "open" | "read" = "read"): void {
+    this.routes.push({ method: "GET", parts: path.split("/"), access, handler });
   }
 
   post(path: string, handler: Handler): void {
-    this.routes.push({ method: "POST", parts: path.split("/"), mutating: true, handler });
+    this.routes.push({ method: "POST", parts: path.split("/"), access: "write", handler });
   }
 
   /** The route for this path, or why there is none: 404 (no such path) or 405 (wrong method). */

@@ -75,7 +75,7 @@ export class HttpServer {
         if (found.status === 405) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here (allowed: ${found.allow})`, { allow: found.allow! });
         throw new HttpError(404, "NOT_FOUND", `no such route: ${url.pathname} (see docs/api.md)`);
       }
-      authorize(req, this.d.config, found.route.mutating);
+      if (found.route.access !== "open") authorize(req, this.d.config, found.route.access === "write");
       await found.route.handler({ req, res, url, params: found.params });
     } catch (error) {
       this.fail(res, error);

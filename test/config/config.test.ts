@@ -93,7 +93,7 @@ describe("config: bad input names the key and the fix", () => {
       expect.stringMatching(/^jobs\.sync-orders: unknown key "evrey" \(did you mean "every"\?\) \(allowed: every, cron,/),
     ]);
     expect(problems(`stroe: x\njobs: {}`)).toEqual([
-      '(top level): unknown key "stroe" (did you mean "store"?) (allowed: store, pidfile, log, shutdown_timeout, heartbeat, abandon_after, retention, defaults, notify, jobs)',
+      '(top level): unknown key "stroe" (did you mean "store"?) (allowed: store, pidfile, log, shutdown_timeout, heartbeat, abandon_after, retention, defaults, notify, http, jobs)',
     ]);
     expect(problems(`log: { colour: red }\njobs: {}`)).toEqual(['log: unknown key "colour" (allowed: file, level, format)']);
   });
@@ -203,5 +203,31 @@ describe("config: instance timings", () => {
   it("refuses a heartbeat under a second, and abandon_after under 3 heartbeats", () => {
     expect(problems(`heartbeat: 0s\njobs: {}`)[0]).toMatch(/^heartbeat: 0s is too short; it must be at least 1s/);
     expect(problems(`heartbeat: 10s\nabandon_after: 20s\njobs: {}`)[0]).toMatch(/^abandon_after: must be at least 3 × heartbeat/);
+  });
+});
+
+describe("config: http", () => {
+  const http = (yaml: string, env: NodeJS.ProcessEnv = {}) => parseConfig(`${yaml}\njobs: {}\n`, join(tempDir(), "jobclock.yaml"), env).http;
+
+  it("serves on loopback port 7420 by default; false turns it off; listen takes host:port, [v6]:port or a port", () => {
+    expect(http("")).toEqual({ host: "127.0.0.1", port: 7420, token: null, loopback: true });
+    expect(http("http: false")).toBeNull();
+    expect(http('http: { listen: "[::1]:8080" }')).toEqual({ host: "::1", port: 8080, token: null, loopback: true });
+    expect(http('http: { listen: "9000" }')).toMatchObject({ host: "127.0.0.1", port: 9000 });
+    expect(http('http: { listen: "localhost:0" }')).toMatchObject({ host: "localhost", port: 0, loopback: true });
+    expect(http('http: { listen: "0.0.0.0:7420", token: "${T}" }', { T: "a-long-random-secret-0123" })).toMatchObject({ loopback: false, token: "a-long-random-secret-0123" });
+  });
+
+  it("refuses a non-loopback address without a token, a short token and a malformed address, naming the key", () => {
+    expect(problems('http: { listen: "0.0.0.0:7420" }\njobs: {}')).toEqual([
+      "http.listen: 0.0.0.0:7420 is reachable from other machines; set http.token (a random secret, e.g. ${JOBCLOCK_HTTP_TOKEN}) or listen on 127.0.0.1",
+    ]);
+    expect(problems('http: { token: "short" }\njobs: {}')[0]).toMatch(/^http\.token: is too short \(at least 16 characters/);
+    for (const bad of ["nope", "1.2.3.4:99999", "[zz]:1", "host:"]) {
+      expect(problems(`http: { listen: "${bad}" }\njobs: {}`)[0]).toMatch(new RegExp(`^http\\.listen: "${bad.replace(/[[\]().*]/g, "\\$&")}" is not host:port`));
+    }
+    expect(problems("http: { port: 80 }\njobs: {}")[0]).toMatch(/^http: unknown key "port" \(allowed: listen, token\)/);
+    // A token given in the file is a secret: a problem with it never repeats it.
+    expect(problems("http: { token: 12345 }\njobs: {}").join("\n")).not.toMatch(/12345/);
   });
 });

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "./engine-harness.js";
 import { tempDir } from "./spec.js";
 
 export const CLI = resolve(fileURLToPath(import.meta.url), "../../../dist/cli/main.js");
@@ -58,3 +59,14 @@ heartbeat: 1s
 abandon_after: 3s
 http: { listen: "127.0.0.1:0" }
 `;
+
+/** The URL the daemon logged when its HTTP server came up (tests listen on port 0). */
+export async function daemonUrl(dir: string): Promise<string> {
+  let url = "";
+  await waitFor("the daemon to log its dashboard URL", () => {
+    const log = existsSync(join(dir, "logs/info.log")) ? readFileSync(join(dir, "logs/info.log"), "utf8") : "";
+    url = /dashboard and API on (http:\/\/\S+)/.exec(log)?.[1] ?? "";
+    return url !== "";
+  });
+  return url;
+}

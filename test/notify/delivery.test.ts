@@ -32,9 +32,12 @@ async function setup(script: Parameters<typeof httpSink>[0], opts: { timeoutMs?:
   const notifiers = notifiersFrom({ slack: { webhook: sink.url, channel: "#dev-notify", username: "jobclock" } }, opts.timeoutMs ?? 10_000);
   const warnings: string[] = [];
   const log = { ...silentLogger, warn: (o: object | string) => void warnings.push(JSON.stringify(o)), error: (o: object | string) => void warnings.push(JSON.stringify(o)) };
-  const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log, backoffBaseMs: 50, pollMs: 20 });
+  const outcomes: string[] = [];
+  const dispatcher = new DeliveryDispatcher({
+    store, notifiers, instanceId: "i1", log, backoffBaseMs: 50, pollMs: 20, onOutcome: (n, o) => void outcomes.push(`${n} ${o}`),
+  });
   closers.push(() => dispatcher.stop());
-  return { sink, store, dispatcher, notifiers, warnings };
+  return { sink, store, dispatcher, notifiers, warnings, outcomes };
 }
 
 describe("Slack notifier", () => {
@@ -56,7 +59,7 @@ describe("Slack notifier", () => {
   });
 
   it("retries through a 500, a timeout and a 429 with Retry-After, and delivers exactly once", async () => {
-    const { sink, store, dispatcher, notifiers, warnings } = await setup(
+    const { sink, store, dispatcher, notifiers, warnings, outcomes } = await setup(
       [{ status: 500 }, { hang: true }, { status: 429, headers: { "retry-after": "1" } }],
       { timeoutMs: 300 },
     );
@@ -87,6 +90,8 @@ describe("Slack notifier", () => {
     expect(warnings.join("\n")).not.toMatch(/secret-token|127\.0\.0\.1/);
     expect(warnings.join("\n")).toMatch(/HTTP 500/);
     expect(warnings.join("\n")).toMatch(/no answer within 300ms/);
+    // What /metrics counts (jobclock_notifications_total), by notifier label, never by URL.
+    expect(outcomes).toEqual(["slack retry", "slack retry", "slack retry", "slack delivered"]);
   });
 
   it("turns a burst into one digest, and keeps to one message per second", async () => {

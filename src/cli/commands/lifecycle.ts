@@ -5,6 +5,7 @@ import { readPidfile } from "../../daemon/pidfile.js";
 import { runDaemon } from "../../daemon/run-daemon.js";
 import { startDaemon } from "../../daemon/start.js";
 import { stopDaemon } from "../../daemon/stop.js";
+import type { HttpConfig } from "../../config/http.js";
 import { ConfigError } from "../../errors.js";
 import { sqliteFileProblem } from "../../store/sqlite/open.js";
 import { notifiersFrom } from "../../notify/notifiers.js";
@@ -84,7 +85,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   if (json) {
     stdio.out(JSON.stringify({
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
-      pidfile: config.pidfile, jobs: counts,
+      pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null, jobs: counts,
       instances: instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs),
     }, null, 2));
     return code;
@@ -94,6 +95,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   stdio.out(`config:  ${config.path}`);
   stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : storeProblem ? `\n         problem: ${storeProblem}` : " (not created yet)"}`);
   stdio.out(`pidfile: ${config.pidfile}`);
+  stdio.out(`http:    ${httpText(config.http)}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
   stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
   const live = instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs);
@@ -105,6 +107,16 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
     ));
   }
   return code;
+}
+
+function httpUrl(http: HttpConfig): string {
+  return `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}/`;
+}
+
+function httpText(http: HttpConfig | null): string {
+  if (!http) return "off (http: false)";
+  if (http.port === 0) return `${http.host}, an ephemeral port (the daemon's log says which)`;
+  return `${httpUrl(http)} (dashboard; API under /api/v1; /metrics)${http.token ? ", token required" : ""}`;
 }
 
 /** "same clock", "+0.3s", or a warning when more than 2 s off the store's clock. */
