@@ -62,14 +62,20 @@ export interface JobView {
 
 export function jobView(job: JobRecord, now: number): JobView {
   const { spec } = job;
-  const durationMs = job.lastStartedAt !== null && job.lastFinishedAt !== null && job.lastFinishedAt >= job.lastStartedAt
-    ? job.lastFinishedAt - job.lastStartedAt : null;
+  // The last run started is shown. The job's last status belongs to the run that finished
+  // last, which (overlap: allow) may be an older one: while the newest still runs, say so.
+  const newestEnded = job.lastStartedAt !== null && job.lastFinishedAt !== null && job.lastFinishedAt >= job.lastStartedAt;
+  const stillRunning = !newestEnded && job.runningCount > 0;
+  const durationMs = newestEnded ? job.lastFinishedAt! - job.lastStartedAt! : null;
   return {
     name: job.name, description: spec.description, tags: spec.tags,
     schedule: { ...spec.schedule, text: scheduleInWords(spec) },
     action: spec.action.kind, overlap: spec.overlap, paused: job.paused, retired: job.retiredAt !== null,
     health: job.retiredAt === null ? jobHealth(job, now) : null,
-    lastRun: job.lastRunId === null ? null : { id: job.lastRunId, status: job.lastStatus, startedAt: job.lastStartedAt, finishedAt: job.lastFinishedAt, durationMs },
+    lastRun: job.lastRunId === null ? null : {
+      id: job.lastRunId, status: stillRunning ? "running" : job.lastStatus, startedAt: job.lastStartedAt,
+      finishedAt: stillRunning ? null : job.lastFinishedAt, durationMs,
+    },
     nextSlot: job.paused || job.retiredAt !== null ? null : job.nextSlot,
     running: job.runningCount,
   };

@@ -1,11 +1,11 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { daemonUrl, jobclock } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
-import { tempDir } from "../helpers/spec.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
@@ -45,8 +45,9 @@ async function openDashboard(width = 1280, height = 900): Promise<Page> {
 
 describe.skipIf(!haveChromium)("the dashboard, in Chromium", () => {
   beforeAll(async () => {
-    // The example config, in a temp folder, on a free port, with one fast job added.
-    dir = tempDir("jobclock-dashboard-");
+    // The example config, in a temp folder, on a free port, with one fast job added. (Not
+    // tempDir(): that one is emptied after each test, and this daemon lives for the whole file.)
+    dir = mkdtempSync(join(tmpdir(), "jobclock-dashboard-"));
     cpSync(join(REPO, "examples"), dir, { recursive: true, filter: (src) => !/\/(data|logs|run)$/.test(src) });
     const yaml = readFileSync(join(REPO, "examples/jobclock.yaml"), "utf8").replace("listen: 127.0.0.1:7420", 'listen: "127.0.0.1:0"');
     expect(yaml).toContain('listen: "127.0.0.1:0"');
@@ -62,6 +63,7 @@ describe.skipIf(!haveChromium)("the dashboard, in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     if (dir) await jobclock(["--config", config(), "stop"], { cwd: dir });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("lists the example jobs with their health and schedule in words", async () => {
