@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import type { Watchers } from "./watchers.js";
 
 export interface DaemonHttp {
+  url: string;
   metrics: Metrics;
   stop(): Promise<void>;
 }
@@ -38,6 +39,5 @@ export async function startHttp(scheduler: Scheduler, config: Config, watchers: 
     log: logger,
   });
   const { url } = await server.start();
-  logger.info({ url, token: config.http.token !== null }, `dashboard and API on ${url} (metrics at ${url}metrics)`);
-  return { metrics, stop: () => server.close() };
+  return { url, metrics, stop: () => server.close() };
 }

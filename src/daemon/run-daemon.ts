@@ -71,6 +71,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount },
     "jobclock started",
   );
+  if (http) logger.info({ url: http.url, token: config.http!.token !== null }, `dashboard and API on ${http.url} (metrics at ${http.url}metrics)`);
   // `start` returns when we say ready; by then the log must be on disk for `tail -f`.
   sink.flush();
   if (daemonized) {
