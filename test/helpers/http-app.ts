@@ -24,9 +24,10 @@ export interface TestApp {
 export async function startApp(
   jobs: Record<string, JobOptions & { handler?: JobHandler }>,
   http: Partial<HttpConfig> = {},
+  store?: string,
 ): Promise<TestApp> {
   const dir = tempDir("jobclock-http-");
-  const scheduler = createScheduler({ store: `sqlite:${join(dir, "jc.db")}`, baseDir: dir, heartbeat: "1s", abandonAfter: "3s" });
+  const scheduler = createScheduler({ store: store ?? `sqlite:${join(dir, "jc.db")}`, baseDir: dir, heartbeat: "1s", abandonAfter: "3s" });
   for (const [name, { handler, ...options }] of Object.entries(jobs)) scheduler.job(name, options, handler);
   await scheduler.start();
   const engine = scheduler.engine;

@@ -162,3 +162,31 @@ describe("HTTP API with a token", () => {
     expect((await app.call("/metrics", auth)).status).toBe(200);
   });
 });
+
+describe("several instances serve the same view", async () => {
+  const { PG_BASE, postgresUp } = await import("../helpers/postgres.js");
+  const up = await postgresUp();
+
+  it.skipIf(!up)("two instances on one PostgreSQL store answer alike, and a pause through one shows on the other", async () => {
+    const { randomBytes } = await import("node:crypto");
+    const postgres = (await import("postgres")).default;
+    const schema = `jc_http_${randomBytes(5).toString("hex")}`;
+    const url = `${PG_BASE}?schema=${schema}`;
+    const a = await startApp(JOBS, {}, url);
+    const b = await startApp(JOBS, {}, url);
+    try {
+      const names = async (x: TestApp) => (await x.call("/api/v1/jobs")).body.jobs.map((j: { name: string }) => j.name);
+      expect(await names(a)).toEqual(["echo", "nightly"]);
+      expect(await names(b)).toEqual(await names(a));
+      expect((await a.call("/api/v1/instances")).body.instances).toHaveLength(2);
+      expect((await a.call("/api/v1/jobs/echo/pause", post())).status).toBe(200);
+      expect((await b.call("/api/v1/jobs/echo")).body.job).toMatchObject({ paused: true, health: { state: "paused" } });
+    } finally {
+      await a.close();
+      await b.close();
+      const sql = postgres(PG_BASE, { onnotice: () => {} });
+      await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql.end();
+    }
+  });
+});
