@@ -46,7 +46,9 @@ export class RunSupervisor {
   private closed = false;
 
   constructor(private readonly d: SupervisorDeps) {
-    this.finisher = new Batcher((results) => d.store.finishRuns(results));
+    // One time limit per batch of finishes, not one timer per run: a thousand runs ending
+    // together are one store call, and fail (and are retried) together.
+    this.finisher = new Batcher((results) => withTimeLimit(d.store.finishRuns(results), STORE_CALL_LIMIT_MS, `recording ${results.length} run(s)`));
   }
 
   get size(): number {
@@ -177,7 +179,7 @@ export class RunSupervisor {
     try {
       for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
         try {
-          return await withTimeLimit(this.finisher.add(record), STORE_CALL_LIMIT_MS, `recording run #${record.runId}`);
+          return await this.finisher.add(record);
         } catch (error) {
           this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
           if (this.closed) return null;
