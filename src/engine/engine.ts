@@ -17,7 +17,7 @@ import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
 import { ClaimSharing } from "./claim-sharing.js";
 import { Claimer } from "./claimer.js";
-import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
+import { FALLBACK_POLL_MS, POLL_MS, withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
 
@@ -124,11 +124,16 @@ export class Engine {
     this.liveSince = this.clock.now();
     await this.sync(true);
     if (this.store.subscribe) {
-      this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
+      try {
+        this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
+      } catch (error) {
+        this.warn("the store cannot push changes here; polling for them instead", error);
+      }
     }
+    const pollMs = this.o.syncMs ?? (this.unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
     this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.housekeeping.beat(), (e) => this.warn("heartbeat failed", e));
     this.loops.push(
-      new Loop(this.clock, this.o.syncMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
+      new Loop(this.clock, pollMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
       new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
     );
     this.arm();

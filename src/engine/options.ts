@@ -14,7 +14,11 @@ export interface EngineOptions {
   heartbeatMs?: number;
   /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
   abandonAfterMs?: number;
-  /** How often the store is asked whether another process changed something. */
+  /**
+   * How often the store is asked whether another process changed something. Default: 250 ms,
+   * or 1 s where the store pushes changes (PostgreSQL's NOTIFY, SQLite's file watch) and the
+   * poll is only the fallback for a lost push.
+   */
   syncMs?: number;
   /** The one timer never sleeps longer than this, so clock jumps are noticed. */
   recheckMs?: number;
@@ -35,14 +39,20 @@ export interface EngineOptions {
   pruneEveryMs?: number;
 }
 
-export type EngineSettings = Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId">>;
+export type EngineSettings = Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId" | "syncMs">> & {
+  /** null: chosen at start, by whether the store pushes changes. */
+  syncMs: number | null;
+};
+
+export const POLL_MS = 250;
+export const FALLBACK_POLL_MS = 1_000;
 
 export function withDefaults(options: EngineOptions): EngineSettings {
   return {
     version: options.version ?? "0.0.0",
     heartbeatMs: options.heartbeatMs ?? 5_000,
     abandonAfterMs: options.abandonAfterMs ?? 30_000,
-    syncMs: options.syncMs ?? 250,
+    syncMs: options.syncMs ?? null,
     recheckMs: options.recheckMs ?? 30_000,
     claimAheadMs: options.claimAheadMs ?? (options.store.kind === "postgres" ? 250 : 100),
     stealAfterMs: options.stealAfterMs ?? 300,

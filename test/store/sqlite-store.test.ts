@@ -90,3 +90,26 @@ describe("SqliteStore migrations", () => {
     await store.close();
   });
 });
+
+describe("SqliteStore pushes changes", () => {
+  it("a trigger written by another process (the CLI) runs within a quarter second, with polling slowed to a minute", async () => {
+    const { createScheduler } = await import("../../src/scheduler.js");
+    const path = join(tempDir(), "push.db");
+    const ran: number[] = [];
+    const clock = createScheduler({ store: `sqlite:${path}`, syncInterval: "60s" });
+    clock.job("hourly", { every: "1h" }, () => void ran.push(Date.now()));
+    await clock.start();
+    const cli = SqliteStore.open(path); // what `jobclock trigger` does: its own connection
+    try {
+      const t0 = Date.now();
+      await cli.requestTrigger("hourly", t0);
+      const deadline = Date.now() + 3_000;
+      while (ran.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(ran).toHaveLength(1); // without the file watch it would wait for the minute's poll
+      expect(ran[0]! - t0).toBeLessThan(250);
+    } finally {
+      await clock.stop({ timeout: 0 });
+      await cli.close();
+    }
+  });
+});

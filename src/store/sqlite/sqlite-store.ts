@@ -7,6 +7,7 @@ import type {
   RunOutput, RunRecord, RunResult, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { SqliteClaimer } from "./claims.js";
+import { watchDatabase } from "./file-watch.js";
 import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
@@ -26,6 +27,8 @@ export class SqliteStore extends WithIncidents implements Store {
     this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
     this.s = {
       bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
+      // Polled four times a second: prepared once (db.pragma() prepares it anew on every call).
+      dataVersion: db.prepare("PRAGMA data_version").pluck(),
       getJob: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE name = ?`),
       finish: db.prepare(
         `UPDATE runs SET status = @status, attempt = @attempt, finished_at = @finishedAt, exit_code = @exitCode,
@@ -114,8 +117,13 @@ export class SqliteStore extends WithIncidents implements Store {
     });
   }
 
+  /** Another process's commit touches the database's files: react at once (see watchDatabase). */
+  async subscribe(onChange: () => void): Promise<() => Promise<void>> {
+    return watchDatabase(this.path, onChange);
+  }
+
   async changeToken(): Promise<string> {
-    return this.read(() => String(this.db.pragma("data_version", { simple: true })));
+    return this.read(() => String(this.s.dataVersion.get()));
   }
 
   async changesSince(rev: number, page: ChangePage = {}): Promise<ChangeSet> {

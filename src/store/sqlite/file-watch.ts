@@ -1,0 +1,31 @@
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
+
+// Our own writes touch the files too (heartbeats; a thousand runs a second under load): each
+// burst of events becomes at most one check every this long. The check itself is cheap (it asks
+// SQLite whether another connection committed).
+const COALESCE_MS = 50;
+
+/**
+ * Tells when the database or its WAL changed on disk (inotify on Linux), so that a `jobclock
+ * pause` from the CLI reaches the daemon in milliseconds, and an idle daemon does not have to
+ * wake four times a second to ask. Throws where the platform cannot watch; the engine then polls.
+ */
+export function watchDatabase(path: string, onChange: () => void): () => Promise<void> {
+  const name = basename(path);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+    if (file !== null && !String(file).startsWith(name)) return; // another file in the folder
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      onChange();
+    }, COALESCE_MS);
+    timer.unref();
+  });
+  watcher.on("error", () => watcher.close()); // the folder went away: the fallback poll remains
+  return async () => {
+    if (timer) clearTimeout(timer);
+    watcher.close();
+  };
+}
