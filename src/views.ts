@@ -21,9 +21,23 @@ const NICKNAMES: Record<string, string> = {
   "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
 };
 
+// Jobs share few distinct schedules; the dashboard asks for all of them every two seconds.
+const WORDS_MEMO_LIMIT = 10_000;
+const wordsMemo = new Map<string, string>();
+
 /** "every 5 minutes", "every 1 hour 30 minutes", "at 02:30 Europe/London", "every 10 seconds". */
 export function scheduleInWords(spec: JobSpec): string {
   const s = spec.schedule;
+  const key = s.kind === "every" ? `e${s.everyMs}` : `c${s.timezone} ${s.expression}`;
+  let words = wordsMemo.get(key);
+  if (words === undefined) {
+    words = describe(s);
+    if (wordsMemo.size < WORDS_MEMO_LIMIT) wordsMemo.set(key, words);
+  }
+  return words;
+}
+
+function describe(s: JobSpec["schedule"]): string {
   if (s.kind === "every") return `every ${durationInWords(s.everyMs)}`;
   let text: string;
   try {

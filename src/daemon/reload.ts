@@ -14,8 +14,9 @@ export async function reload(scheduler: Scheduler, configPath: string, running: 
     logger.error({ problems }, "reload refused: the config has problems; keeping the running config");
     return;
   }
-  for (const key of ["store", "pidfile"] as const) {
-    if (next[key] !== running[key]) logger.warn(`reload: a change of ${key} takes effect at the next restart`);
+  for (const key of ["store", "pidfile", "http"] as const) {
+    // (For http: until the restart, the old listen address and token stay in force.)
+    if (JSON.stringify(next[key]) !== JSON.stringify(running[key])) logger.warn(`reload: a change of ${key} takes effect at the next restart`);
   }
   logger.level = next.log.level;
   if (JSON.stringify(next.notify) !== JSON.stringify(running.notify)) {

@@ -68,12 +68,13 @@ export async function runDaemon(configPath: string): Promise<number> {
     return failStartup(error);
   }
   logger.info(
-    { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount },
+    { pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount, dashboard: http?.url },
     "jobclock started",
   );
-  if (http) logger.info({ url: http.url, token: config.http!.token !== null }, `dashboard and API on ${http.url} (metrics at ${http.url}metrics)`);
-  // `start` returns when we say ready; by then the log must be on disk for `tail -f`.
+  // `start` returns when we say ready; by then the log must be on disk for `tail -f`. (A line
+  // logged just before a synchronous flush can overtake one still being written: one line.)
   sink.flush();
+  if (http) logger.info({ url: http.url, token: config.http!.token !== null }, `dashboard and API on ${http.url} (metrics at ${http.url}metrics)`);
   if (daemonized) {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
     process.disconnect?.();

@@ -7,15 +7,14 @@ import type { JobTable, LocalJob } from "./job-table.js";
 import type { LostClaims } from "./lost-claims.js";
 import type { RunSupervisor } from "./run-supervisor.js";
 import type { StoreClock } from "./store-clock.js";
-import { withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 
 // A slot this far before the engine went live was missed while nobody was running.
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
-const CONTENDED_RECHECK_MS = 50;
+export const CONTENDED_RECHECK_MS = 50;
 const AWAIT_RECORD_RECHECK_MS = 100;
 export const STORE_RETRY_MS = 1_000;
-const STORE_CALL_LIMIT_MS = 10_000;
 
 export interface ClaimerDeps {
   store: Store;
@@ -29,6 +28,8 @@ export interface ClaimerDeps {
   lostClaims: LostClaims;
   /** When the engine started taking slots: earlier ones were missed while nobody ran. */
   liveSince(): number;
+  /** False once the engine is stopping: no new slots are claimed. */
+  takingSlots(): boolean;
   /** Reads one job again from the store (the claim was lost: someone else moved it). */
   reload(name: string): Promise<void>;
   warn(message: string, error?: unknown): void;
@@ -56,6 +57,7 @@ export class Claimer {
       for (const job of due) table.recheckAt(job, now + STORE_RETRY_MS);
       return;
     }
+    if (!this.d.takingSlots()) return; // a stop began meanwhile: no new slots
     const jobs: LocalJob[] = [];
     const claims: SlotClaim[] = [];
     for (const job of mine) {
@@ -83,7 +85,10 @@ export class Claimer {
     }
   }
 
-  /** Claims manual triggers; false if the store could not be asked (try again at the next poll). */
+  /**
+   * Claims manual triggers. False if one is still to claim (the store could not be asked, or
+   * the job's row was held elsewhere that instant): the caller asks again shortly.
+   */
   async claimTriggers(triggers: TriggerRequest[]): Promise<boolean> {
     const now = this.d.clock.now();
     const jobs = triggers.map((t) => this.d.table.get(t.job)!);
@@ -91,20 +96,25 @@ export class Claimer {
     const outcomes = await this.claim(claims);
     if (!outcomes) return false;
     for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
-    return true;
+    return outcomes.every((o) => o.kind !== "contended");
   }
 
-  async claimQueued(job: LocalJob, slot: number): Promise<void> {
+  /** Claims a job's queued slot; false if the job's row was held elsewhere (ask again shortly). */
+  async claimQueued(job: LocalJob, slot: number): Promise<boolean> {
     const claim = queuedClaim(job, slot, this.d.instanceId, this.d.clock.now());
     const [outcome] = (await this.claim([claim])) ?? [];
     if (outcome) await this.settle(job, claim, outcome);
+    return outcome?.kind !== "contended";
   }
 
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
+    const sent = this.d.store.claimSlots(claims);
     try {
-      return await withTimeLimit(this.d.store.claimSlots(claims), STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
+      return await withTimeLimit(sent, STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
     } catch (error) {
       this.d.lostClaims.doubt();
+      // Given up on, it may still commit later: then look for its runs again.
+      sent.then(() => this.d.lostClaims.doubt(), () => this.d.lostClaims.doubt());
       this.d.warn(`could not claim ${claims.length} slot(s); retrying`, error);
       return null;
     }
@@ -128,7 +138,11 @@ export class Claimer {
       return this.d.reload(job.name);
     }
     if (outcome.kind === "busy") return table.recheckAt(job, now + BUSY_RECHECK_MS);
-    if (outcome.kind === "contended") return table.recheckAt(job, now + CONTENDED_RECHECK_MS);
+    if (outcome.kind === "contended") {
+      // Triggers and queued slots are asked for again by their callers.
+      if (claim.source.kind === "slot") table.recheckAt(job, now + CONTENDED_RECHECK_MS);
+      return;
+    }
     if (claim.source.kind === "slot") table.reschedule(job, claim.source.next);
     if (outcome.missedRun) {
       log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");

@@ -12,16 +12,15 @@ import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
 import { Housekeeping } from "./housekeeping.js";
 import { RunSupervisor } from "./run-supervisor.js";
-import { withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
 import { ClaimSharing } from "./claim-sharing.js";
-import { Claimer } from "./claimer.js";
+import { Claimer, CONTENDED_RECHECK_MS } from "./claimer.js";
 import { FALLBACK_POLL_MS, POLL_MS, withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
 
-const STORE_CALL_LIMIT_MS = 10_000;
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -57,6 +56,7 @@ export class Engine {
   private unhandled = new Set<string>();
   private queuedOnLoad: JobRecord[] = [];
   private stopping: Promise<void> | null = null;
+  private prepared: Promise<void> | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private syncChain: Promise<void> = Promise.resolve();
   /** The tick's claim in flight, if any (a stop waits for it). */
@@ -81,7 +81,8 @@ export class Engine {
     this.claimer = new Claimer({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId,
       table: this.table, runs: this.runs, sharing: this.sharing, lostClaims: this.lostClaims,
-      liveSince: () => this.liveSince, reload: (name) => this.reload(name), warn: (m, e) => this.warn(m, e),
+      liveSince: () => this.liveSince, takingSlots: () => this.state === "running",
+      reload: (name) => this.reload(name), warn: (m, e) => this.warn(m, e),
     });
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
@@ -89,6 +90,7 @@ export class Engine {
       heldRunIds: () => this.runs.list().map((r) => r.id),
       // An instance that missed two heartbeats (and a second) no longer gets its jobs' first claim.
       onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.o.heartbeatMs + 1_000),
+      onClockCorrected: () => this.arm(),
       onAbandoned: (jobs) => this.afterAbandoned(jobs),
       warn: (message, error) => this.warn(message, error),
     });
@@ -104,22 +106,37 @@ export class Engine {
 
   /** Applies job definitions to the store (add, update, retire) and follows them. */
   async apply(specs: JobSpec[]): Promise<ApplyReport> {
+    // Anchors and first slots are written on the store's clock too.
+    if (this.state === "new") await this.prepare();
     const report = await this.store.applyJobs(specs, this.clock.now());
     this.events.emit("jobs:applied", report);
     if (this.state === "running") await this.sync(true);
     return report;
   }
 
+  /**
+   * Registers this instance and takes its first heartbeat, which measures this machine's clock
+   * against the store's before any slot is written or judged. Once, before apply or start.
+   */
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const now = this.clock.now();
+      await this.store.registerInstance({
+        id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
+        startedAt: now, lastSeen: now, stoppedAt: null,
+      });
+      await this.housekeeping.beat();
+    })();
+    return this.prepared;
+  }
+
   async start(): Promise<void> {
     if (this.state !== "new") throw new Error("an engine starts once; create a new one to start again");
-    const now = this.clock.now();
-    this.startedAt = now;
-    await this.store.registerInstance({
-      id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
-      startedAt: now, lastSeen: now, stoppedAt: null,
-    });
-    // The first heartbeat measures the clock against the store's before any slot is judged.
-    await this.housekeeping.beat();
+    const preparedEarlier = this.prepared !== null;
+    await this.prepare();
+    // Prepared at an earlier apply: look again for dead instances' runs, just before going live.
+    if (preparedEarlier) await this.housekeeping.beat();
+    this.startedAt = this.clock.now();
     this.state = "running";
     this.liveSince = this.clock.now();
     await this.sync(true);
@@ -149,6 +166,11 @@ export class Engine {
       if (timeoutMs === 0) this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
       return this.stopping ?? Promise.resolve();
     }
+    if (this.state === "new" && this.prepared) {
+      // Registered by an apply but never started: say so, or it would look alive to the others.
+      this.state = "stopped";
+      return this.prepared.then(() => this.store.markInstanceStopped(this.instanceId, this.clock.now())).catch(() => {});
+    }
     if (this.state !== "running") return Promise.resolve();
     this.stopping = this.drainAndStop(timeoutMs);
     return this.stopping;
@@ -159,7 +181,7 @@ export class Engine {
     for (const loop of this.loops) loop.stop();
     await this.unsubscribe?.().catch(() => {});
     // Claims already sent may still win: their runs must be in hand before the drain counts them.
-    await this.claiming.catch(() => {});
+    await withTimeLimit(this.claiming, STORE_CALL_LIMIT_MS, "a claim in flight at stop").catch(() => {});
     await this.syncChain;
     this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
     await this.runs.drain(timeoutMs);
@@ -175,17 +197,22 @@ export class Engine {
 
   async pause(name: string): Promise<void> {
     if (!(await this.store.setPaused(name, true, this.clock.now()))) throw new UnknownJobError(name);
-    await this.sync(true);
+    await this.followNow();
   }
 
   async resume(name: string): Promise<void> {
     if (!(await this.store.setPaused(name, false, this.clock.now()))) throw new UnknownJobError(name);
-    await this.sync(true);
+    await this.followNow();
   }
 
   async trigger(name: string): Promise<void> {
     if (!(await this.store.requestTrigger(name, this.clock.now()))) throw new UnknownJobError(name);
-    if (this.state === "running") await this.sync(true);
+    await this.followNow();
+  }
+
+  /** The change is in the store (done, for every instance); following it here may fail and be retried by the poll. */
+  private async followNow(): Promise<void> {
+    if (this.state === "running") await this.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
   }
 
   // ---- timer and slots -------------------------------------------------------------------
@@ -256,7 +283,10 @@ export class Engine {
 
   private async claimQueued(name: string, slot: number): Promise<void> {
     const job = this.table.get(name);
-    if (job && this.state === "running") await this.claimer.claimQueued(job, slot);
+    if (!job || this.state !== "running") return;
+    if (!(await this.claimer.claimQueued(job, slot))) {
+      this.clock.setTimeout(() => void this.claimQueued(name, slot).catch((e) => this.warn("claiming a queued slot failed", e)), CONTENDED_RECHECK_MS);
+    }
   }
 
   private async promoteQueued(records: JobRecord[]): Promise<void> {
@@ -277,15 +307,20 @@ export class Engine {
     const token = await this.store.changeToken();
     // The store answers again: results that waited for it go in now, lost claims are found.
     this.runs.retryNow();
-    if (this.state === "running") await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
+    // Not while a tick's claims are in flight: their answers would be taken for lost ones.
+    if (this.state === "running" && !this.ticking) await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
     if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
     this.rev = rev;
     if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
     const mine = triggers.filter((t) => this.table.get(t.job));
     if (mine.length > 0 && this.state === "running") {
-      // A trigger that could not be claimed (store busy) is tried again at the next poll.
-      if (!(await this.claimer.claimTriggers(mine))) return;
+      // A trigger still to claim (store away, or its job's row held elsewhere that instant)
+      // is read and tried again shortly: the token is not advanced past it.
+      if (!(await this.claimer.claimTriggers(mine))) {
+        this.clock.setTimeout(() => void this.sync(true).catch((e) => this.warn("store sync failed", e)), CONTENDED_RECHECK_MS);
+        return;
+      }
     }
     // Only now is everything up to this token handled; our own commits do not move it.
     this.token = token;
@@ -295,8 +330,9 @@ export class Engine {
 
   private adopt(run: RunRecord): boolean {
     const job = this.table.get(run.job);
-    // Retired, left to others, or stopping meanwhile: abandoned after the budget.
-    if (!job || this.state !== "running") return false;
+    // Retired, left to others, or stopping meanwhile: abandoned after the budget. A run from
+    // before this engine started (a predecessor with the same instance id) died with it.
+    if (!job || this.state !== "running" || run.createdAt < this.startedAt) return false;
     this.runs.start(job.spec, run, []);
     return true;
   }

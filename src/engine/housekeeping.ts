@@ -3,14 +3,13 @@ import type { InstanceRecord, Store } from "../store/types.js";
 import type { EngineEmitter } from "./events.js";
 import { abandonDeadRuns } from "./recovery.js";
 import type { StoreClock } from "./store-clock.js";
-import { withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
 const MAX_ROUND_TRIP_MS = 1_000;
-// A correction moves firing times, so only a reading this far from the current one (or the
-// round trip's length, if longer) changes it: skews below this are left alone.
+// A correction moves firing times, so only a reading this far from the current correction (or
+// the round trip's length, if longer) changes it.
 const CORRECTION_DEADBAND_MS = 50;
-const STORE_CALL_LIMIT_MS = 10_000;
 
 export interface HousekeepingDeps {
   store: Store;
@@ -25,6 +24,8 @@ export interface HousekeepingDeps {
   heldRunIds(): number[];
   /** The store's instances, read at every heartbeat (who is alive, to share the claiming). */
   onInstances(instances: InstanceRecord[], now: number): void;
+  /** The engine's clock moved by a correction: its timer must be set again. */
+  onClockCorrected(): void;
   /** Jobs whose runs were just abandoned: one may have a queued slot waiting. */
   onAbandoned(jobs: string[]): Promise<void>;
   warn(message: string, error?: unknown): void;
@@ -62,7 +63,10 @@ export class Housekeeping {
     // The store read its clock somewhere within the round trip: a reading is only good to about
     // the round trip, and under load that is tens of milliseconds. Acting on that noise would
     // start runs before their slot by the machine's own (correct) clock.
-    if (clock.correct(skew, Math.max(CORRECTION_DEADBAND_MS, roundTripMs))) log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
+    if (clock.correct(skew, Math.max(CORRECTION_DEADBAND_MS, roundTripMs))) {
+      log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
+      this.d.onClockCorrected(); // the armed timer was set by the old clock
+    }
     const off = Math.abs(skew) > MAX_SKEW_MS;
     if (off && !this.skewWarned) {
       this.d.warn(`this machine's clock is ${(skew / 1000).toFixed(1)}s off the store's; jobclock schedules on the store's clock, but fix this machine's time sync (NTP)`);

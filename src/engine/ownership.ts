@@ -1,4 +1,4 @@
-import type { InstanceRecord } from "../store/types.js";
+import { isLive, type InstanceRecord } from "../store/types.js";
 
 /**
  * Which live instance claims a job's slots first. Every instance may claim every slot (the
@@ -18,7 +18,7 @@ export class Ownership {
 
   /** Instances that heartbeated within `withinMs` (this one always counts). */
   update(instances: InstanceRecord[], now: number, withinMs: number): void {
-    const ids = instances.filter((i) => i.stoppedAt === null && now - i.lastSeen <= withinMs).map((i) => i.id);
+    const ids = instances.filter((i) => isLive(i, now, withinMs)).map((i) => i.id);
     if (!ids.includes(this.selfId)) ids.push(this.selfId);
     this.live = ids.sort();
   }

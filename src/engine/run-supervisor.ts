@@ -8,9 +8,8 @@ import { Batcher } from "./batcher.js";
 import type { EngineEmitter } from "./events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
 import { StartQueue } from "./start-queue.js";
-import { withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 
-const STORE_CALL_LIMIT_MS = 10_000;
 
 interface ActiveRun {
   run: RunRecord;
@@ -40,6 +39,13 @@ export class RunSupervisor {
   private readonly active = new Map<number, ActiveRun>();
   private readonly perJob = new Map<string, number>();
   private readonly finisher: Batcher<RunResult, FinishOutcome>;
+  /**
+   * Runs that ended here lately. A claim whose answer was lost can be found and started by
+   * LostClaims while its answer is still on the way, or just after it ended: either way it
+   * must not run twice. Run id → when it ended, kept RECENT_MS (a Map keeps insertion order,
+   * so the oldest go first).
+   */
+  private readonly recent = new Map<number, number>();
   /** Jobs with a run that ended but whose result the store has not taken yet (it was away). */
   private readonly unrecorded = new Map<string, number>();
   private retryWake = new AbortController();
@@ -78,14 +84,14 @@ export class RunSupervisor {
     this.retryWake = new AbortController();
   }
 
-  /** Has this run (claimed by this process) been started here? */
+  /** Has this run (claimed by this process) been started here, and is running or ended lately? */
   holds(runId: number): boolean {
-    return this.active.has(runId);
+    return this.active.has(runId) || this.recent.has(runId);
   }
 
   start(spec: JobSpec, run: RunRecord, replacing: number[]): void {
     // A claim whose answer was lost and is adopted later may also get its answer: run it once.
-    if (this.active.has(run.id)) return;
+    if (this.holds(run.id)) return;
     const { clock, events, log } = this.d;
     const cancel = new Cancellation();
     const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
@@ -157,6 +163,7 @@ export class RunSupervisor {
       error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
     });
     this.active.delete(run.id);
+    this.remember(run.id, finishedAt);
     countDown(this.perJob, run.job);
     const durationMs = finishedAt - (run.startedAt ?? finishedAt);
     const level = result.status === "succeeded" ? "info" : "warn";
@@ -169,10 +176,18 @@ export class RunSupervisor {
     await this.d.afterRun(run.job, outcome?.queuedSlot ?? null);
   }
 
+  private remember(id: number, at: number): void {
+    this.recent.set(id, at);
+    for (const [old, endedAt] of this.recent) {
+      if (endedAt >= at - RECENT_MS) break;
+      this.recent.delete(old);
+    }
+  }
+
   /**
    * The result of a run is never dropped: if the store is away, keep trying until it is back.
    * Retries stay frequent (at most 2 s apart): until the result is written the job counts as
-   * running, and its next slots would be skipped.
+   * running: its next slots wait for it (awaitsRecord).
    */
   private async finishWithRetry(job: string, record: RunResult): Promise<FinishOutcome | null> {
     let waiting = false;
@@ -193,6 +208,9 @@ export class RunSupervisor {
     }
   }
 }
+
+/** Far longer than a lost claim's answer takes to arrive, or the store to say what it holds. */
+const RECENT_MS = 60_000;
 
 function countDown(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 1) - 1;

@@ -1,8 +1,11 @@
+/** How long a store call on the scheduling path may take before it counts as failed. */
+export const STORE_CALL_LIMIT_MS = 10_000;
+
 /**
  * A store call that never answers (a connection half-dead after a network cut) must not stall
  * the engine: past `ms` it counts as failed and the caller's retry takes over. That is safe for
- * every call it guards: claims are compare-and-set (a late success loses its next attempt and
- * the unstarted run is abandoned), and recording a finish is idempotent.
+ * every call it guards: claims are compare-and-set (a late success is looked for and started by
+ * LostClaims), and recording a finish is idempotent.
  */
 export function withTimeLimit<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,8 +1,9 @@
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
-import { RUN_STATUSES, type Store } from "../store/types.js";
+import { isLive, RUN_STATUSES, type Store } from "../store/types.js";
 import { jobView, redactEnv, runView } from "../views.js";
 import { badRequest, notFound } from "./errors.js";
+import { CostBoundCache } from "./cost-bound-cache.js";
 import { Query, readJsonObject, sendJson } from "./request.js";
 import type { RouteContext, Router } from "./router.js";
 
@@ -85,7 +86,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const now = d.now();
     const instances = await d.store.listInstances();
     sendJson(res, 200, {
-      instances: instances.map((i) => ({ ...i, live: i.stoppedAt === null && now - i.lastSeen < d.abandonAfterMs })),
+      instances: instances.map((i) => ({ ...i, live: isLive(i, now, d.abandonAfterMs) })),
     });
   });
 
@@ -101,17 +102,23 @@ export function registerApi(router: Router, d: ApiDeps): void {
     sendJson(res, 200, { incidents: await d.store.listOpenIncidents() });
   });
 
+  // The heaviest read (every run of the window). However many dashboards poll it, it is
+  // computed at most once per ten times its own cost, so it can never take more than a tenth
+  // of the process (on SQLite, reads share the scheduler's thread).
+  const timeline = new CostBoundCache<object>(d.now);
   router.get(`${V1}/timeline`, async ({ res, url }) => {
     const q = new Query(url.searchParams, ["hours"]);
     const hours = q.int("hours", 1, 168, 24)!;
-    const to = d.now();
-    const bucketMs = Math.ceil((hours * 3_600_000) / TIMELINE_BUCKETS);
-    const from = to - TIMELINE_BUCKETS * bucketMs;
-    const { counts, runs } = await d.store.timeline({ from, bucketMs, perJob: TIMELINE_RUNS_PER_JOB });
-    sendJson(res, 200, {
-      from, to, bucketMs, buckets: TIMELINE_BUCKETS, runsPerJob: TIMELINE_RUNS_PER_JOB, counts,
-      runs: runs.map((r) => ({ id: r.id, job: r.job, status: r.status, trigger: r.trigger, slot: r.slot, startedAt: r.startedAt, finishedAt: r.finishedAt, createdAt: r.createdAt })),
-    });
+    sendJson(res, 200, await timeline.get(String(hours), async () => {
+      const to = d.now();
+      const bucketMs = Math.ceil((hours * 3_600_000) / TIMELINE_BUCKETS);
+      const from = to - TIMELINE_BUCKETS * bucketMs;
+      const { counts, runs } = await d.store.timeline({ from, bucketMs, perJob: TIMELINE_RUNS_PER_JOB });
+      return {
+        from, to, bucketMs, buckets: TIMELINE_BUCKETS, runsPerJob: TIMELINE_RUNS_PER_JOB, counts,
+        runs: runs.map((r) => ({ id: r.id, job: r.job, status: r.status, trigger: r.trigger, slot: r.slot, startedAt: r.startedAt, finishedAt: r.finishedAt, createdAt: r.createdAt })),
+      };
+    }));
   });
 
   for (const action of ["pause", "resume", "trigger"] as const) {
@@ -124,6 +131,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
         if (error instanceof UnknownJobError) throw notFound(`job "${params.name}"`);
         throw error;
       }
+      timeline.clear(); // the next look shows what this changed
       // A trigger is stored and runs within a second on whichever instance claims it.
       sendJson(res, action === "trigger" ? 202 : 200, { ok: true, job: params.name, action });
     });

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { HttpConfig } from "../config/http.js";
+import { isLoopback, type HttpConfig } from "../config/http.js";
 import { HttpError } from "./errors.js";
 
 /**
@@ -9,12 +9,24 @@ import { HttpError } from "./errors.js";
  * is constant-time: both sides are hashed to the same length first, then compared.
  */
 export function authorize(req: IncomingMessage, config: HttpConfig, mutating: boolean): void {
-  if (config.token === null || (!mutating && config.loopback)) return;
+  // A reverse proxy on this host makes a loopback listener reachable from anywhere: a request
+  // it forwarded is treated as coming from off loopback.
+  const loopback = config.loopback && !forwarded(req);
+  if (config.token === null) {
+    if (loopback) return;
+    throw new HttpError(403, "PROXIED", "requests through a proxy need http.token set (and sent as Authorization: Bearer <token>)");
+  }
+  if (!mutating && loopback) return;
   const header = String(req.headers.authorization ?? "");
   const given = /^Bearer (.+)$/i.exec(header)?.[1]?.trim() ?? "";
   if (!given || !sameSecret(given, config.token)) {
     throw new HttpError(401, "UNAUTHORIZED", "send Authorization: Bearer <http.token>", { "www-authenticate": 'Bearer realm="jobclock"' });
   }
+}
+
+function forwarded(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return h.forwarded !== undefined || h["x-forwarded-for"] !== undefined || h["x-forwarded-host"] !== undefined || h["x-real-ip"] !== undefined;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -46,6 +58,5 @@ export function checkOrigin(req: IncomingMessage, config: HttpConfig): void {
 }
 
 function isLoopbackHost(host: string): boolean {
-  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
-  return name === "localhost" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return isLoopback(host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, ""));
 }

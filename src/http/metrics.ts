@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { EngineEmitter } from "../engine/events.js";
 import type { Health } from "../health/evaluate.js";
-import type { InstanceRecord } from "../store/types.js";
+import { isLive, type InstanceRecord } from "../store/types.js";
 
 const HEALTH_STATES: Health["state"][] = ["ok", "paused", "running", "inactive", "delayed", "failing"];
 // Job names are the only open-ended label, bounded by the config; past this many, the rest are
@@ -56,7 +56,7 @@ export class Metrics {
       name: "jobclock_instances", help: "Live instances sharing the store.", registers,
       async collect() {
         const now = s.now();
-        this.set((await s.instances()).filter((i) => i.stoppedAt === null && now - i.lastSeen < liveWithinMs).length);
+        this.set((await s.instances()).filter((i) => isLive(i, now, liveWithinMs)).length);
       },
     });
     this.follow();

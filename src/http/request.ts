@@ -3,18 +3,26 @@ import { HttpError, badRequest } from "./errors.js";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** Reads a request body up to MAX_BODY_BYTES; a bigger one is refused before it is all read. */
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, "TOO_LARGE", `request body over ${MAX_BODY_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "TOO_LARGE", `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+/**
+ * Reads a request body up to MAX_BODY_BYTES. A bigger one is refused (413) without keeping it:
+ * the rest is read and dropped, so the answer can still be sent on the connection.
+ */
+export function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new HttpError(413, "TOO_LARGE", `request body over ${MAX_BODY_BYTES} bytes`, { connection: "close" });
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    req.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on("end", () => (size > MAX_BODY_BYTES ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString("utf8"))));
+    req.on("error", reject);
+  });
 }
 
 /**

@@ -49,6 +49,8 @@ export class Router {
 
 function matchParts(pattern: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
+  // The fixed segments first: a bad parameter under some other route is that route's 404.
+  if (pattern.some((p, i) => !p.startsWith(":") && p !== parts[i])) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;

@@ -44,11 +44,16 @@ export class HttpServer {
   start(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = this.d.config;
     return new Promise((resolve, reject) => {
-      this.server.once("error", (error: NodeJS.ErrnoException) => {
+      const failed = (error: NodeJS.ErrnoException) => {
         const why = error.code === "EADDRINUSE" ? "is in use by another process" : error.code === "EADDRNOTAVAIL" ? "is not an address of this machine" : `cannot be used (${error.code})`;
         reject(new JobclockError("HTTP_LISTEN", `http.listen ${host}:${port} ${why}; set http.listen to another address or port, or http: false`));
-      });
+      };
+      this.server.once("error", failed);
       this.server.listen(port, host, () => {
+        // From now on an error (say, out of file descriptors on accept) is logged: an
+        // unhandled 'error' event would take the whole daemon down.
+        this.server.off("error", failed);
+        this.server.on("error", (error) => this.d.log.error({ err: error }, "http: server error"));
         const address = this.server.address() as AddressInfo;
         const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
         resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}/` });

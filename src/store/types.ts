@@ -56,6 +56,11 @@ export interface JobRecord {
   rev: number;
 }
 
+/** Seen within `withinMs`, and not stopped: alive, as far as the store can tell. */
+export function isLive(i: InstanceRecord, now: number, withinMs: number): boolean {
+  return i.stoppedAt === null && now - i.lastSeen <= withinMs;
+}
+
 export interface InstanceRecord {
   id: string;
   host: string;

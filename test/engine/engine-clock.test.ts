@@ -58,6 +58,10 @@ describe.skipIf(!up)("one clock for all instances: the engine schedules on Postg
     const warnings: string[] = [];
     engine.events.on("engine:warning", (w) => warnings.push(w.message));
     try {
+      // Applied before start (as the daemon does): anchored on the database's clock already.
+      const appliedEarly = Date.now();
+      await engine.apply([makeSpec("early", every(3_600_000))]);
+      expect(Math.abs((await store.getJob("early"))!.anchor - appliedEarly)).toBeLessThan(500);
       await engine.start();
       // Corrected before the first slot is judged: the engine's "now" is the database's.
       expect(Math.abs(engine.clock.now() - Date.now())).toBeLessThan(500);
@@ -67,7 +71,7 @@ describe.skipIf(!up)("one clock for all instances: the engine schedules on Postg
       expect(me!.clockSkewMs).toBeLessThan(5_500);
 
       const appliedAt = Date.now();
-      await engine.apply([makeSpec("tick", every(1_000))]);
+      await engine.apply([makeSpec("early", every(3_600_000)), makeSpec("tick", every(1_000))]);
       await advanceInStep(local, 3_050);
       expect(slots).toHaveLength(3);
       // Anchored on the database's clock: the first slot is one interval after the apply in

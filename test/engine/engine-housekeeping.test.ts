@@ -129,4 +129,28 @@ describe("engine: housekeeping", () => {
     const runs = await real.listRuns({ job: "s" });
     expect(runs.map((r) => r.status)).toEqual(["cancelled"]); // not "running" forever
   });
+
+  it("a run found as a lost claim and also answered late runs once, even if it ended in between", async () => {
+    const calls: number[] = [];
+    h = await startHarness([makeSpec("once", every(3_600_000))], { once: (ctx) => void calls.push(ctx.runId) }, { start: false });
+    const { RunSupervisor } = await import("../../src/engine/run-supervisor.js");
+    const { EngineEmitter } = await import("../../src/engine/events.js");
+    const { silentLogger } = await import("../../src/logger.js");
+    const runs = new RunSupervisor({
+      store: h.store, clock: h.clock, log: silentLogger, events: new EngineEmitter(),
+      handlers: new Map([["once", (ctx) => void calls.push(ctx.runId)]]), wake: () => {}, afterRun: async () => {}, warn: () => {},
+    });
+    const job = (await h.store.getJob("once"))!;
+    const [won] = await h.store.claimSlots([{
+      job: "once", specHash: job.specHash, instanceId: "i", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 3_600_000 },
+      slot: job.nextSlot!, trigger: "schedule", missed: null, overlap: "skip", waitIfBusy: false, now: T0,
+    }]);
+    const run = (won as Extract<typeof won, { kind: "started" }>).run;
+    runs.start(makeSpec("once", every(3_600_000)), run, []); // adopted as a lost claim
+    await runs.allDone(); // … and already over
+    expect(runs.holds(run.id)).toBe(true);
+    runs.start(makeSpec("once", every(3_600_000)), run, []); // then its own answer arrives
+    await runs.allDone();
+    expect(calls).toEqual([run.id]);
+  });
 });

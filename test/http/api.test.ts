@@ -87,6 +87,8 @@ describe("HTTP API v1", () => {
       ["/api/v1/timeline?hours=1000", 400, /hours: "1000" is not a whole number from 1 to 168/],
       ["/api/v1/jobs/%E0%A4%A", 400, /not valid URL encoding/],
       ["/api/v1/nothing-here", 404, /no such route/],
+      [`/api/v1/elsewhere/${"x".repeat(300)}`, 404, /no such route/], // a long segment, but no route here
+      [`/api/v1/jobs/${"x".repeat(300)}`, 400, /name: must be 1 to 200 characters/],
       ["/api/v1/jobs?retired=maybe", 400, /retired: "maybe" is not one of true, false/],
     ];
     for (const [path, status, message] of cases) {
@@ -114,6 +116,15 @@ describe("HTTP API v1", () => {
       expect(r.status).toBe(status);
       expect(r.body.error.message).toMatch(message);
     }
+    // A body sent in chunks, without a length, is cut off at the limit too, and still answered.
+    const { request } = await import("node:http");
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(`${app!.url}/api/v1/jobs/echo/pause`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => (res.resume(), resolve(res.statusCode!)));
+      req.on("error", reject);
+      for (let i = 0; i < 40; i++) req.write("x".repeat(1_000));
+      req.end();
+    });
+    expect(chunked).toBe(413);
     expect((await app.call("/api/v1/jobs/nope/trigger", post())).status).toBe(404);
     expect((await app.scheduler.store.getJob("echo"))!.paused).toBe(false);
     expect(await app.scheduler.store.listRuns({})).toEqual([]); // no trigger slipped through either
@@ -130,6 +141,21 @@ describe("HTTP API v1", () => {
       request(`${app!.url}/api/v1/jobs`, { headers: { host: "evil.example:80" } }, (res) => (res.resume(), resolve(res.statusCode!))).end();
     });
     expect(rebound).toBe(421);
+  });
+});
+
+describe("HTTP API behind a reverse proxy on the same host", () => {
+  it("treats forwarded requests as coming from elsewhere: without a token, refused; with one, reads need it", async () => {
+    app = await startApp(JOBS);
+    const proxied = { headers: { "x-forwarded-for": "203.0.113.9" } };
+    expect((await app.call("/api/v1/jobs", proxied)).status).toBe(403);
+    expect((await app.call("/api/v1/jobs/echo/pause", { method: "POST", ...proxied })).status).toBe(403);
+    expect((await app.call("/healthz", proxied)).status).toBe(200);
+    expect((await app.scheduler.store.getJob("echo"))!.paused).toBe(false);
+    await app.close();
+    app = await startApp(JOBS, { token: "s3cret-token-0123456789" });
+    expect((await app.call("/api/v1/jobs", { headers: { forwarded: "for=203.0.113.9" } })).status).toBe(401);
+    expect((await app.call("/api/v1/jobs", { headers: { forwarded: "for=203.0.113.9", authorization: "Bearer s3cret-token-0123456789" } })).status).toBe(200);
   });
 });
 

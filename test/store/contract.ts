@@ -344,6 +344,32 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.listRuns({ job: "l", limit: 1 })).toHaveLength(1);
     });
 
+    it("records any output, even a NUL byte (which PostgreSQL text cannot hold)", async () => {
+      await store.applyJobs([makeSpec("z")], T0);
+      const j = (await store.getJob("z"))!;
+      const [o] = await store.claimSlots([await claim(store, { job: "z", specHash: j.specHash })]);
+      const id = (o as { run: { id: number } }).run.id;
+      await store.finishRuns([{ ...ok(id, "failed"), error: "bad\u0000error", output: { stdout: "a\u0000b\n", stderr: "" } }]);
+      expect((await store.getRun(id))!.status).toBe("failed");
+      const out = (await store.getRunOutput(id))!;
+      expect(out.stdout).toMatch(/^a.b\n$/); // kept, the NUL perhaps replaced
+    });
+
+    it("moves a job past a slot that is already taken, so a claim for it is lost once, not forever", async () => {
+      await store.applyJobs([makeSpec("tk")], T0); // every 60 s: first slot T0 + 60 s
+      const first = (await store.getJob("tk"))!;
+      const [won] = await store.claimSlots([await claim(store, { job: "tk", specHash: first.specHash })]);
+      expect(won!.kind).toBe("started");
+      // A reload with a new schedule re-anchors so that its first slot is the one just claimed.
+      await store.applyJobs([makeSpec("tk", { schedule: { kind: "every", everyMs: 30_000 } })], T0 + 30_000);
+      const again = (await store.getJob("tk"))!;
+      expect(again.nextSlot).toBe(T0 + 60_000);
+      const [taken] = await store.claimSlots([{ ...(await claim(store, { job: "tk", specHash: again.specHash })), source: { kind: "slot", expected: T0 + 60_000, next: T0 + 90_000 } }]);
+      expect(taken!.kind).toBe("lost");
+      expect((await store.getJob("tk"))!.nextSlot).toBe(T0 + 90_000); // moved on: the next claim can win
+      expect((await store.listRuns({ job: "tk" })).map((r) => r.slot)).toEqual([T0 + 60_000]);
+    });
+
     it("gives the timeline: runs since a time counted per job, bucket and status, and each job's newest runs", async () => {
       await store.applyJobs([makeSpec("t1"), makeSpec("t2")], T0);
       const slotRun = async (job: string) => {

@@ -79,3 +79,46 @@ describe.skipIf(!up)("changes reach PostgreSQL instances by LISTEN/NOTIFY", () =
     }
   });
 });
+
+describe.skipIf(!up)("PostgreSQL claims never wait on another transaction's row lock", () => {
+  it("a trigger that meets its job's row locked elsewhere is claimed as soon as the lock goes, once", async () => {
+    const { createScheduler } = await import("../../src/scheduler.js");
+    const url = fresh();
+    const ran: number[] = [];
+    const clock = createScheduler({ store: url });
+    clock.job("hourly", { every: "1h" }, () => void ran.push(Date.now()));
+    await clock.start();
+    const other = await PostgresStore.open(url);
+    const schema = new URL(url).searchParams.get("schema")!;
+    const side = postgres(BASE, { onnotice: () => {}, max: 1 });
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      let locked: () => void = () => {};
+      const isLocked = new Promise<void>((r) => (locked = r));
+      // Another transaction holds the job's row (as another instance's claim batch would).
+      const holder = side.begin(async (tx) => {
+        await tx.unsafe(`SELECT 1 FROM "${schema}".jobs WHERE name = 'hourly' FOR UPDATE`);
+        locked();
+        await held;
+      });
+      await isLocked;
+      const t0 = Date.now();
+      await other.requestTrigger("hourly", t0);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(ran).toEqual([]); // answered "contended", not run, and nothing waited on the lock
+      release();
+      await holder;
+      const deadline = Date.now() + 3_000;
+      while (ran.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(ran).toHaveLength(1);
+      expect(ran[0]! - t0).toBeLessThan(1_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(ran).toHaveLength(1);
+    } finally {
+      await clock.stop({ timeout: 0 });
+      await other.close();
+      await side.end();
+    }
+  });
+});

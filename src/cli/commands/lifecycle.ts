@@ -12,6 +12,7 @@ import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
+import { isLive } from "../../store/types.js";
 import { ago, describeSchedule, table } from "../format.js";
 
 type Exit = (code: number) => void;
@@ -86,7 +87,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
     stdio.out(JSON.stringify({
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
       pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null, jobs: counts,
-      instances: instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs),
+      instances: instances.filter((i) => isLive(i, now, config.abandonAfterMs)),
     }, null, 2));
     return code;
   }
@@ -98,7 +99,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   stdio.out(`http:    ${httpText(config.http)}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
   stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
-  const live = instances.filter((i) => i.stoppedAt === null && Date.now() - i.lastSeen < config.abandonAfterMs);
+  const live = instances.filter((i) => isLive(i, now, config.abandonAfterMs));
   if (live.length > 0) {
     stdio.out("instances:");
     stdio.out(table(

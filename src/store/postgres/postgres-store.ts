@@ -135,8 +135,14 @@ export class PostgresStore extends WithIncidents implements Store {
   }
 
   async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
-    // Server-side (migration 003): one round trip however many runs end together.
-    const [row] = await this.sql`SELECT jobclock_finish_batch(${this.sql.json(results as never)}) AS out`;
+    // Server-side (migration 005): one round trip however many runs end together. PostgreSQL
+    // text cannot hold NUL: one job printing `find -print0` must not make its result (and the
+    // batch it rides in) unwritable forever.
+    const clean = results.map((r) => ({
+      ...r, error: r.error === null ? null : withoutNul(r.error),
+      output: { stdout: withoutNul(r.output.stdout), stderr: withoutNul(r.output.stderr) },
+    }));
+    const [row] = await this.sql`SELECT jobclock_finish_batch(${this.sql.json(clean as never)}) AS out`;
     return (row!.out as { runId: number; job: string; queuedSlot: number | null }[]).map((o) => ({
       runId: Number(o.runId), job: o.job, queuedSlot: o.queuedSlot === null ? null : Number(o.queuedSlot),
     }));
@@ -208,13 +214,18 @@ export class PostgresStore extends WithIncidents implements Store {
   }
 
   async timeline(q: TimelineQuery): Promise<Timeline> {
-    const counts = await this.sql`SELECT job, (coalesce(started_at, created_at) - ${q.from}) / ${q.bucketMs} AS bucket, status, count(*)::int AS n
-      FROM runs WHERE created_at >= ${q.from} GROUP BY 1, 2, 3`;
-    const runs = await this.sql.unsafe(
-      `SELECT ${RUN_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS rn
-       FROM runs WHERE created_at >= $1) r WHERE rn <= $2 ORDER BY id`,
-      [q.from, q.perJob],
-    );
+    // A dashboard's read shares the pool with claims: it may not hold a connection for long.
+    const { counts, runs } = await this.sql.begin(async (tx) => {
+      await tx`SET LOCAL statement_timeout = 5000`;
+      const counts = await tx`SELECT job, (coalesce(started_at, created_at) - ${q.from}) / ${q.bucketMs} AS bucket, status, count(*)::int AS n
+        FROM runs WHERE created_at >= ${q.from} GROUP BY 1, 2, 3`;
+      const runs = await tx.unsafe(
+        `SELECT ${RUN_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS rn
+         FROM runs WHERE created_at >= $1) r WHERE rn <= $2 ORDER BY id`,
+        [q.from, q.perJob],
+      );
+      return { counts, runs };
+    });
     return {
       counts: counts.map((c) => ({ job: c.job as string, bucket: Number(c.bucket), status: c.status as RunStatus, n: Number(c.n) })),
       runs: runs.map((r) => toRun(r as unknown as RunRow)),
@@ -231,4 +242,8 @@ export class PostgresStore extends WithIncidents implements Store {
     }
     return removed;
   }
+}
+
+function withoutNul(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
 }

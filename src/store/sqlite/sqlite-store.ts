@@ -27,7 +27,7 @@ export class SqliteStore extends WithIncidents implements Store {
     this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
     this.s = {
       bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
-      // Polled four times a second: prepared once (db.pragma() prepares it anew on every call).
+      // Checked on every change pushed and every poll: prepared once (db.pragma() prepares anew).
       dataVersion: db.prepare("PRAGMA data_version").pluck(),
       getJob: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE name = ?`),
       finish: db.prepare(

@@ -23,6 +23,9 @@ DECLARE
   new_run   bigint;
   reason    text;
   queue_it  boolean := false;
+  -- A missed or run record for this slot exists already (the unique index said so): the slot
+  -- is taken. As in 003 and in SQLite, the job still moves past it, then the claim is lost.
+  taken     boolean := false;
 BEGIN
   SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO running FROM runs WHERE job = j.name AND status = 'running';
   IF (c->>'waitIfBusy')::boolean AND cardinality(running) > 0 THEN RETURN '{"kind":"busy"}'; END IF;
@@ -46,23 +49,25 @@ BEGIN
     VALUES (j.name, (c->'missed'->>'first')::bigint, 'schedule', inst, 1, 'missed', c->>'missedNote',
             (c->'missed'->>'count')::bigint, (c->'missed'->>'last')::bigint, nowv)
     ON CONFLICT DO NOTHING RETURNING id INTO missed_id;
-    IF missed_id IS NULL THEN RETURN '{"kind":"lost"}'; END IF;
+    taken := missed_id IS NULL;
   END IF;
 
-  IF slotv IS NOT NULL AND (cardinality(running) = 0 OR overlap IN ('allow', 'replace')) THEN
+  IF taken OR slotv IS NULL THEN
+    NULL;
+  ELSIF cardinality(running) = 0 OR overlap IN ('allow', 'replace') THEN
     INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, created_at)
     VALUES (j.name, slotv, trig, inst, 1, 'running', nowv, nowv, nowv)
     ON CONFLICT DO NOTHING RETURNING id INTO new_run;
-    IF new_run IS NULL THEN RETURN '{"kind":"lost"}'; END IF;
-  ELSIF slotv IS NOT NULL AND overlap = 'queue' AND j.queued_slot IS NULL THEN
+    taken := new_run IS NULL;
+  ELSIF overlap = 'queue' AND j.queued_slot IS NULL THEN
     queue_it := true;
-  ELSIF slotv IS NOT NULL THEN
+  ELSE
     reason := CASE WHEN overlap = 'queue' THEN 'a run is already queued behind run #' || running[1]
                    ELSE 'run #' || running[1] || ' was still running (overlap: skip)' END;
     INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, error, created_at)
     VALUES (j.name, slotv, trig, inst, 1, 'skipped', reason, nowv)
     ON CONFLICT DO NOTHING RETURNING id INTO new_run;
-    IF new_run IS NULL THEN RETURN '{"kind":"lost"}'; END IF;
+    taken := new_run IS NULL;
   END IF;
 
   -- The one write to the job row: the slot moves on, the queue empties or fills, the last run is noted.
@@ -73,6 +78,7 @@ BEGIN
       last_run_id     = CASE WHEN reason IS NULL AND new_run IS NOT NULL THEN new_run ELSE last_run_id END,
       last_started_at = CASE WHEN reason IS NULL AND new_run IS NOT NULL THEN nowv ELSE last_started_at END
     WHERE name = j.name;
+  IF taken THEN RETURN '{"kind":"lost"}'; END IF;
   IF kind = 'trigger' AND new_run IS NOT NULL THEN UPDATE triggers SET run_id = new_run WHERE id = (src->>'triggerId')::bigint; END IF;
 
   IF slotv IS NULL THEN RETURN jsonb_build_object('kind', 'advanced', 'missedId', missed_id); END IF;
@@ -125,13 +131,18 @@ CREATE OR REPLACE FUNCTION jobclock_finish_batch(results jsonb) RETURNS jsonb LA
       FROM latest l WHERE jobs.name = l.job
       RETURNING jobs.name, jobs.queued_slot
   )
+  -- Like SQLite's loop: only the job's last result in the batch carries its queued slot.
   SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'runId', r."runId", 'job', coalesce(d.job, ''),
-      'queuedSlot', CASE WHEN jd.queued_slot IS NOT NULL AND NOT EXISTS (
-          SELECT 1 FROM runs x WHERE x.job = d.job AND x.status = 'running'
-            AND x.id NOT IN (SELECT "runId" FROM r)) THEN jd.queued_slot END)
-    ORDER BY r.ord), '[]'::jsonb)
-  FROM (SELECT *, row_number() OVER () AS ord FROM r) r
-  LEFT JOIN done d ON d.id = r."runId"
-  LEFT JOIN jobs_done jd ON jd.name = d.job;
+      'runId', o."runId", 'job', coalesce(o.job, ''),
+      'queuedSlot', CASE WHEN o.last_of_job AND o.queued_slot IS NOT NULL AND NOT EXISTS (
+          SELECT 1 FROM runs x WHERE x.job = o.job AND x.status = 'running'
+            AND x.id NOT IN (SELECT "runId" FROM r)) THEN o.queued_slot END)
+    ORDER BY o.ord), '[]'::jsonb)
+  FROM (
+    SELECT r."runId", r.ord, d.job, jd.queued_slot,
+           d.job IS NOT NULL AND row_number() OVER (PARTITION BY d.job ORDER BY r.ord DESC) = 1 AS last_of_job
+    FROM (SELECT *, row_number() OVER () AS ord FROM r) r
+    LEFT JOIN done d ON d.id = r."runId"
+    LEFT JOIN jobs_done jd ON jd.name = d.job
+  ) o;
 $$;
