@@ -3,7 +3,7 @@ import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../store/ty
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import type { ClaimSharing } from "./claim-sharing.js";
 import type { EngineEmitter } from "./events.js";
-import type { JobTable, LocalJob } from "./job-table.js";
+import { fullSpec, type JobTable, type LocalJob } from "./job-table.js";
 import type { LostClaims } from "./lost-claims.js";
 import type { RunSupervisor } from "./run-supervisor.js";
 import type { StoreClock } from "./store-clock.js";
@@ -148,7 +148,7 @@ export class Claimer {
       log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
       events.emit("slot:missed", outcome.missedRun);
     }
-    if (outcome.kind === "started") this.d.runs.start(job.spec, outcome.run, outcome.replacing);
+    if (outcome.kind === "started") this.d.runs.start(fullSpec(job), outcome.run, outcome.replacing);
     else if (outcome.kind === "skipped") {
       log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
       events.emit("run:skipped", outcome.run);

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
 import type { ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
 import { EngineEmitter } from "./events.js";
-import { JobTable } from "./job-table.js";
+import { fullSpec, JobTable } from "./job-table.js";
 import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
 import { Housekeeping } from "./housekeeping.js";
@@ -147,13 +147,24 @@ export class Engine {
         this.warn("the store cannot push changes here; polling for them instead", error);
       }
     }
+    // A local SQLite file's push (inotify on its files) is not lost the way a dropped connection
+    // loses PostgreSQL's NOTIFY, so there the fallback poll rides on the heartbeat: an idle
+    // daemon wakes once per heartbeat, not once a second (on a VM each wakeup costs a few
+    // hundred microseconds of CPU, most of an idle daemon's cost).
+    const pollOnBeat = this.o.syncMs === null && this.unsubscribe !== null && this.store.kind === "sqlite";
     const pollMs = this.o.syncMs ?? (this.unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
-    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.housekeeping.beat(), (e) => this.warn("heartbeat failed", e));
-    this.loops.push(
-      new Loop(this.clock, pollMs, () => this.sync(false), (e) => this.warn("store sync failed", e)),
-      new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)),
-    );
+    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(pollOnBeat), (e) => this.warn("heartbeat failed", e));
+    if (!pollOnBeat) this.loops.push(new Loop(this.clock, pollMs, () => this.sync(false), (e) => this.warn("store sync failed", e)));
+    this.loops.push(new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)));
     this.arm();
+  }
+
+  private async beat(thenSync: boolean): Promise<void> {
+    try {
+      await this.housekeeping.beat();
+    } finally {
+      if (thenSync) await this.sync(false).catch((e) => this.warn("store sync failed", e));
+    }
   }
 
   /**
@@ -333,7 +344,7 @@ export class Engine {
     // Retired, left to others, or stopping meanwhile: abandoned after the budget. A run from
     // before this engine started (a predecessor with the same instance id) died with it.
     if (!job || this.state !== "running" || run.createdAt < this.startedAt) return false;
-    this.runs.start(job.spec, run, []);
+    this.runs.start(fullSpec(job), run, []);
     return true;
   }
 

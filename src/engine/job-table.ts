@@ -3,11 +3,12 @@ import { jitterFor } from "../schedule/jitter.js";
 import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../schedule/schedule.js";
 import type { JobRecord } from "../store/types.js";
 import { SlotHeap } from "./heap.js";
-import { SpecInterner } from "./intern.js";
+import { SharedSpecs, type SharedSpec } from "./intern.js";
 
 export interface LocalJob {
   name: string;
-  spec: JobSpec;
+  /** Shared with other jobs defined alike, hence without the name: see `fullSpec`. */
+  spec: SharedSpec;
   specHash: string;
   anchor: number;
   schedule: IntervalSchedule | CronSchedule;
@@ -21,7 +22,7 @@ export interface LocalJob {
 export class JobTable {
   private readonly jobs = new Map<string, LocalJob>();
   private readonly heap = new SlotHeap();
-  private readonly interner = new SpecInterner();
+  private readonly specs = new SharedSpecs();
 
   /** @param claimAheadMs jobs come due for claiming this long before their fire time. */
   constructor(private readonly claimAheadMs = 0) {}
@@ -44,7 +45,7 @@ export class JobTable {
     const sameSchedule = old && old.specHash === record.specHash && old.anchor === record.anchor;
     const job: LocalJob = {
       name: record.name,
-      spec: sameSchedule ? old.spec : this.interner.intern(record.spec),
+      spec: sameSchedule ? old.spec : this.specs.share(record.spec),
       specHash: record.specHash,
       anchor: record.anchor,
       schedule: sameSchedule ? old.schedule : scheduleOf(record),
@@ -118,6 +119,11 @@ export class JobTable {
   private isLive(e: { name: string; version: number }): boolean {
     return this.jobs.get(e.name)?.version === e.version;
   }
+}
+
+/** The job's whole spec, as runners and run records want it. */
+export function fullSpec(job: LocalJob): JobSpec {
+  return { name: job.name, ...job.spec };
 }
 
 function scheduleOf(record: JobRecord): IntervalSchedule | CronSchedule {

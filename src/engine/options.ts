@@ -15,9 +15,9 @@ export interface EngineOptions {
   /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
   abandonAfterMs?: number;
   /**
-   * How often the store is asked whether another process changed something. Default: 250 ms,
-   * or 1 s where the store pushes changes (PostgreSQL's NOTIFY, SQLite's file watch) and the
-   * poll is only the fallback for a lost push.
+   * How often the store is asked whether another process changed something. Default: 250 ms
+   * where the store cannot push changes; 1 s on PostgreSQL, where the poll is the fallback for
+   * a NOTIFY lost with a connection; on SQLite, whose file watch loses nothing, at each heartbeat.
    */
   syncMs?: number;
   /** The one timer never sleeps longer than this, so clock jumps are noticed. */

@@ -160,23 +160,43 @@ describe("engine: control from the store", () => {
     await expect(h.engine.trigger("nope")).rejects.toMatchObject({ code: "JOB_NOT_FOUND" });
   });
 
-  it("follows pause, resume and trigger written by another process within a second", async () => {
+  it("follows pause, resume and trigger written by another process as soon as the file changes", async () => {
     let n = 0;
     h = await startHarness([makeSpec("p", every(10_000))], { p: () => void n++ });
     const cli = SqliteStore.open(h.dbPath); // what `jobclock pause` does
+    // The push (a watch on the database's files) arrives in real time; the fake clock moves
+    // less than a heartbeat after it, so the fallback poll cannot be what noticed the change.
+    const pushed = () => new Promise((r) => setTimeout(r, 300));
     await h.clock.advance(10_000);
     expect(n).toBe(1);
     await cli.setPaused("p", true, h.clock.now());
+    await pushed();
     await h.clock.advance(1_000);
     await h.clock.advance(60_000);
     expect(n).toBe(1);
     await cli.requestTrigger("p", h.clock.now()); // a trigger still runs a paused job
+    await pushed();
     await h.clock.advance(1_000);
     expect(n).toBe(2);
     await cli.setPaused("p", false, h.clock.now());
+    await pushed();
     await h.clock.advance(10_000);
     expect(n).toBe(3);
     expect((await h.runs("p")).every((r) => r.status === "succeeded")).toBe(true); // no catch-up burst on resume
+    await cli.close();
+  });
+
+  it("notices a change whose push was lost at the next heartbeat", async () => {
+    let n = 0;
+    h = await startHarness([makeSpec("p", every(10_000))], { p: () => void n++ }, { start: false });
+    h.store.subscribe = async () => async () => {}; // subscribed, but no push ever comes
+    await h.engine.start();
+    const cli = SqliteStore.open(h.dbPath);
+    await cli.requestTrigger("p", h.clock.now());
+    await h.clock.advance(4_000);
+    expect(n).toBe(0);
+    await h.clock.advance(1_000); // the heartbeat at 5 s polls
+    expect(n).toBe(1);
     await cli.close();
   });
 

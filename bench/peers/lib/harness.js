@@ -49,7 +49,7 @@ export async function main(system) {
 }
 
 function describe(s) {
-  return { name: s.name, label: s.label, package: s.package, kind: s.kind, periodMs: s.periodMs, config: s.config, notSupported: s.notSupported ?? {}, limits: s.limits ?? {} };
+  return { name: s.name, label: s.label, package: s.package, kind: s.kind, periodMs: s.periodMs, storeInMemory: s.storeInMemory ?? false, config: s.config, notSupported: s.notSupported ?? {}, limits: s.limits ?? {} };
 }
 
 async function idle(system) {

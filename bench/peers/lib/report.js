@@ -23,6 +23,16 @@ const minuteSlots = (windowMs) => {
 const row = (cells) => `| ${cells.join(" | ")} |`;
 const head = (cells) => [row(cells), row(cells.map(() => "---"))];
 
+/** Settled memory per schedule: the process's growth, plus the store's if it lives in memory (Redis). */
+function idleKbPerSchedule(r, systems) {
+  const x = r.result;
+  const process = x.rssIdleMb !== undefined && x.rssBeforeMb !== undefined ? ((x.rssIdleMb - x.rssBeforeMb) * 1024) / r.n : x.rssKbPerSchedule;
+  const store = systems[r.system]?.storeInMemory && x.storeMb ? (x.storeMb * 1024) / r.n : 0;
+  return { process, store, total: process + store };
+}
+
+const idleCpuTotal = (r) => r.result.idleCpuPercent + (r.serverCpuPercent ?? 0);
+
 export function renderSection(res) {
   const { systems } = res;
   const label = (id) => systems[id]?.label ?? id;
@@ -36,9 +46,9 @@ export function renderSection(res) {
   // 1. Idle
   if (res.idle?.length) {
     out.push("", "### 1. Idle cost: N schedules registered, nothing due", "");
-    out.push(`Schedules that do not fire during the window (hourly intervals, or a daily cron twelve hours away). Start-up: from the first registration to "all registered and started". Memory: resident set after a GC. CPU: \`process.cpuUsage()\` over ${dur(res.settings.idleMs)} idle, as a share of one core; the store server's own CPU (PostgreSQL or Redis, whole server) beside it. Ratios: against jobclock (SQLite) at the same N (start-up / memory / idle CPU).`, "");
-    out.push(...head(["system", "N", "start-up", "µs per schedule", "RSS (live heap)", "KB per schedule", "idle CPU", "store server CPU", "store size", "vs jobclock"]));
-    const base = (n) => res.idle.find((r) => r.system === "jobclock" && r.n === n && r.result)?.result;
+    out.push(`Schedules that do not fire during the window (hourly intervals, or a daily cron twelve hours away). Start-up: from the first registration to "all registered and started". Memory: resident set after a GC, once just after start-up and once after the ${dur(res.settings.idleMs)} idle window (the settled figure a long-running process keeps; V8 and the allocator hand start-up garbage back only after a while). KB per schedule: settled RSS growth over the process before registering, / N. CPU: \`process.cpuUsage()\` over the idle window, as a share of one core; the store server's own CPU (PostgreSQL or Redis, whole server) beside it. *Total* counts what the system needs besides its process: the store server's idle CPU, and for Redis (which holds the schedules in memory) its memory growth. Ratios: against jobclock (SQLite) at the same N, start-up / total memory per schedule / total idle CPU.`, "");
+    out.push(...head(["system", "N", "start-up", "µs per schedule", "RSS after start-up → settled (live heap)", "KB per schedule (+ in-memory store = total)", "idle CPU", "store server CPU", "store size", "vs jobclock"]));
+    const base = (n) => res.idle.find((r) => r.system === "jobclock" && r.n === n && r.result);
     for (const r of res.idle) {
       const name = label(r.system);
       if (!r.result) {
@@ -47,11 +57,14 @@ export function renderSection(res) {
       }
       const x = r.result;
       const b = base(r.n);
+      const kb = idleKbPerSchedule(r, systems);
       out.push(row([
-        name, int(r.n), ms(x.startupMs), num(x.startupMicrosPerSchedule, x.startupMicrosPerSchedule >= 100 ? 0 : 1), `${num(x.rssMb, 0)} MB (${num(x.heapMb, 0)} MB)`, num(x.rssKbPerSchedule, 2),
+        name, int(r.n), ms(x.startupMs), num(x.startupMicrosPerSchedule, x.startupMicrosPerSchedule >= 100 ? 0 : 1),
+        `${num(x.rssMb, 0)} → ${num(x.rssIdleMb ?? x.rssMb, 0)} MB (${num(x.heapMb, 0)} MB)`,
+        kb.store ? `${num(kb.process, 2)} + ${num(kb.store, 2)} = ${num(kb.total, 2)}` : num(kb.total, 2),
         `${num(x.idleCpuPercent, 2)} %`, r.serverCpuPercent === null ? "—" : `${num(r.serverCpuPercent, 2)} % (${r.server})`,
         x.storeMb === null ? "—" : `${num(x.storeMb, 1)} MB`,
-        r.system === "jobclock" ? "—" : `${ratio(x.startupMs, b?.startupMs)} / ${ratio(x.rssMb, b?.rssMb)} / ${ratio(x.idleCpuPercent, b?.idleCpuPercent)}`,
+        r.system === "jobclock" ? "—" : `${ratio(x.startupMs, b?.result.startupMs)} / ${ratio(kb.total, b && idleKbPerSchedule(b, systems).total)} / ${ratio(idleCpuTotal(r), b && idleCpuTotal(b))}`,
       ]));
     }
   }

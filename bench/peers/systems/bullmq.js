@@ -44,6 +44,7 @@ await main({
   label: "bullmq",
   package: "bullmq",
   kind: "persistent",
+  storeInMemory: true, // the schedules live in Redis's memory: counted in memory per schedule
   periodMs: 1_000,
   config: {
     store: "Redis 7 (ioredis client), a fresh key prefix per run",
