@@ -48,10 +48,11 @@ const { diffCpu, serverCpuMs } = await import("./lib/server-cpu.js");
 const { PG_URL, REDIS_URL, deleteRedisPrefix, dropSchema, freshNames, sql } = await import("./lib/stores.js");
 
 const SETTINGS = quick
-  ? { maxN: 10_000, idleMs: 5_000, precisionMs: 10_000, precisionMinuteMs: 20_000, multiMs: 20_000, multiMinuteMs: 70_000 }
-  : { maxN: 100_000, idleMs: 30_000, precisionMs: 60_000, precisionMinuteMs: 120_000, multiMs: 60_000, multiMinuteMs: 180_000 };
+  ? { maxN: 10_000, idleMs: 5_000, settleMs: 2_000, precisionMs: 10_000, precisionMinuteMs: 20_000, multiMs: 20_000, multiMinuteMs: 70_000 }
+  : { maxN: 100_000, idleMs: 30_000, settleMs: 30_000, precisionMs: 60_000, precisionMinuteMs: 120_000, multiMs: 60_000, multiMinuteMs: 180_000 };
 SETTINGS.maxN = envNum("PEERS_MAX_N", SETTINGS.maxN);
 SETTINGS.idleMs = envNum("PEERS_IDLE_MS", SETTINGS.idleMs);
+SETTINGS.settleMs = envNum("PEERS_SETTLE_MS", SETTINGS.settleMs);
 SETTINGS.precisionMs = envNum("PEERS_PRECISION_MS", SETTINGS.precisionMs);
 SETTINGS.precisionMinuteMs = envNum("PEERS_PRECISION_MINUTE_MS", SETTINGS.precisionMinuteMs);
 SETTINGS.multiMs = envNum("PEERS_MULTI_MS", SETTINGS.multiMs);
@@ -172,7 +173,7 @@ async function idleWorkload() {
     }
     const { s, n, i } = pending.splice(k, 1)[0];
     log(`1 idle: ${s.id}, ${int(n)} schedules …`);
-    const handle = startRun(s, { WORKLOAD: "idle", N: String(n), IDLE_MS: String(SETTINGS.idleMs) }, { timeoutMs: 300_000 + SETTINGS.idleMs + 60_000 });
+    const handle = startRun(s, { WORKLOAD: "idle", N: String(n), IDLE_MS: String(SETTINGS.idleMs), SETTLE_MS: String(SETTINGS.settleMs) }, { timeoutMs: 300_000 + SETTINGS.settleMs + SETTINGS.idleMs + 60_000 });
     const done = handle.done.then((r) => {
       laneBusy.delete(s.lane);
       const row = out[i];

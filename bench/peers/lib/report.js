@@ -46,8 +46,8 @@ export function renderSection(res) {
   // 1. Idle
   if (res.idle?.length) {
     out.push("", "### 1. Idle cost: N schedules registered, nothing due", "");
-    out.push(`Schedules that do not fire during the window (hourly intervals, or a daily cron twelve hours away). Start-up: from the first registration to "all registered and started". Memory: resident set after a GC, once just after start-up and once after the ${dur(res.settings.idleMs)} idle window (the settled figure a long-running process keeps; V8 and the allocator hand start-up garbage back only after a while). KB per schedule: settled RSS growth over the process before registering, / N. CPU: \`process.cpuUsage()\` over the idle window, as a share of one core; the store server's own CPU (PostgreSQL or Redis, whole server) beside it. *Total* counts what the system needs besides its process: the store server's idle CPU, and for Redis (which holds the schedules in memory) its memory growth. Ratios: against jobclock (SQLite) at the same N, start-up / total memory per schedule / total idle CPU.`, "");
-    out.push(...head(["system", "N", "start-up", "µs per schedule", "RSS after start-up → settled (live heap)", "KB per schedule (+ in-memory store = total)", "idle CPU", "store server CPU", "store size", "vs jobclock"]));
+    out.push(`Schedules that do not fire during the window (hourly intervals, or a daily cron twelve hours away). Start-up: from the first registration to "all registered and started". Memory: resident set after a GC, once just after start-up and once after the idle windows (the settled figure a long-running process keeps; V8 and the allocator hand start-up garbage back only after a while). KB per schedule: settled RSS growth over the process before registering, / N. CPU: \`process.cpuUsage()\` as a share of one core, over the first ${dur(res.settings.settleMs ?? 0)} after start-up (one-time work such as V8's memory reducer lands here) and then, settled, over the next ${dur(res.settings.idleMs)}; the store server's own CPU (PostgreSQL or Redis, whole server) over the settled window beside it. *Total* counts what the system needs besides its process: the store server's idle CPU, and for Redis (which holds the schedules in memory) its memory growth. Ratios: against jobclock (SQLite) at the same N, start-up / total memory per schedule / total settled idle CPU.`, "");
+    out.push(...head(["system", "N", "start-up", "µs per schedule", "RSS after start-up → settled (live heap)", "KB per schedule (+ in-memory store = total)", "idle CPU: first → settled", "store server CPU", "store size", "vs jobclock"]));
     const base = (n) => res.idle.find((r) => r.system === "jobclock" && r.n === n && r.result);
     for (const r of res.idle) {
       const name = label(r.system);
@@ -62,7 +62,7 @@ export function renderSection(res) {
         name, int(r.n), ms(x.startupMs), num(x.startupMicrosPerSchedule, x.startupMicrosPerSchedule >= 100 ? 0 : 1),
         `${num(x.rssMb, 0)} → ${num(x.rssIdleMb ?? x.rssMb, 0)} MB (${num(x.heapMb, 0)} MB)`,
         kb.store ? `${num(kb.process, 2)} + ${num(kb.store, 2)} = ${num(kb.total, 2)}` : num(kb.total, 2),
-        `${num(x.idleCpuPercent, 2)} %`, r.serverCpuPercent === null ? "—" : `${num(r.serverCpuPercent, 2)} % (${r.server})`,
+        x.settleCpuPercent === undefined ? `${num(x.idleCpuPercent, 2)} %` : `${num(x.settleCpuPercent, 2)} → ${num(x.idleCpuPercent, 2)} %`, r.serverCpuPercent === null ? "—" : `${num(r.serverCpuPercent, 2)} % (${r.server})`,
         x.storeMb === null ? "—" : `${num(x.storeMb, 1)} MB`,
         r.system === "jobclock" ? "—" : `${ratio(x.startupMs, b?.result.startupMs)} / ${ratio(kb.total, b && idleKbPerSchedule(b, systems).total)} / ${ratio(idleCpuTotal(r), b && idleCpuTotal(b))}`,
       ]));

@@ -6,6 +6,7 @@ import type {
   ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
   RunOutput, RunRecord, RunResult, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
+import { StatementCache } from "./statement-cache.js";
 import { SqliteClaimer } from "./claims.js";
 import { watchDatabase } from "./file-watch.js";
 import { SqliteIncidents } from "./incidents.js";
@@ -19,11 +20,13 @@ export class SqliteStore extends WithIncidents implements Store {
   private readonly claimer: SqliteClaimer;
   protected readonly incidents: SqliteIncidents;
   private readonly s;
+  private readonly statements: StatementCache;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     super();
     this.description = `sqlite:${path}`;
     this.claimer = new SqliteClaimer(db);
+    this.statements = new StatementCache(db);
     this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
     this.s = {
       bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
@@ -43,6 +46,13 @@ export class SqliteStore extends WithIncidents implements Store {
          WHERE name = @job RETURNING queued_slot`,
       ).pluck(),
       anyRunning: db.prepare("SELECT 1 FROM runs WHERE job = ? AND status = 'running' LIMIT 1").pluck(),
+      // The heartbeat's statements run every few seconds for the process's life: prepared once.
+      instanceSeen: db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?"),
+      runsSeen: db.prepare(
+        `UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'
+           AND id IN (SELECT value FROM json_each(?))`,
+      ),
+      instances: db.prepare("SELECT * FROM instances ORDER BY started_at DESC"),
     };
   }
 
@@ -190,13 +200,8 @@ export class SqliteStore extends WithIncidents implements Store {
 
   async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null> {
     this.write(() => {
-      this.db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?").run(now, instanceId);
-      this.db
-        .prepare(
-          `UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'
-             AND id IN (SELECT value FROM json_each(?))`,
-        )
-        .run(now, instanceId, JSON.stringify(runIds));
+      this.s.instanceSeen.run(now, instanceId);
+      if (runIds.length > 0) this.s.runsSeen.run(now, instanceId, JSON.stringify(runIds));
     });
     return null; // one machine, one clock
   }
@@ -213,12 +218,12 @@ export class SqliteStore extends WithIncidents implements Store {
 
   async listInstances(): Promise<InstanceRecord[]> {
     return this.read(() =>
-      (this.db.prepare("SELECT * FROM instances ORDER BY started_at DESC").all() as InstanceRow[]).map(toInstance),
+      (this.s.instances.all() as InstanceRow[]).map(toInstance),
     );
   }
 
   async abandonRuns(o: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]> {
-    return this.write(() => abandonTx(this.db, o));
+    return this.write(() => abandonTx(this.db, o, this.statements));
   }
 
   async getRun(id: number): Promise<RunRecord | null> {
@@ -332,7 +337,11 @@ function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextR
   return report;
 }
 
-function abandonTx(db: Database.Database, o: { now: number; staleBefore?: number; instanceIds?: string[] }): RunRecord[] {
+function abandonTx(
+  db: Database.Database,
+  o: { now: number; staleBefore?: number; instanceIds?: string[] },
+  statements: StatementCache,
+): RunRecord[] {
   const conditions: string[] = [];
   const args: unknown[] = [];
   if (o.staleBefore !== undefined) (conditions.push("heartbeat_at < ?"), args.push(o.staleBefore));
@@ -341,13 +350,15 @@ function abandonTx(db: Database.Database, o: { now: number; staleBefore?: number
     args.push(...o.instanceIds);
   }
   if (conditions.length === 0) return [];
-  const rows = db
-    .prepare(
+  // Asked at every heartbeat, almost always in the same shape: the statement is kept.
+  const rows = statements
+    .get(
       `UPDATE runs SET status = 'abandoned', finished_at = ?,
          error = 'its instance ' || coalesce(instance_id, '?') || ' stopped heartbeating; the run was cut short'
        WHERE status = 'running' AND (${conditions.join(" OR ")}) RETURNING ${RUN_COLUMNS}`,
     )
     .all(o.now, ...args) as RunRow[];
+  if (rows.length === 0) return [];
   const mark = db.prepare(
     "UPDATE jobs SET last_finished_at = ?, last_status = 'abandoned' WHERE name = ? AND coalesce(last_finished_at, 0) <= ?",
   );
