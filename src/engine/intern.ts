@@ -33,7 +33,7 @@ export type SharedSpec = Readonly<Omit<JobSpec, "name">>;
 /**
  * The engine's table holds one spec per distinct job definition rather than one per job: of
  * 100,000 jobs made from a handful of templates, each keeps only its name and its slot state
- * (about 200 bytes a job less than a spec object each).
+ * (about 200 bytes a job less).
  */
 export class SharedSpecs {
   private readonly known = new Map<string, SharedSpec>();
