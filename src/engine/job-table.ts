@@ -121,9 +121,14 @@ export class JobTable {
   }
 }
 
-/** The job's whole spec, as runners and run records want it. */
+/** The job's whole spec, as runners want it (built per run: spelled out, as a spread costs more). */
 export function fullSpec(job: LocalJob): JobSpec {
-  return { name: job.name, ...job.spec };
+  const s = job.spec;
+  return {
+    name: job.name, schedule: s.schedule, action: s.action, cwd: s.cwd, env: s.env, timeoutMs: s.timeoutMs, killGraceMs: s.killGraceMs,
+    overlap: s.overlap, catchup: s.catchup, catchupWindowMs: s.catchupWindowMs, jitterMs: s.jitterMs, runOnStart: s.runOnStart,
+    retries: s.retries, graceMs: s.graceMs, remindMs: s.remindMs, paused: s.paused, description: s.description, tags: s.tags,
+  };
 }
 
 function scheduleOf(record: JobRecord): IntervalSchedule | CronSchedule {

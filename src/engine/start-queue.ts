@@ -1,3 +1,4 @@
+import type { Cancellation } from "../run/cancellation.js";
 import { SlotHeap } from "./heap.js";
 
 /**
@@ -13,12 +14,13 @@ export class StartQueue {
     return this.waiting.size;
   }
 
-  /** Resolves at `at` (when the engine calls startDue), or at once via `releaseAll`. */
-  wait(at: number): Promise<void> {
+  /** Resolves at `at` (when the engine calls startDue), or earlier if the run is cancelled. */
+  wait(at: number, cancel: Cancellation): Promise<void> {
     return new Promise((resolve) => {
       const id = this.nextId++;
       this.waiting.set(id, resolve);
       this.heap.push({ at, name: String(id), version: 0 });
+      cancel.onCancel(() => resolve()); // its entry stays until its time: a no-op then
     });
   }
 

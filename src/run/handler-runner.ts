@@ -56,19 +56,40 @@ export function runHandler(req: AttemptRequest, handler: JobHandler): Promise<At
 }
 
 function makeContext(req: AttemptRequest, signal: () => AbortSignal, stdout: TailBuffer, stderr: TailBuffer): JobContext {
-  let log: JobLog | null = null;
-  return {
-    job: req.spec.name,
-    runId: req.runId,
-    slot: new Date(req.slot),
-    attempt: req.attempt,
-    get signal() {
-      return signal();
-    },
-    get log() {
-      return (log ??= makeLog(stdout, stderr));
-    },
-  };
+  return new HandlerContext(req, signal, stdout, stderr);
+}
+
+/**
+ * A class, not an object literal with getters: a literal makes new getter functions for every
+ * run. The lazy parts are # fields, so a handler that logs its ctx sees only the public ones.
+ */
+class HandlerContext implements JobContext {
+  readonly job: string;
+  readonly runId: number;
+  readonly slot: Date;
+  readonly attempt: number;
+  readonly #signal: () => AbortSignal;
+  readonly #stdout: TailBuffer;
+  readonly #stderr: TailBuffer;
+  #log: JobLog | null = null;
+
+  constructor(req: AttemptRequest, signal: () => AbortSignal, stdout: TailBuffer, stderr: TailBuffer) {
+    this.job = req.spec.name;
+    this.runId = req.runId;
+    this.slot = new Date(req.slot);
+    this.attempt = req.attempt;
+    this.#signal = signal;
+    this.#stdout = stdout;
+    this.#stderr = stderr;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal();
+  }
+
+  get log(): JobLog {
+    return (this.#log ??= makeLog(this.#stdout, this.#stderr));
+  }
 }
 
 function makeLog(stdout: TailBuffer, stderr: TailBuffer): JobLog {

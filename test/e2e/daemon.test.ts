@@ -73,7 +73,8 @@ describe("jobclock daemon, end to end", () => {
   });
 
   it("stop drains a running job, saying what it waits for", async () => {
-    const p = daemon(`jobs:\n  slow: { every: 1h, shell: "sleep 2; echo slow done" }\n`);
+    // Long enough that a loaded machine still finds it running when `stop` (a new Node process) looks.
+    const p = daemon(`jobs:\n  slow: { every: 1h, shell: "sleep 5; echo slow done" }\n`);
     await p.run(["start"]);
     await p.run(["trigger", "slow"]);
     await waitFor("the run to start", async () => (await runs(p, "slow")).some((r) => r.status === "running"));
