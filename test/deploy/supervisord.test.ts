@@ -27,7 +27,7 @@ export function renderProgram(dir: string): string {
 const JOBS = `${BASE_CONFIG}
 jobs:
   tick: { every: 1s, shell: "echo tick" }
-  slow: { every: 1h, shell: "sleep 3; echo ${MARKER}" }
+  slow: { every: 1h, shell: "sleep 6; echo ${MARKER}" }
 `;
 
 describe.skipIf(!hasTool(SUPERVISORD, "apt-get install supervisor"))("under a real supervisord", () => {
@@ -87,7 +87,7 @@ describe.skipIf(!hasTool(SUPERVISORD, "apt-get install supervisor"))("under a re
     expect(ctl("status", "jobclock")).toMatch(/jobclock\s+RUNNING\s+pid \d+/);
   });
 
-  it("supervisorctl stop during a 3 s run drains it to succeeded and leaves no job process", async () => {
+  it("supervisorctl stop during a 6 s run drains it to succeeded and leaves no job process", async () => {
     jc("trigger", "slow");
     await waitFor("the slow run to start", () => runs("slow").some((r) => r.status === "running"), 5_000);
     ctl("stop", "jobclock");
