@@ -90,6 +90,9 @@ describe.skipIf(!hasTool(SUPERVISORD, "apt-get install supervisor"))("under a re
   it("supervisorctl stop during a 6 s run drains it to succeeded and leaves no job process", async () => {
     jc("trigger", "slow");
     await waitFor("the slow run to start", () => runs("slow").some((r) => r.status === "running"), 5_000);
+    // The store says "running" as soon as the claim commits; the daemon lists the run in its
+    // stop message once it has taken the claim's answer: wait for its own word on it too.
+    await waitFor("the daemon to run it", () => /run started job=slow/.test(readFileSync(join(dir, "logs/info.log"), "utf8")), 5_000);
     ctl("stop", "jobclock");
     expect(ctl("status", "jobclock")).toMatch(/STOPPED/);
     expect(runs("slow").at(-1)!.status).toBe("succeeded");
