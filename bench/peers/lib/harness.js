@@ -52,6 +52,17 @@ function describe(s) {
   return { name: s.name, label: s.label, package: s.package, kind: s.kind, periodMs: s.periodMs, storeInMemory: s.storeInMemory ?? false, config: s.config, notSupported: s.notSupported ?? {}, limits: s.limits ?? {} };
 }
 
+/** This process's CPU over the next `ms` (user + system), and as a share of one core. */
+async function cpuOver(ms) {
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  await sleep(ms);
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - wall0;
+  const cpuMicros = cpu.user + cpu.system;
+  return { cpuMicros, wallMs, percent: Number(((cpuMicros / 1000 / wallMs) * 100).toFixed(3)) };
+}
+
 async function idle(system) {
   const n = num("N", 1_000);
   const idleMs = num("IDLE_MS", 30_000);
@@ -67,31 +78,23 @@ async function idle(system) {
   const startupMs = Math.round(performance.now() - t0);
   gc();
   const mem = process.memoryUsage();
-  const settleCpu0 = process.cpuUsage();
-  const settleWall0 = performance.now();
-  await sleep(settleMs);
-  const settleCpu = process.cpuUsage(settleCpu0);
-  const settleWallMs = performance.now() - settleWall0;
+  const settle = await cpuOver(settleMs);
   mark("idle-start");
-  const cpu0 = process.cpuUsage();
-  const wall0 = performance.now();
-  await sleep(idleMs);
-  const cpu = process.cpuUsage(cpu0);
-  const wallMs = performance.now() - wall0;
+  const quiet = await cpuOver(idleMs);
   mark("idle-end");
   gc();
   const rssIdle = process.memoryUsage().rss;
   const storeBytes = (await handle.storeBytes?.()) ?? null;
   await withTimeout(handle.stop(), 20_000);
-  const cpuMicros = cpu.user + cpu.system;
+  const cpuMicros = quiet.cpuMicros;
   return {
-    workload: "idle", system: system.name, n, idleMs: Math.round(wallMs), startupMs,
+    workload: "idle", system: system.name, n, idleMs: Math.round(quiet.wallMs), startupMs,
     startupMicrosPerSchedule: Number(((startupMs * 1000) / n).toFixed(1)),
     rssMb: mb(mem.rss), rssIdleMb: mb(rssIdle), heapMb: mb(mem.heapUsed), rssBeforeMb: mb(rssBefore),
     rssKbPerSchedule: Number(((mem.rss - rssBefore) / 1024 / n).toFixed(2)),
-    idleCpuPercent: Number(((cpuMicros / 1000 / wallMs) * 100).toFixed(3)),
-    settleMs: Math.round(settleWallMs),
-    settleCpuPercent: Number((((settleCpu.user + settleCpu.system) / 1000 / settleWallMs) * 100).toFixed(3)),
+    idleCpuPercent: quiet.percent,
+    settleMs: Math.round(settle.wallMs),
+    settleCpuPercent: settle.percent,
     idleCpuMicrosPerSchedule: Number((cpuMicros / n).toFixed(3)),
     storeMb: storeBytes === null ? null : mb(storeBytes),
     firedDuringIdle: fired,
