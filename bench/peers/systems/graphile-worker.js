@@ -1,7 +1,7 @@
 // graphile-worker: its crontab (parsed cron items), run by its worker pool on PostgreSQL. New
 // jobs wake the pool through LISTEN/NOTIFY; pollInterval only matters for jobs due later.
 import { Logger, parseCronItems, run } from "graphile-worker";
-import postgres from "postgres";
+import { schemaBytes } from "../lib/child-pg.js";
 import { dailyAtFarHour } from "../lib/schedules.js";
 import { main, store } from "../lib/harness.js";
 
@@ -21,20 +21,6 @@ async function start(n, match, onRun, options = {}) {
   return runner;
 }
 
-async function query(text) {
-  const sql = postgres(store.pgUrl, { onnotice: () => {}, max: 1 });
-  try {
-    return await sql.unsafe(text);
-  } finally {
-    await sql.end();
-  }
-}
-
-const storeBytes = async () => {
-  const [{ n }] = await query(`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c
-    JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = '${store.pgSchema}' AND c.relkind IN ('r', 'm', 'p')`);
-  return Number(n);
-};
 
 await main({
   name: "graphile-worker",
@@ -58,7 +44,7 @@ await main({
 
   async idle(n, onRun) {
     const runner = await start(n, dailyAtFarHour({ seconds: false }), () => onRun());
-    return { stop: () => runner.stop(), storeBytes };
+    return { stop: () => runner.stop(), storeBytes: () => schemaBytes() };
   },
 
   async precision(jobs, onRun) {

@@ -4,8 +4,8 @@
 import Database from "better-sqlite3";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import postgres from "postgres";
 import { createScheduler } from "../../../dist/index.js";
+import { pgQuery, schemaBytes } from "../lib/child-pg.js";
 import { main, store } from "../lib/harness.js";
 
 const onPostgres = process.env.STORE === "postgres";
@@ -16,12 +16,7 @@ function open(options = {}) {
 }
 
 async function recordedRuns() {
-  if (onPostgres) {
-    const sql = postgres(store.pgUrl, { onnotice: () => {}, max: 1 });
-    const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${store.pgSchema}".runs`);
-    await sql.end();
-    return n;
-  }
+  if (onPostgres) return (await pgQuery(`SELECT count(*)::int AS n FROM "${store.pgSchema}".runs`))[0].n;
   const db = new Database(storeUrl.slice("sqlite:".length), { readonly: true, fileMustExist: true });
   const n = db.prepare("SELECT count(*) FROM runs").pluck().get();
   db.close();
@@ -29,13 +24,7 @@ async function recordedRuns() {
 }
 
 async function storeBytes() {
-  if (onPostgres) {
-    const sql = postgres(store.pgUrl, { onnotice: () => {}, max: 1 });
-    const [{ n }] = await sql`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c
-      JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = ${store.pgSchema} AND c.relkind IN ('r', 'm')`;
-    await sql.end();
-    return Number(n);
-  }
+  if (onPostgres) return schemaBytes();
   const path = storeUrl.slice("sqlite:".length);
   return ["", "-wal", "-shm"].reduce((sum, ext) => sum + (statSync(path + ext, { throwIfNoEntry: false })?.size ?? 0), 0);
 }

@@ -2,7 +2,7 @@
 // version a schedule is bound to the queue of the same name, so N schedules are N queues, each
 // with its worker (work()), and each queue is its own partition table.
 import PgBoss from "pg-boss";
-import postgres from "postgres";
+import { pgQuery, schemaBytes } from "../lib/child-pg.js";
 import { dailyAtFarHour } from "../lib/schedules.js";
 import { main, store, wallClockSlot } from "../lib/harness.js";
 
@@ -35,23 +35,9 @@ async function register(boss, n, cron, onRun, workOptions = {}) {
   }
 }
 
-async function query(text) {
-  const sql = postgres(store.pgUrl, { onnotice: () => {}, max: 1 });
-  try {
-    return await sql.unsafe(text);
-  } finally {
-    await sql.end();
-  }
-}
-
 const recorded = async () => {
-  const [{ n }] = await query(`SELECT (SELECT count(*) FROM "${store.pgSchema}".job WHERE state = 'completed' AND name NOT LIKE '\\_\\_pgboss%')
+  const [{ n }] = await pgQuery(`SELECT (SELECT count(*) FROM "${store.pgSchema}".job WHERE state = 'completed' AND name NOT LIKE '\\_\\_pgboss%')
     + (SELECT count(*) FROM "${store.pgSchema}".archive WHERE state = 'completed' AND name NOT LIKE '\\_\\_pgboss%') AS n`);
-  return Number(n);
-};
-const storeBytes = async () => {
-  const [{ n }] = await query(`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c
-    JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = '${store.pgSchema}' AND c.relkind IN ('r', 'm', 'p')`);
   return Number(n);
 };
 const stopper = (boss) => () => boss.stop({ graceful: false, wait: true, timeout: 5_000 });
@@ -82,7 +68,7 @@ await main({
   async idle(n, onRun) {
     const boss = await startBoss();
     await register(boss, n, dailyAtFarHour({ seconds: false }), onRun);
-    return { stop: stopper(boss), storeBytes };
+    return { stop: stopper(boss), storeBytes: () => schemaBytes() };
   },
 
   async precision(jobs, onRun) {
