@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,7 +12,8 @@ import { hasTool } from "../helpers/tools.js";
 
 const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
 const SUPERVISORD = "/usr/bin/supervisord";
-const MARKER = "slow-job-marker-7f3a";
+// Unique per run: leftovers are found by scanning every process on the machine.
+const MARKER = `slow-job-marker-${randomBytes(4).toString("hex")}`;
 
 /** The shipped program section, with its install paths pointed at this checkout and a temp folder. */
 export function renderProgram(dir: string): string {
