@@ -7,6 +7,9 @@
 //                      toad-scheduler, bree, pg-boss, graphile-worker, bullmq)
 //   --workload=1,2,4   only these workloads (3 is read from 2's runs)
 //   --render=FILE      only rewrite the docs section and the chart from a results file
+//   --merge-idle=PARTIAL --into=FILE --why=TEXT
+//                      put the idle workload of a partial run (--workload=1) into results FILE,
+//                      dated apart with the reason, then rewrite the docs from FILE
 // A partial run (--only or --workload) writes its JSON to the temp folder and leaves the docs alone.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -35,6 +38,21 @@ if (arg("render")) {
   process.exit(0);
 }
 
+if (arg("merge-idle")) {
+  const part = JSON.parse(readFileSync(resolve(arg("merge-idle")), "utf8"));
+  const into = resolve(arg("into") ?? "");
+  if (!part.idle?.length || !arg("into") || !arg("why")) throw new Error("--merge-idle=PARTIAL needs a run with workload 1, --into=RESULTS and --why=TEXT");
+  const res = JSON.parse(readFileSync(into, "utf8"));
+  res.idle = part.idle;
+  res.settings.settleMs = part.settings.settleMs; // only the idle workload has a settle window
+  res.settings.idleMs = part.settings.idleMs;
+  res.idleRun = { date: part.date, loadStart: part.machine.loadStart, loadEnd: part.machine.loadEnd, why: arg("why") };
+  writeFileSync(into, JSON.stringify(res, null, 2) + "\n");
+  log(`idle workload of ${arg("merge-idle")} merged into ${into}; rendering`);
+  execFileSync(process.execPath, [fileURLToPath(import.meta.url), `--render=${into}`], { stdio: "inherit" });
+  process.exit(0);
+}
+
 // The peers are the benchmark's own dependencies (bench/peers/package.json), pinned.
 if (!existsSync(join(here, "node_modules"))) {
   log("installing the peers (npm ci --prefix bench/peers) …");
@@ -49,7 +67,7 @@ const { PG_URL, REDIS_URL, deleteRedisPrefix, dropSchema, freshNames, sql } = aw
 
 const SETTINGS = quick
   ? { maxN: 10_000, idleMs: 5_000, settleMs: 2_000, precisionMs: 10_000, precisionMinuteMs: 20_000, multiMs: 20_000, multiMinuteMs: 70_000 }
-  : { maxN: 100_000, idleMs: 30_000, settleMs: 30_000, precisionMs: 60_000, precisionMinuteMs: 120_000, multiMs: 60_000, multiMinuteMs: 180_000 };
+  : { maxN: 100_000, idleMs: 30_000, settleMs: 60_000, precisionMs: 60_000, precisionMinuteMs: 120_000, multiMs: 60_000, multiMinuteMs: 180_000 };
 SETTINGS.maxN = envNum("PEERS_MAX_N", SETTINGS.maxN);
 SETTINGS.idleMs = envNum("PEERS_IDLE_MS", SETTINGS.idleMs);
 SETTINGS.settleMs = envNum("PEERS_SETTLE_MS", SETTINGS.settleMs);

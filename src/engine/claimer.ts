@@ -13,7 +13,6 @@ import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 export const CONTENDED_RECHECK_MS = 50;
-const AWAIT_RECORD_RECHECK_MS = 100;
 export const STORE_RETRY_MS = 1_000;
 
 export interface ClaimerDeps {
@@ -60,11 +59,12 @@ export class Claimer {
     if (!this.d.takingSlots()) return; // a stop began meanwhile: no new slots
     const jobs: LocalJob[] = [];
     const claims: SlotClaim[] = [];
+    let recordWait = 0;
     for (const job of mine) {
       const fireAt = table.fireAt(job);
       const early = fireAt > now;
       if (early && runs.hasRunOf(job.name)) table.recheckAt(job, fireAt);
-      else if (runs.awaitsRecord(job.name)) table.recheckAt(job, now + AWAIT_RECORD_RECHECK_MS);
+      else if ((recordWait = runs.recordWaitMs(job.name)) > 0) table.recheckAt(job, now + recordWait);
       else {
         const plan = planFor(job, Math.max(now, job.nextSlot!), this.d.liveSince() - LIVE_TOLERANCE_MS);
         jobs.push(job);

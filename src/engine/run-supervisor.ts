@@ -46,6 +46,8 @@ export class RunSupervisor {
    * so the oldest go first).
    */
   private readonly recent = new Map<number, number>();
+  /** Jobs with a run that ended and whose result is on its way to the store (first try). */
+  private readonly recording = new Map<string, number>();
   /** Jobs with a run that ended but whose result the store has not taken yet (it was away). */
   private readonly unrecorded = new Map<string, number>();
   private retryWake = new AbortController();
@@ -70,11 +72,14 @@ export class RunSupervisor {
   }
 
   /**
-   * A run of this job ended while the store was away and its result is still waiting: the
-   * store would call the job busy, and skip its slot, so the slot waits for the result.
+   * How long a due slot of this job should wait before it is claimed, or 0 to claim it now. A
+   * run of the job has ended but the store has not taken its result yet (it is on its way, or
+   * the store is away): the store would still call the job busy and skip the slot, so the slot
+   * waits for the result instead. The process really ended before the slot.
    */
-  awaitsRecord(job: string): boolean {
-    return this.unrecorded.has(job);
+  recordWaitMs(job: string): number {
+    if (this.unrecorded.has(job)) return STORE_AWAY_RECHECK_MS;
+    return this.recording.has(job) ? IN_FLIGHT_RECHECK_MS : 0;
   }
 
   /** The store answers again: write waiting results now rather than at their next retry. */
@@ -196,6 +201,7 @@ export class RunSupervisor {
    */
   private async finishWithRetry(job: string, record: RunResult): Promise<FinishOutcome | null> {
     let waiting = false;
+    this.recording.set(job, (this.recording.get(job) ?? 0) + 1);
     try {
       for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
         try {
@@ -209,6 +215,7 @@ export class RunSupervisor {
         }
       }
     } finally {
+      countDown(this.recording, job);
       if (waiting) countDown(this.unrecorded, job);
     }
   }
@@ -216,6 +223,10 @@ export class RunSupervisor {
 
 /** Far longer than a lost claim's answer takes to arrive, or the store to say what it holds. */
 const RECENT_MS = 60_000;
+/** A result on its way normally lands within milliseconds: look again soon. */
+const IN_FLIGHT_RECHECK_MS = 10;
+/** The store is away: results are retried at least every 2 s, no need to look often. */
+const STORE_AWAY_RECHECK_MS = 100;
 
 function countDown(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 1) - 1;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeSpec } from "../helpers/spec.js";
+import type { Store } from "../../src/store/types.js";
 import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 
 let h: Harness | undefined;
@@ -79,6 +80,36 @@ describe("engine: overlap policies", () => {
     expect((await h.runs("s")).map((r) => r.status)).toEqual(["succeeded", "skipped", "running"]);
     g.release();
     await h.clock.advance(1);
+  });
+
+  it("skip: a run that ended before the slot, its result still on the way to the store, does not skip the slot", async () => {
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    const slowFinishes = (store: Store): Store => new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "finishRuns") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<Store["finishRuns"]>) => {
+          await hold; // a slow database: the write lands after the next slot
+          return target.finishRuns(...args);
+        };
+      },
+    });
+    const started: number[] = [];
+    h = await startHarness([makeSpec("s", { ...every(1_000), overlap: "skip" })], { s: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slowFinishes });
+    hold = new Promise((r) => (release = r));
+    try {
+      await h.clock.advance(1_000); // slot 1 runs at once; its result is held
+      await h.clock.advance(1_050); // slot 2 is due while the store still says "running"
+      expect((await h.runs("s")).map((r) => r.status)).toEqual(["running"]);
+    } finally {
+      hold = null;
+      release();
+    }
+    await h.clock.advance(20);
+    const runs = await h.runs("s");
+    expect(runs.map((r) => [r.slot - T0, r.status])).toEqual([[1_000, "succeeded"], [2_000, "succeeded"]]);
+    expect(started[1]).toBeGreaterThanOrEqual(2_050); // late, once the result was in, not skipped
   });
 
   it("queue: one slot waits and starts when the run ends; more are skipped", async () => {

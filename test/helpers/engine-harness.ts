@@ -3,7 +3,7 @@ import { Engine, type EngineOptions } from "../../src/engine/engine.js";
 import type { JobSpec } from "../../src/job-spec.js";
 import type { JobContext, JobHandler } from "../../src/run/types.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { RunRecord } from "../../src/store/types.js";
+import type { RunRecord, Store } from "../../src/store/types.js";
 import { FakeClock } from "../../src/testing/fake-clock.js";
 import { tempDir } from "./spec.js";
 
@@ -25,13 +25,13 @@ export interface Harness {
 export async function startHarness(
   specs: JobSpec[],
   handlers: Record<string, JobHandler> = {},
-  options: Partial<EngineOptions> & { clock?: FakeClock; dbPath?: string; start?: boolean } = {},
+  options: Partial<EngineOptions> & { clock?: FakeClock; dbPath?: string; start?: boolean; wrapStore?: (store: Store) => Store } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new FakeClock(T0);
   const dbPath = options.dbPath ?? join(tempDir(), "jobclock.db");
   const store = SqliteStore.open(dbPath);
   const engine = new Engine({
-    store, clock, handlers: new Map(Object.entries(handlers)), instanceId: "test-instance",
+    store: options.wrapStore?.(store) ?? store, clock, handlers: new Map(Object.entries(handlers)), instanceId: "test-instance",
     heartbeatMs: 5_000, abandonAfterMs: 30_000, ...options,
   });
   await engine.apply(specs);
