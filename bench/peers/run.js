@@ -43,9 +43,19 @@ if (arg("merge-idle")) {
   const into = resolve(arg("into") ?? "");
   if (!part.idle?.length || !arg("into") || !arg("why")) throw new Error("--merge-idle=PARTIAL needs a run with workload 1, --into=RESULTS and --why=TEXT");
   const res = JSON.parse(readFileSync(into, "utf8"));
+  const ids = (r) => Object.entries(r.systems).map(([id, s]) => `${id} ${s.version}`).sort().join(", ");
+  const differs = [
+    part.quick !== res.quick && "--quick",
+    ids(part) !== ids(res) && `systems or versions (${ids(part)} vs ${ids(res)})`,
+    String(part.settings.idleNs) !== String(res.settings.idleNs) && "N (PEERS_MAX_N)",
+    part.settings.noCaps !== res.settings.noCaps && "PEERS_NO_CAPS",
+  ].filter(Boolean);
+  if (differs.length) throw new Error(`--merge-idle: the two runs differ in ${differs.join(", ")}; run workload 1 for every system with the same settings`);
   res.idle = part.idle;
   res.settings.settleMs = part.settings.settleMs; // only the idle workload has a settle window
   res.settings.idleMs = part.settings.idleMs;
+  // Limit notes come from the idle workload ("N schedules idle: why not run"): take the new run's.
+  for (const [id, s] of Object.entries(part.systems)) res.systems[id].limitNotes = s.limitNotes;
   res.idleRun = { date: part.date, loadStart: part.machine.loadStart, loadEnd: part.machine.loadEnd, why: arg("why") };
   writeFileSync(into, JSON.stringify(res, null, 2) + "\n");
   log(`idle workload of ${arg("merge-idle")} merged into ${into}; rendering`);

@@ -13,6 +13,8 @@ import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 const LIVE_TOLERANCE_MS = 1_000;
 const BUSY_RECHECK_MS = 1_000;
 export const CONTENDED_RECHECK_MS = 50;
+// A safety net only: the engine looks at the job again as soon as the result is written.
+const AWAIT_RECORD_RECHECK_MS = 100;
 export const STORE_RETRY_MS = 1_000;
 
 export interface ClaimerDeps {
@@ -48,23 +50,22 @@ export class Claimer {
    */
   async claimDue(due: LocalJob[], now: number): Promise<void> {
     const { table, runs } = this.d;
+    const ready = due.filter((job) => !this.waitsForRecord(job, now));
     let mine: LocalJob[];
     try {
-      mine = await this.d.sharing.toClaim(due, now, (name) => this.d.reload(name));
+      mine = await this.d.sharing.toClaim(ready, now, (name) => this.d.reload(name));
     } catch (error) {
       this.d.warn("could not read which slots other instances claimed; retrying", error);
-      for (const job of due) table.recheckAt(job, now + STORE_RETRY_MS);
+      for (const job of ready) table.recheckAt(job, now + STORE_RETRY_MS);
       return;
     }
     if (!this.d.takingSlots()) return; // a stop began meanwhile: no new slots
     const jobs: LocalJob[] = [];
     const claims: SlotClaim[] = [];
-    let recordWait = 0;
     for (const job of mine) {
       const fireAt = table.fireAt(job);
       const early = fireAt > now;
       if (early && runs.hasRunOf(job.name)) table.recheckAt(job, fireAt);
-      else if ((recordWait = runs.recordWaitMs(job.name)) > 0) table.recheckAt(job, now + recordWait);
       else {
         const plan = planFor(job, Math.max(now, job.nextSlot!), this.d.liveSince() - LIVE_TOLERANCE_MS);
         jobs.push(job);
@@ -83,6 +84,20 @@ export class Claimer {
       if (fireAt > now && outcomes[i]!.kind === "busy") table.recheckAt(jobs[i]!, fireAt);
       else await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
     }
+  }
+
+  /**
+   * A run of the job ended here but its result is not in the store yet: the store would still
+   * call the job busy, so `skip` would skip the slot (and `queue` queue it) for a run that
+   * already ended. The slot waits for the result instead (checked before any store read).
+   * `allow` starts alongside anyway.
+   */
+  private waitsForRecord(job: LocalJob, now: number): boolean {
+    if (job.spec.overlap === "allow" || !this.d.runs.awaitsRecord(job.name)) return false;
+    const fireAt = this.d.table.fireAt(job);
+    // Claimed ahead of its slot, it is looked at again at the slot at the latest.
+    this.d.table.recheckAt(job, fireAt > now ? Math.min(now + AWAIT_RECORD_RECHECK_MS, fireAt) : now + AWAIT_RECORD_RECHECK_MS);
+    return true;
   }
 
   /**

@@ -46,9 +46,7 @@ export class RunSupervisor {
    * so the oldest go first).
    */
   private readonly recent = new Map<number, number>();
-  /** Jobs with a run that ended and whose result is on its way to the store (first try). */
-  private readonly recording = new Map<string, number>();
-  /** Jobs with a run that ended but whose result the store has not taken yet (it was away). */
+  /** Jobs with a run that ended but whose result the store has not taken yet (on its way, or the store is away). */
   private readonly unrecorded = new Map<string, number>();
   private retryWake = new AbortController();
   private closed = false;
@@ -72,14 +70,12 @@ export class RunSupervisor {
   }
 
   /**
-   * How long a due slot of this job should wait before it is claimed, or 0 to claim it now. A
-   * run of the job has ended but the store has not taken its result yet (it is on its way, or
-   * the store is away): the store would still call the job busy and skip the slot, so the slot
-   * waits for the result instead. The process really ended before the slot.
+   * A run of this job has ended but the store has not taken its result yet (it is on its way,
+   * or the store is away): the store would still call the job busy, and skip its slot for a run
+   * that already ended, so the slot waits for the result.
    */
-  recordWaitMs(job: string): number {
-    if (this.unrecorded.has(job)) return STORE_AWAY_RECHECK_MS;
-    return this.recording.has(job) ? IN_FLIGHT_RECHECK_MS : 0;
+  awaitsRecord(job: string): boolean {
+    return this.unrecorded.has(job);
   }
 
   /** The store answers again: write waiting results now rather than at their next retry. */
@@ -200,8 +196,7 @@ export class RunSupervisor {
    * running: its next slots wait for it (awaitsRecord).
    */
   private async finishWithRetry(job: string, record: RunResult): Promise<FinishOutcome | null> {
-    let waiting = false;
-    this.recording.set(job, (this.recording.get(job) ?? 0) + 1);
+    this.unrecorded.set(job, (this.unrecorded.get(job) ?? 0) + 1);
     try {
       for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
         try {
@@ -209,24 +204,17 @@ export class RunSupervisor {
         } catch (error) {
           this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
           if (this.closed) return null;
-          if (!waiting) this.unrecorded.set(job, (this.unrecorded.get(job) ?? 0) + 1);
-          waiting = true;
           await sleep(this.d.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
         }
       }
     } finally {
-      countDown(this.recording, job);
-      if (waiting) countDown(this.unrecorded, job);
+      countDown(this.unrecorded, job);
     }
   }
 }
 
 /** Far longer than a lost claim's answer takes to arrive, or the store to say what it holds. */
 const RECENT_MS = 60_000;
-/** A result on its way normally lands within milliseconds: look again soon. */
-const IN_FLIGHT_RECHECK_MS = 10;
-/** The store is away: results are retried at least every 2 s, no need to look often. */
-const STORE_AWAY_RECHECK_MS = 100;
 
 function countDown(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 1) - 1;

@@ -82,34 +82,54 @@ describe("engine: overlap policies", () => {
     await h.clock.advance(1);
   });
 
-  it("skip: a run that ended before the slot, its result still on the way to the store, does not skip the slot", async () => {
+  /** A store whose finishRuns waits while `held` (a slow database: the write lands late). */
+  function slowFinishes() {
     let hold: Promise<void> | null = null;
     let release = () => {};
-    const slowFinishes = (store: Store): Store => new Proxy(store, {
+    const wrap = (store: Store): Store => new Proxy(store, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop !== "finishRuns") return typeof value === "function" ? value.bind(target) : value;
         return async (...args: Parameters<Store["finishRuns"]>) => {
-          await hold; // a slow database: the write lands after the next slot
+          await hold;
           return target.finishRuns(...args);
         };
       },
     });
+    return { wrap, hold: () => void (hold = new Promise((r) => (release = r))), release: () => ((hold = null), release()) };
+  }
+
+  it("skip: a run that ended before the slot, its result still on the way to the store, does not skip the slot", async () => {
+    const slow = slowFinishes();
     const started: number[] = [];
-    h = await startHarness([makeSpec("s", { ...every(1_000), overlap: "skip" })], { s: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slowFinishes });
-    hold = new Promise((r) => (release = r));
+    h = await startHarness([makeSpec("s", { ...every(1_000), overlap: "skip" })], { s: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
+    slow.hold();
     try {
       await h.clock.advance(1_000); // slot 1 runs at once; its result is held
       await h.clock.advance(1_050); // slot 2 is due while the store still says "running"
       expect((await h.runs("s")).map((r) => r.status)).toEqual(["running"]);
     } finally {
-      hold = null;
-      release();
+      slow.release();
     }
     await h.clock.advance(20);
     const runs = await h.runs("s");
     expect(runs.map((r) => [r.slot - T0, r.status])).toEqual([[1_000, "succeeded"], [2_000, "succeeded"]]);
     expect(started[1]).toBeGreaterThanOrEqual(2_050); // late, once the result was in, not skipped
+  });
+
+  it("allow: a slot does not wait for the previous run's result, it starts alongside anyway", async () => {
+    const slow = slowFinishes();
+    const started: number[] = [];
+    h = await startHarness([makeSpec("a", { ...every(1_000), overlap: "allow" })], { a: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
+    slow.hold();
+    try {
+      await h.clock.advance(2_050);
+      expect(started).toEqual([1_000, 2_000]);
+    } finally {
+      slow.release();
+    }
+    await h.clock.advance(20);
+    expect((await h.runs("a")).map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
   });
 
   it("queue: one slot waits and starts when the run ends; more are skipped", async () => {
