@@ -174,7 +174,10 @@ export class Engine {
   stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
     if (this.state === "stopping") {
       // Asked again while draining (a second SIGTERM or Ctrl-C): stop waiting.
-      if (timeoutMs === 0) this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
+      if (timeoutMs === 0) {
+        this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
+        this.runs.close();
+      }
       return this.stopping ?? Promise.resolve();
     }
     if (this.state === "new" && this.prepared) {

@@ -144,6 +144,7 @@ export class RunSupervisor {
     deadline.abort();
     if (outcome === "timeout" && this.active.size > 0) {
       this.cancelAll(`cancelled at shutdown: still running after shutdown_timeout (${timeoutMs}ms)`);
+      this.close(); // a result the store still refuses is not waited for past the timeout either
       await this.allDone();
     }
   }
@@ -152,9 +153,14 @@ export class RunSupervisor {
     while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
-  /** After this, a result the store refuses is given up instead of retried forever. */
+  /**
+   * After this, a result the store refuses is given up instead of retried forever (results
+   * waiting for a retry get their last try now). The run stays "running" in the store until an
+   * instance abandons it, as after a crash.
+   */
   close(): void {
     this.closed = true;
+    this.retryNow();
   }
 
   private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
@@ -202,8 +208,11 @@ export class RunSupervisor {
         try {
           return await this.finisher.add(record);
         } catch (error) {
+          if (this.closed) {
+            this.d.warn(`could not record the end of run #${record.runId} (${record.status}) and the engine is stopping: given up; it will be marked abandoned`, error);
+            return null;
+          }
           this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
-          if (this.closed) return null;
           await sleep(this.d.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
         }
       }

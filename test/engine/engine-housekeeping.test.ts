@@ -24,6 +24,31 @@ describe("engine: housekeeping", () => {
     expect(left.every((r) => r.createdAt >= T0 + 60_000 - 11_000)).toBe(true);
   });
 
+  it("stop does not wait forever for a result the store refuses: after shutdown_timeout it is given up", async () => {
+    let down = false;
+    const refusingFinishes = (store: Store): Store => new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === "finishRuns") return (...args: Parameters<Store["finishRuns"]>) => (down ? Promise.reject(new Error("connection refused")) : target.finishRuns(...args));
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    h = await startHarness([makeSpec("r", every(60_000))], { r: () => {} }, { wrapStore: refusingFinishes });
+    const warnings: string[] = [];
+    h.engine.events.on("engine:warning", (w) => warnings.push(w.message));
+    down = true;
+    await h.clock.advance(60_000); // the run ends; its result cannot be written and is retried
+    expect(warnings.some((w) => /could not record the end of run #1; retrying/.test(w))).toBe(true);
+    let stopped = false;
+    const stopping = h.engine.stop(3_000).then(() => void (stopped = true));
+    await h.clock.advance(2_900);
+    expect(stopped).toBe(false); // within shutdown_timeout it still waits for the store
+    await h.clock.advance(200);
+    await stopping;
+    expect(warnings.some((w) => /run #1 \(succeeded\) and the engine is stopping: given up/.test(w))).toBe(true);
+    expect((await h.runs("r"))[0]!.status).toBe("running"); // left for an instance to abandon, as after a crash
+  });
+
   it("survives a store outage: claims are retried, then slots are caught up without duplicates", async () => {
     let down = false;
     const seen: number[] = [];
