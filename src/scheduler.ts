@@ -51,6 +51,8 @@ export interface SchedulerOptions {
   logger?: Logger;
   instanceId?: string;
   version?: string;
+  /** What runs this process (`supervisord:PROGRAM`, `systemd:UNIT`), recorded with the instance. */
+  supervisor?: string | null;
   heartbeat?: Duration;
   abandonAfter?: Duration;
   shutdownTimeout?: Duration;
@@ -100,7 +102,7 @@ export class Scheduler {
     const store = await this.openStore();
     const o = this.options;
     const engine = new Engine({
-      store, clock: o.clock, logger: o.logger, handlers: this.handlers, instanceId: o.instanceId, version: o.version,
+      store, clock: o.clock, logger: o.logger, handlers: this.handlers, instanceId: o.instanceId, version: o.version, supervisor: o.supervisor,
       heartbeatMs: ms(o.heartbeat), abandonAfterMs: ms(o.abandonAfter), shutdownTimeoutMs: ms(o.shutdownTimeout),
       syncMs: ms(o.syncInterval),
     });

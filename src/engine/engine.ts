@@ -11,6 +11,7 @@ import { fullSpec, JobTable } from "./job-table.js";
 import { Loop } from "./loop.js";
 import { pruneHistory, readChanges } from "./changes.js";
 import { Housekeeping } from "./housekeeping.js";
+import { InstanceProblems } from "./instance-problems.js";
 import { RunSupervisor } from "./run-supervisor.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 import { StoreClock } from "./store-clock.js";
@@ -43,6 +44,8 @@ export class Engine {
   private readonly sharing: ClaimSharing;
   private readonly claimer: Claimer;
   private readonly loops: Loop[] = [];
+  private readonly problems = new InstanceProblems();
+  private readonly supervisor: string | null;
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
   private expectedWake = 0;
@@ -69,6 +72,7 @@ export class Engine {
     this.handlers = options.handlers ?? new Map();
     this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.o = withDefaults(options);
+    this.supervisor = options.supervisor ?? null;
     this.runs = new RunSupervisor({
       store: this.store, clock: this.clock, log: this.log, events: this.events, handlers: this.handlers,
       wake: () => this.arm(),
@@ -88,6 +92,7 @@ export class Engine {
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
       heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
       heldRunIds: () => this.runs.list().map((r) => r.id),
+      problems: this.problems,
       // An instance that missed two heartbeats (and a second) no longer gets its jobs' first claim.
       onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.o.heartbeatMs + 1_000),
       onClockCorrected: () => this.arm(),
@@ -123,7 +128,7 @@ export class Engine {
       const now = this.clock.now();
       await this.store.registerInstance({
         id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
-        startedAt: now, lastSeen: now, stoppedAt: null,
+        startedAt: now, lastSeen: now, stoppedAt: null, supervisor: this.supervisor,
       });
       await this.housekeeping.beat();
     })();
@@ -207,6 +212,19 @@ export class Engine {
 
   activeRuns(): RunRecord[] {
     return this.runs.list();
+  }
+
+  /**
+   * Reports (or, with null, clears) something wrong with this instance itself, such as a log
+   * file it cannot write: written to its row in the store at the next heartbeat, for `status`.
+   */
+  setProblem(key: string, text: string | null): void {
+    this.problems.set(key, text);
+  }
+
+  /** What this instance currently reports wrong about itself. */
+  currentProblems(): string[] {
+    return this.problems.list();
   }
 
   async pause(name: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { InstanceRecord, Store } from "../store/types.js";
 import type { EngineEmitter } from "./events.js";
+import type { InstanceProblems } from "./instance-problems.js";
 import { abandonDeadRuns } from "./recovery.js";
 import type { StoreClock } from "./store-clock.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
@@ -22,6 +23,8 @@ export interface HousekeepingDeps {
   abandonAfterMs: number;
   /** The runs this instance really holds (only these are heartbeated). */
   heldRunIds(): number[];
+  /** What this instance reports wrong about itself (written when it changed). */
+  problems: InstanceProblems;
   /** The store's instances, read at every heartbeat (who is alive, to share the claiming). */
   onInstances(instances: InstanceRecord[], now: number): void;
   /** The engine's clock moved by a correction: its timer must be set again. */
@@ -43,9 +46,11 @@ export class Housekeeping {
   async beat(): Promise<void> {
     const { store, clock, instanceId } = this.d;
     const sentAt = clock.now();
+    const problems = this.d.problems.pending();
     const residual = await withTimeLimit(
-      store.heartbeat(instanceId, sentAt, this.d.heldRunIds(), clock.offsetMs), STORE_CALL_LIMIT_MS, "heartbeat",
+      store.heartbeat(instanceId, sentAt, this.d.heldRunIds(), clock.offsetMs, problems?.problems), STORE_CALL_LIMIT_MS, "heartbeat",
     );
+    if (problems) this.d.problems.written(problems.version);
     const roundTrip = clock.now() - sentAt;
     // A slow round trip (the store just came back) says nothing about the clocks: skip it.
     if (residual !== null && roundTrip <= MAX_ROUND_TRIP_MS) this.correctClock(residual - roundTrip / 2, roundTrip);

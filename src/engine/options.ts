@@ -10,6 +10,8 @@ export interface EngineOptions {
   handlers?: Map<string, JobHandler>;
   instanceId?: string;
   version?: string;
+  /** What runs this process (`supervisord:PROGRAM`, `systemd:UNIT`), recorded with the instance. */
+  supervisor?: string | null;
   /** How often running runs are heartbeated. */
   heartbeatMs?: number;
   /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
@@ -39,7 +41,7 @@ export interface EngineOptions {
   pruneEveryMs?: number;
 }
 
-export type EngineSettings = Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId" | "syncMs">> & {
+export type EngineSettings = Required<Omit<EngineOptions, "store" | "clock" | "logger" | "handlers" | "instanceId" | "syncMs" | "supervisor">> & {
   /** null: chosen at start, by whether the store pushes changes. */
   syncMs: number | null;
 };

@@ -45,12 +45,13 @@ export function toJob(r: JobRow): JobRecord {
 
 export interface InstanceRow {
   id: string; host: string; pid: number; version: string; started_at: number; last_seen: number;
-  stopped_at: number | null; clock_skew_ms?: number | null;
+  stopped_at: number | null; clock_skew_ms?: number | null; supervisor?: string | null; problems?: string | null;
 }
 
 export function toInstance(r: InstanceRow): InstanceRecord {
   return {
     id: r.id, host: r.host, pid: r.pid, version: r.version, startedAt: r.started_at,
     lastSeen: r.last_seen, stoppedAt: r.stopped_at, clockSkewMs: r.clock_skew_ms ?? null,
+    supervisor: r.supervisor ?? null, problems: r.problems ? (JSON.parse(r.problems) as string[]) : [],
   };
 }

@@ -71,6 +71,10 @@ export interface InstanceRecord {
   stoppedAt: number | null;
   /** The store's clock minus this instance's, measured at its last heartbeat (null: same clock). */
   clockSkewMs?: number | null;
+  /** What runs it: `supervisord:PROGRAM`, `systemd:UNIT`, or null (started by hand or as a library). */
+  supervisor?: string | null;
+  /** What the instance reports wrong about itself (a log file it cannot write), as of its last heartbeat. */
+  problems?: string[];
 }
 
 export interface TriggerRequest {
@@ -214,8 +218,9 @@ export interface Store extends IncidentStore {
    * `now` is the instance's corrected time and `clockOffsetMs` the correction it applies, so
    * the skew recorded for `status` is that of the machine's own clock. Returns the store's
    * clock minus `now` where the store has its own clock (what is left to correct), else null.
+   * `problems`, when given, replaces the instance's reported problems (an empty list clears them).
    */
-  heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs?: number): Promise<number | null>;
+  heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs?: number, problems?: string[]): Promise<number | null>;
   /** The store's schema version (after the migrations this code applied on open). */
   schemaVersion(): Promise<number>;
   markInstanceStopped(instanceId: string, now: number): Promise<void>;

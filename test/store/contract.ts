@@ -251,6 +251,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       // A store with its own clock reports how far ours is from it (T0 is years ago: far off).
       if (store.kind === "postgres") expect(instance!.clockSkewMs).toBeGreaterThan(1_000_000);
       else expect(instance!.clockSkewMs).toBeNull();
+      expect(instance).toMatchObject({ supervisor: null, problems: [] });
+    });
+
+    it("records who supervises an instance, and the problems it reports (kept until replaced)", async () => {
+      await store.registerInstance({ id: "s1", host: "h", pid: 7, version: "1", startedAt: T0, lastSeen: T0, stoppedAt: null, supervisor: "supervisord:jobclock" });
+      await store.heartbeat("s1", T0 + 5, [], 0, ["log file /x: ENOSPC"]);
+      await store.heartbeat("s1", T0 + 10, []); // no list given: unchanged
+      expect((await store.listInstances())[0]).toMatchObject({ supervisor: "supervisord:jobclock", problems: ["log file /x: ENOSPC"], lastSeen: T0 + 10 });
+      await store.heartbeat("s1", T0 + 15, [], 0, []);
+      expect((await store.listInstances())[0]!.problems).toEqual([]);
     });
 
     it("prunes history beyond the retention, keeping whichever rule keeps more", async () => {

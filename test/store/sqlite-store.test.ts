@@ -21,7 +21,7 @@ describe("SqliteStore on disk", () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }, { version: 2, name: "health" }, { version: 3, name: "instance_skew" }, { version: 4, name: "runs_by_time" }]);
+    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }, { version: 2, name: "health" }, { version: 3, name: "instance_skew" }, { version: 4, name: "runs_by_time" }, { version: 5, name: "operations" }]);
     db.close();
   });
 
@@ -31,7 +31,7 @@ describe("SqliteStore on disk", () => {
     const db = new Database(path);
     db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 0)").run();
     db.close();
-    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(4\); upgrade jobclock/);
+    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(5\); upgrade jobclock/);
     const check = new Database(path, { readonly: true });
     expect(check.prepare("SELECT name FROM jobs").pluck().all()).toEqual(["keep"]);
     check.close();

@@ -149,12 +149,12 @@ export class PostgresStore extends WithIncidents implements Store {
   }
 
   async registerInstance(i: InstanceRecord): Promise<void> {
-    await this.sql`INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at)
-      VALUES (${i.id}, ${i.host}, ${i.pid}, ${i.version}, ${i.startedAt}, ${i.lastSeen}, NULL)
+    await this.sql`INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at, supervisor)
+      VALUES (${i.id}, ${i.host}, ${i.pid}, ${i.version}, ${i.startedAt}, ${i.lastSeen}, NULL, ${i.supervisor ?? null})
       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`;
   }
 
-  async heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs = 0): Promise<number | null> {
+  async heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs = 0, problems?: string[]): Promise<number | null> {
     // One statement, so the database's clock is read in the first round trip (no BEGIN before it).
     const [row] = await this.sql`WITH beat AS (
         UPDATE runs SET heartbeat_at = ${now}
@@ -162,6 +162,8 @@ export class PostgresStore extends WithIncidents implements Store {
       UPDATE instances SET last_seen = ${now},
           clock_skew_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} + ${clockOffsetMs}
         WHERE id = ${instanceId} RETURNING (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} AS residual`;
+    // Rare (a problem appears or goes), and after the clock reading so it does not lengthen it.
+    if (problems) await this.sql`UPDATE instances SET problems = ${problems.length > 0 ? JSON.stringify(problems) : null} WHERE id = ${instanceId}`;
     return row ? Number(row.residual) : null;
   }
 

@@ -48,6 +48,7 @@ export class SqliteStore extends WithIncidents implements Store {
       anyRunning: db.prepare("SELECT 1 FROM runs WHERE job = ? AND status = 'running' LIMIT 1").pluck(),
       // The heartbeat's statements run every few seconds for the process's life: prepared once.
       instanceSeen: db.prepare("UPDATE instances SET last_seen = ? WHERE id = ?"),
+      instanceProblems: db.prepare("UPDATE instances SET problems = ? WHERE id = ?"),
       runsSeen: db.prepare(
         `UPDATE runs SET heartbeat_at = ? WHERE instance_id = ? AND status = 'running'
            AND id IN (SELECT value FROM json_each(?))`,
@@ -190,17 +191,18 @@ export class SqliteStore extends WithIncidents implements Store {
     this.write(() =>
       this.db
         .prepare(
-          `INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at)
-           VALUES (?, ?, ?, ?, ?, ?, NULL)
+          `INSERT INTO instances (id, host, pid, version, started_at, last_seen, stopped_at, supervisor)
+           VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
            ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL`,
         )
-        .run(i.id, i.host, i.pid, i.version, i.startedAt, i.lastSeen),
+        .run(i.id, i.host, i.pid, i.version, i.startedAt, i.lastSeen, i.supervisor ?? null),
     );
   }
 
-  async heartbeat(instanceId: string, now: number, runIds: number[]): Promise<number | null> {
+  async heartbeat(instanceId: string, now: number, runIds: number[], _offset?: number, problems?: string[]): Promise<number | null> {
     this.write(() => {
       this.s.instanceSeen.run(now, instanceId);
+      if (problems) this.s.instanceProblems.run(problems.length > 0 ? JSON.stringify(problems) : null, instanceId);
       if (runIds.length > 0) this.s.runsSeen.run(now, instanceId, JSON.stringify(runIds));
     });
     return null; // one machine, one clock
