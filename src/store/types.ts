@@ -1,5 +1,8 @@
 import type { JobSpec, OverlapPolicy } from "../job-spec.js";
 import type { MissedRange } from "../schedule/catchup.js";
+import type { ApplyOptions } from "./apply-guard.js";
+
+export type { ApplyOptions } from "./apply-guard.js";
 
 export type RunStatus =
   | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "abandoned" | "skipped" | "missed";
@@ -138,6 +141,20 @@ export interface ApplyReport {
   updated: string[];
   retired: string[];
   unchanged: string[];
+  /** The job set's generation in the store (a new one when the set was never applied before). */
+  generation: number | null;
+}
+
+export type ControlAction = "pause" | "resume" | "trigger" | "apply";
+
+/** A pause, resume, trigger or config apply, with where it came from (PRODUCT §7). */
+export interface ControlEvent {
+  id: number;
+  at: number;
+  source: string;
+  action: ControlAction;
+  job: string | null;
+  detail: Record<string, unknown> | null;
 }
 
 export interface RunFilter {
@@ -180,6 +197,15 @@ export interface Retention {
   keepMs: number;
 }
 
+export interface BookkeepingRetention {
+  /** Closed incidents, settled notifications and control events older than this go. */
+  keepMs: number;
+  /** At most this many settled notifications and control events are kept, whatever their age. */
+  keepRows: number;
+  /** Triggers already claimed (or whose job is gone) older than this go. */
+  triggersKeepMs: number;
+}
+
 /**
  * The one source of truth every instance follows. Implementations must make `claimSlots`
  * atomic per claim: with several instances on one database exactly one claim for a slot wins.
@@ -190,12 +216,17 @@ export interface Store extends IncidentStore {
   readonly description: string;
   close(): Promise<void>;
 
-  applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport>;
+  /** Add, update, retire; throws ApplyRefusedError when a guard asked for in `options` refuses (nothing is changed then). */
+  applyJobs(specs: JobSpec[], now: number, options?: ApplyOptions): Promise<ApplyReport>;
   /** By name; with `limit`, continue with `after` set to the last name of the previous page. */
   listJobs(options?: { includeRetired?: boolean; after?: string; limit?: number }): Promise<JobRecord[]>;
   getJob(name: string): Promise<JobRecord | null>;
-  setPaused(name: string, paused: boolean, now: number): Promise<boolean>;
-  requestTrigger(name: string, now: number): Promise<TriggerRequest | null>;
+  /** With a `source`, the change is also recorded as a control event. */
+  setPaused(name: string, paused: boolean, now: number, source?: string): Promise<boolean>;
+  requestTrigger(name: string, now: number, source?: string): Promise<TriggerRequest | null>;
+  /** Control events after `afterId`, oldest first. */
+  controlEventsSince(afterId: number, limit?: number): Promise<ControlEvent[]>;
+  lastControlEventId(): Promise<number>;
 
   /** A cheap value that changes when another process wrote; the engine polls it. */
   changeToken(): Promise<string>;
@@ -234,6 +265,11 @@ export interface Store extends IncidentStore {
   timeline(q: TimelineQuery): Promise<Timeline>;
   /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
   pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
+  /**
+   * Deletes bookkeeping beyond its retention (see docs/behaviour.md): settled notifications and
+   * their deliveries, closed incidents, handled triggers, control events and old generations.
+   */
+  pruneBookkeeping(retention: BookkeepingRetention, now: number): Promise<number>;
 }
 
 // ---- health incidents and the notification outbox (issue 3) --------------------------------

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { makeSpec } from "../helpers/spec.js";
 import { describeStoreContract } from "./contract.js";
+import { describeOperationsContract } from "./contract-operations.js";
 
 const BASE = PG_BASE;
 
@@ -25,6 +26,7 @@ afterAll(async () => {
 });
 
 if (up) describeStoreContract("PostgresStore", () => PostgresStore.open(fresh()));
+if (up) describeOperationsContract("PostgresStore", () => PostgresStore.open(fresh()));
 
 describe.skipIf(!up)("PostgresStore specifics", () => {
   it("keeps separate setups apart by schema in one database", async () => {

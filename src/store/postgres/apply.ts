@@ -1,13 +1,15 @@
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { firstSlot } from "../first-slot.js";
+import { applyDetail, hasChanges, JobSetHash, judgeApply, type ApplyOptions, type Generation } from "../apply-guard.js";
 import type { ApplyReport } from "../types.js";
 import type postgres from "postgres";
+import { recordControl } from "./bookkeeping.js";
 
 // Rows per round trip: 100,000 jobs apply in 50 look-ups and about as many bulk writes,
 // instead of two round trips per job.
 const CHUNK = 2_000;
 
-type Tx = postgres.TransactionSql<Record<string, never>>;
+export type Tx = postgres.TransactionSql<Record<string, never>>;
 
 interface Existing {
   name: string;
@@ -19,10 +21,13 @@ interface Existing {
 
 /**
  * The body of PostgreSQL's applyJobs, inside its transaction: the same rules as SQLite's (add,
- * update keeping history, re-anchor when the schedule changed, retire the rest), in bulk.
+ * update keeping history, re-anchor when the schedule changed, retire the rest), in bulk; then
+ * the guards (apply-guard.ts), which roll it all back by throwing; the generation; the event.
  */
-export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: number): Promise<ApplyReport> {
-  const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
+export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: number, options: ApplyOptions): Promise<ApplyReport> {
+  const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [], generation: null };
+  const [{ active }] = (await tx`SELECT count(*)::int AS active FROM jobs WHERE retired_at IS NULL`) as unknown as [{ active: number }];
+  const setHash = new JobSetHash();
   for (let i = 0; i < specs.length; i += CHUNK) {
     const chunk = specs.slice(i, i + CHUNK);
     const rows = await tx<Existing[]>`SELECT name, (spec::json->>'paused')::boolean AS paused, spec_hash, schedule_hash, retired_at
@@ -32,6 +37,7 @@ export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: nu
     const updates: unknown[] = [];
     for (const spec of chunk) {
       const { json, hash } = specJson(spec);
+      setHash.add(spec.name, hash);
       const shash = scheduleHash(spec);
       const old = existing.get(spec.name);
       if (!old) {
@@ -54,7 +60,24 @@ export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: nu
   const retired = await tx`UPDATE jobs SET retired_at = ${now}, updated_at = ${now}, rev = ${rev}
     WHERE retired_at IS NULL AND NOT (name = ANY(${specs.map((s) => s.name)}::text[])) RETURNING name`;
   report.retired.push(...retired.map((r) => r.name as string).sort());
+  await judgeAndRecord(tx, report, setHash.digest(), active, now, options);
   return report;
+}
+
+async function judgeAndRecord(tx: Tx, report: ApplyReport, jobsHash: string, activeBefore: number, now: number, options: ApplyOptions): Promise<void> {
+  const newest = async (hash: string | null) =>
+    ((await tx`SELECT generation, jobs_hash AS "jobsHash", applied_at AS "appliedAt", source FROM config_generations
+      WHERE ${hash}::text IS NULL OR jobs_hash = ${hash} ORDER BY generation DESC LIMIT 1`)[0] as Generation | undefined) ?? null;
+  const latest = await newest(null);
+  judgeApply({ options, report, activeBefore, matching: await newest(jobsHash), latest });
+  report.generation = latest?.generation ?? null;
+  if (latest?.jobsHash !== jobsHash) {
+    const [row] = await tx`INSERT INTO config_generations (jobs_hash, applied_at, source) VALUES (${jobsHash}, ${now}, ${options.source ?? "library"}) RETURNING generation`;
+    report.generation = Number(row!.generation);
+  }
+  if (hasChanges(report)) {
+    await recordControl(tx, { at: now, source: options.source ?? "library", action: "apply", job: null, detail: applyDetail(report, report.generation, options.force === true) });
+  }
 }
 
 async function insertJobs(tx: Tx, rows: unknown[], now: number, rev: number): Promise<void> {

@@ -3,13 +3,15 @@ import type { JobSpec } from "../../job-spec.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 import { WithIncidents } from "../with-incidents.js";
 import type {
-  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention,
+  ApplyOptions, ApplyReport, BookkeepingRetention, ChangePage, ControlEvent, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention,
   RunFilter, RunOutput, RunRecord, RunResult, RunStatus, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { applyInBulk } from "./apply.js";
+import { ApplyRefusedError } from "../apply-guard.js";
 import { claimAll } from "./claims.js";
 import { connect, migrate, translatePgError, type Sql } from "./connect.js";
 import { PgIncidents } from "./incidents.js";
+import { controlEventsSince, pruneBookkeeping, recordControl } from "./bookkeeping.js";
 
 /**
  * The Store on PostgreSQL, for several instances sharing one database: the same contract as
@@ -54,14 +56,14 @@ export class PostgresStore extends WithIncidents implements Store {
   }
 
 
-  async applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport> {
+  async applyJobs(specs: JobSpec[], now: number, options: ApplyOptions = {}): Promise<ApplyReport> {
     return this.sql.begin(async (tx) => {
       // One apply at a time per schema: two instances starting with different configs take turns (last wins).
       await tx`SELECT pg_advisory_xact_lock(hashtext(${`jobclock-apply:${this.schema}`}))`;
       const rev = Number((await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`)[0]!.value);
       await tx`SELECT pg_notify(${this.channel}, 'jobs')`;
-      return applyInBulk(tx, specs, now, rev);
-    }).catch((error) => Promise.reject(translatePgError(error, this.description)));
+      return applyInBulk(tx, specs, now, rev, options);
+    }).catch((error) => Promise.reject(error instanceof ApplyRefusedError ? error : translatePgError(error, this.description)));
   }
 
   async listJobs(o: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {
@@ -77,7 +79,7 @@ export class PostgresStore extends WithIncidents implements Store {
     return row ? toJob(row as unknown as JobRow) : null;
   }
 
-  async setPaused(name: string, paused: boolean, now: number): Promise<boolean> {
+  async setPaused(name: string, paused: boolean, now: number, source?: string): Promise<boolean> {
     return this.sql.begin(async (tx) => {
       const [rev] = await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`;
       await tx`SELECT pg_notify(${this.channel}, 'pause')`;
@@ -85,19 +87,34 @@ export class PostgresStore extends WithIncidents implements Store {
       const r = await tx`UPDATE jobs SET paused = ${p}, updated_at = ${now}, rev = ${rev!.value},
           resumed_at = CASE WHEN paused = 1 AND ${p}::int = 0 THEN ${now} ELSE resumed_at END
         WHERE name = ${name} AND retired_at IS NULL`;
+      if (r.count === 1 && source) await recordControl(tx, { at: now, source, action: paused ? "pause" : "resume", job: name, detail: null });
       return r.count === 1;
     });
   }
 
-  async requestTrigger(name: string, now: number): Promise<TriggerRequest | null> {
+  async requestTrigger(name: string, now: number, source?: string): Promise<TriggerRequest | null> {
     return this.sql.begin(async (tx) => {
       const [job] = await tx`SELECT 1 FROM jobs WHERE name = ${name} AND retired_at IS NULL`;
       if (!job) return null;
       await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev'`;
       await tx`SELECT pg_notify(${this.channel}, 'trigger')`;
       const [row] = await tx`INSERT INTO triggers (job, requested_at) VALUES (${name}, ${now}) RETURNING id`;
+      if (source) await recordControl(tx, { at: now, source, action: "trigger", job: name, detail: { trigger: Number(row!.id) } });
       return { id: Number(row!.id), job: name, requestedAt: now };
     });
+  }
+
+  async controlEventsSince(afterId: number, limit = 1_000): Promise<ControlEvent[]> {
+    return controlEventsSince(this.sql, afterId, limit);
+  }
+
+  async lastControlEventId(): Promise<number> {
+    const [row] = await this.sql`SELECT coalesce(max(id), 0) AS id FROM control_events`;
+    return Number(row!.id);
+  }
+
+  async pruneBookkeeping(retention: BookkeepingRetention, now: number): Promise<number> {
+    return pruneBookkeeping(this.sql, retention, now);
   }
 
   /** The revision counter moves on every change another process must see (applies, pauses, triggers). */

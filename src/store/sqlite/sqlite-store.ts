@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
-import { firstSlot } from "../first-slot.js";
+import type { JobSpec } from "../../job-spec.js";
 import { WithIncidents } from "../with-incidents.js";
 import type {
-  ApplyReport, ChangePage, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
+  ApplyOptions, ApplyReport, BookkeepingRetention, ChangePage, ControlEvent, ChangeSet, ClaimOutcome, FinishOutcome, InstanceRecord, JobRecord, Retention, RunFilter,
   RunOutput, RunRecord, RunResult, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { StatementCache } from "./statement-cache.js";
@@ -11,6 +10,9 @@ import { SqliteClaimer } from "./claims.js";
 import { watchDatabase } from "./file-watch.js";
 import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
+import { applyJobsTx } from "./apply.js";
+import { ApplyRefusedError } from "../apply-guard.js";
+import { controlEventsSince, pruneBookkeepingTx, recordControl } from "./bookkeeping.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 
 /** better-sqlite3 is synchronous; the async surface is for parity with the PostgreSQL store. */
@@ -71,6 +73,7 @@ export class SqliteStore extends WithIncidents implements Store {
     try {
       return this.db.transaction(fn).immediate();
     } catch (error) {
+      if (error instanceof ApplyRefusedError) throw error; // a guard's refusal, rolled back: not a store failure
       throw translateSqliteError(error, this.path);
     }
   }
@@ -83,8 +86,8 @@ export class SqliteStore extends WithIncidents implements Store {
     }
   }
 
-  async applyJobs(specs: JobSpec[], now: number): Promise<ApplyReport> {
-    return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number));
+  async applyJobs(specs: JobSpec[], now: number, options: ApplyOptions = {}): Promise<ApplyReport> {
+    return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number, options));
   }
 
   async listJobs(options: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {
@@ -101,7 +104,7 @@ export class SqliteStore extends WithIncidents implements Store {
     });
   }
 
-  async setPaused(name: string, paused: boolean, now: number): Promise<boolean> {
+  async setPaused(name: string, paused: boolean, now: number, source?: string): Promise<boolean> {
     return this.write(() => {
       const rev = this.s.bumpRev.get() as number;
       const r = this.db
@@ -111,11 +114,12 @@ export class SqliteStore extends WithIncidents implements Store {
            WHERE name = ? AND retired_at IS NULL`,
         )
         .run(paused ? 1 : 0, now, rev, paused ? 1 : 0, now, name);
+      if (r.changes === 1 && source) recordControl(this.db, { at: now, source, action: paused ? "pause" : "resume", job: name, detail: null });
       return r.changes === 1;
     });
   }
 
-  async requestTrigger(name: string, now: number): Promise<TriggerRequest | null> {
+  async requestTrigger(name: string, now: number, source?: string): Promise<TriggerRequest | null> {
     return this.write(() => {
       const exists = this.db.prepare("SELECT 1 FROM jobs WHERE name = ? AND retired_at IS NULL").get(name);
       if (!exists) return null;
@@ -124,8 +128,17 @@ export class SqliteStore extends WithIncidents implements Store {
         .prepare("INSERT INTO triggers (job, requested_at) VALUES (?, ?) RETURNING id")
         .pluck()
         .get(name, now) as number;
+      if (source) recordControl(this.db, { at: now, source, action: "trigger", job: name, detail: { trigger: id } });
       return { id, job: name, requestedAt: now };
     });
+  }
+
+  async controlEventsSince(afterId: number, limit = 1_000): Promise<ControlEvent[]> {
+    return this.read(() => controlEventsSince(this.db, afterId, limit));
+  }
+
+  async lastControlEventId(): Promise<number> {
+    return this.read(() => (this.db.prepare("SELECT coalesce(max(id), 0) FROM control_events").pluck().get() as number));
   }
 
   /** Another process's commit touches the database's files: react at once (see watchDatabase). */
@@ -279,64 +292,10 @@ export class SqliteStore extends WithIncidents implements Store {
     );
     return this.write(() => jobs.reduce((n, job) => n + prune.run({ job, cutoff, keep: retention.keepRuns }).changes, 0));
   }
-}
 
-function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number, nextRev: () => number): ApplyReport {
-  const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [] };
-  // Point lookups and a temp table of applied names, rather than a map of every existing job:
-  // with 100,000 jobs that map would be the biggest thing in memory during a restart.
-  const lookup = db.prepare(
-    "SELECT json_extract(spec, '$.paused') AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE name = ?",
-  );
-  const insert = db.prepare(
-    `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
-     VALUES (@name, @spec, @hash, @shash, @now, @next, @paused, @now, @now, @rev)`,
-  );
-  const update = db.prepare(
-    `UPDATE jobs SET spec = @spec, spec_hash = @hash, schedule_hash = @shash, updated_at = @now, rev = @rev,
-       retired_at = NULL, paused = coalesce(@paused, paused),
-       resumed_at = CASE WHEN paused = 1 AND @paused = 0 THEN @now ELSE resumed_at END,
-       anchor = CASE WHEN @reanchor THEN @now ELSE anchor END,
-       next_slot = CASE WHEN @reanchor THEN @next ELSE next_slot END
-     WHERE name = @name`,
-  );
-  db.exec("CREATE TEMP TABLE IF NOT EXISTS applied (name TEXT PRIMARY KEY); DELETE FROM temp.applied;");
-  const remember = db.prepare("INSERT OR IGNORE INTO temp.applied (name) VALUES (?)");
-  const rev = nextRev();
-  for (const spec of specs) {
-    remember.run(spec.name);
-    const { json, hash } = specJson(spec);
-    const shash = scheduleHash(spec);
-    const next = () => firstSlot(spec, now);
-    const old = lookup.get(spec.name) as
-      | { paused: number; spec_hash: string; schedule_hash: string; retired_at: number | null }
-      | undefined;
-    if (!old) {
-      insert.run({ name: spec.name, spec: json, hash, shash, now, next: next(), paused: spec.paused ? 1 : 0, rev });
-      report.added.push(spec.name);
-      continue;
-    }
-    if (old.spec_hash === hash && old.retired_at === null) {
-      report.unchanged.push(spec.name);
-      continue;
-    }
-    // The config's `paused` only wins when the config itself changed it, so a reload never
-    // silently resumes a job an operator paused from the CLI.
-    const paused = (old.paused === 1) !== spec.paused ? (spec.paused ? 1 : 0) : null;
-    const reanchor = old.schedule_hash !== shash || old.retired_at !== null ? 1 : 0;
-    update.run({ name: spec.name, spec: json, hash, shash, now, rev, paused, reanchor, next: reanchor ? next() : null });
-    report.updated.push(spec.name);
+  async pruneBookkeeping(retention: BookkeepingRetention, now: number): Promise<number> {
+    return this.write(() => pruneBookkeepingTx(this.db, retention, now));
   }
-  const retired = db
-    .prepare(
-      `UPDATE jobs SET retired_at = ?, updated_at = ?, rev = ?
-       WHERE retired_at IS NULL AND name NOT IN (SELECT name FROM temp.applied) RETURNING name`,
-    )
-    .pluck()
-    .all(now, now, rev) as string[];
-  report.retired.push(...retired.sort());
-  db.exec("DELETE FROM temp.applied");
-  return report;
 }
 
 function abandonTx(
