@@ -13,7 +13,8 @@ import type { Logger } from "./logger.js";
 import type { JobHandler } from "./run/types.js";
 import { DURATION_EXAMPLES, parseDuration } from "./schedule/duration.js";
 import { openStore } from "./store/open-store.js";
-import type { ApplyReport, JobRecord, RunFilter, RunRecord, Store } from "./store/types.js";
+import type { ApplyOptions, ApplyReport, JobRecord, RunFilter, RunRecord, Store } from "./store/types.js";
+import { ApplyRefusedError } from "./store/apply-guard.js";
 
 type Duration = string | number;
 
@@ -72,6 +73,7 @@ export class Scheduler {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly listeners: [keyof EngineEvents, (...args: any[]) => void][] = [];
   private specs: JobSpec[] | null = null;
+  private applyOptions: ApplyOptions = {};
   private engineRef: Engine | null = null;
   private storeRef: Store | null = null;
 
@@ -93,7 +95,13 @@ export class Scheduler {
     return this;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Applies the jobs (from `job()` or `setJobs()`) and starts scheduling. When `setJobs` asked
+   * for the guards and they refuse the apply, the scheduler still starts, on the jobs the store
+   * already holds, and says so in `refused`: a daemon restarted with a bad file keeps running
+   * the schedule everyone agreed on.
+   */
+  async start(): Promise<{ applied: ApplyReport | null; refused: ApplyRefusedError | null }> {
     if (this.engineRef) throw new Error("the scheduler is already started");
     const specs = this.specs ?? this.resolveDefinitions();
     // Resolved specs replace the user's definitions; with 100,000 jobs, holding both at once
@@ -108,15 +116,27 @@ export class Scheduler {
     });
     for (const [event, listener] of this.listeners) engine.events.on(event, listener as never);
     this.engineRef = engine;
-    await engine.apply(specs);
+    let applied: ApplyReport | null = null;
+    let refused: ApplyRefusedError | null = null;
+    try {
+      applied = await engine.apply(specs, this.applyOptions);
+    } catch (error) {
+      if (!(error instanceof ApplyRefusedError)) throw error;
+      refused = error;
+    }
     this.specs = null; // the store holds the definitions now; keep only the handlers
     await engine.start();
+    return { applied, refused };
   }
 
-  /** Replaces the whole job set (the daemon's reload); jobs left out are retired, not deleted. */
-  async setJobs(specs: JobSpec[]): Promise<ApplyReport | null> {
-    if (this.engineRef) return this.engineRef.apply(specs); // the store keeps them from here on
+  /**
+   * Replaces the whole job set (the daemon's reload); jobs left out are retired, not deleted.
+   * `options` says where it comes from and whether the apply guards judge it (see ApplyOptions).
+   */
+  async setJobs(specs: JobSpec[], options: ApplyOptions = {}): Promise<ApplyReport | null> {
+    if (this.engineRef) return this.engineRef.apply(specs, options); // the store keeps them from here on
     this.specs = specs;
+    this.applyOptions = options;
     return null;
   }
 
@@ -127,14 +147,14 @@ export class Scheduler {
     if (typeof this.options.store !== "object") await this.storeRef?.close();
   }
 
-  trigger(name: string): Promise<void> {
-    return this.engine.trigger(name);
+  trigger(name: string, source?: string): Promise<void> {
+    return this.engine.trigger(name, source);
   }
-  pause(name: string): Promise<void> {
-    return this.engine.pause(name);
+  pause(name: string, source?: string): Promise<void> {
+    return this.engine.pause(name, source);
   }
-  resume(name: string): Promise<void> {
-    return this.engine.resume(name);
+  resume(name: string, source?: string): Promise<void> {
+    return this.engine.resume(name, source);
   }
   async jobs(): Promise<JobRecord[]> {
     return this.storeOrThrow.listJobs();

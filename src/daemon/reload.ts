@@ -1,7 +1,9 @@
 import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
 import { ConfigError } from "../errors.js";
+import { hostname } from "node:os";
 import type { Scheduler } from "../scheduler.js";
+import { ApplyRefusedError } from "../store/apply-guard.js";
 import { notifiersFrom } from "../notify/notifiers.js";
 
 /** SIGHUP: re-read the config; a bad config is refused and the running one kept (PRODUCT §2). */
@@ -24,15 +26,18 @@ export async function reload(scheduler: Scheduler, configPath: string, running: 
   }
   try {
     await scheduler.store.setNotifiers(notifiersFrom(next.notify).map((n) => n.id));
-    const report = await scheduler.setJobs(next.jobs);
+    const report = await scheduler.setJobs(next.jobs, { source: `SIGHUP on ${hostname()}`, guard: true });
     const changed = report ? report.added.length + report.updated.length + report.retired.length : 0;
+    // What changed is logged (by every instance) from the store's control events, with its source.
     if (report && changed === 0) {
       // `jobclock reload` writes the store itself before it signals us; then there is nothing left to apply.
-      logger.info({ jobs: report.unchanged.length }, "config reloaded: the store already matches it");
-    } else {
-      logger.info({ ...report, unchanged: report?.unchanged.length }, "config reloaded");
+      logger.info({ jobs: report.unchanged.length, generation: report.generation }, "config re-read (SIGHUP): the store already matches it");
     }
   } catch (error) {
+    if (error instanceof ApplyRefusedError) {
+      logger.error({ reason: error.reason }, `reload refused, the running jobs are kept: ${error.message}`);
+      return;
+    }
     logger.error({ err: error }, "reload failed while applying jobs to the store");
   }
 }

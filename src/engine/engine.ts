@@ -5,7 +5,8 @@ import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type { ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
+import type { ApplyOptions, ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
+import { ControlLog } from "./control-log.js";
 import { EngineEmitter } from "./events.js";
 import { fullSpec, JobTable } from "./job-table.js";
 import { Loop } from "./loop.js";
@@ -21,6 +22,11 @@ import { Claimer, CONTENDED_RECHECK_MS } from "./claimer.js";
 import { FALLBACK_POLL_MS, POLL_MS, withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 
 export type { EngineOptions } from "./options.js";
+
+/** Settled notifications and control events kept whatever their age (a flapping job must not fill the disk). */
+const BOOKKEEPING_ROWS = 10_000;
+/** A trigger row only carries a request to its claim; the control event is its history. */
+const TRIGGERS_KEEP_MS = 86_400_000;
 
 
 /**
@@ -45,6 +51,7 @@ export class Engine {
   private readonly claimer: Claimer;
   private readonly loops: Loop[] = [];
   private readonly problems = new InstanceProblems();
+  private readonly controlLog: ControlLog;
   private readonly supervisor: string | null;
   private heartbeat: Loop | null = null;
   private timer: TimerHandle | null = null;
@@ -73,6 +80,7 @@ export class Engine {
     this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.o = withDefaults(options);
     this.supervisor = options.supervisor ?? null;
+    this.controlLog = new ControlLog(this.store, this.log);
     this.runs = new RunSupervisor({
       store: this.store, clock: this.clock, log: this.log, events: this.events, handlers: this.handlers,
       wake: () => this.arm(),
@@ -109,11 +117,15 @@ export class Engine {
     return this.startedAt ? this.clock.now() - this.startedAt : 0;
   }
 
-  /** Applies job definitions to the store (add, update, retire) and follows them. */
-  async apply(specs: JobSpec[]): Promise<ApplyReport> {
+  /**
+   * Applies job definitions to the store (add, update, retire) and follows them. With
+   * `options.guard`, an apply that would retire most jobs or revert to an older generation is
+   * refused (ApplyRefusedError) and nothing changes.
+   */
+  async apply(specs: JobSpec[], options: ApplyOptions = {}): Promise<ApplyReport> {
     // Anchors and first slots are written on the store's clock too.
     if (this.state === "new") await this.prepare();
-    const report = await this.store.applyJobs(specs, this.clock.now());
+    const report = await this.store.applyJobs(specs, this.clock.now(), { source: `library on ${this.host}`, ...options });
     this.events.emit("jobs:applied", report);
     if (this.state === "running") await this.sync(true);
     return report;
@@ -130,6 +142,7 @@ export class Engine {
         id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
         startedAt: now, lastSeen: now, stoppedAt: null, supervisor: this.supervisor,
       });
+      await this.controlLog.begin();
       await this.housekeeping.beat();
     })();
     return this.prepared;
@@ -145,6 +158,7 @@ export class Engine {
     this.state = "running";
     this.liveSince = this.clock.now();
     await this.sync(true);
+    this.reportPassedSlots();
     if (this.store.subscribe) {
       try {
         this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
@@ -227,18 +241,19 @@ export class Engine {
     return this.problems.list();
   }
 
-  async pause(name: string): Promise<void> {
-    if (!(await this.store.setPaused(name, true, this.clock.now()))) throw new UnknownJobError(name);
+  /** `source` says where the request came from ("api 10.0.0.7"); every instance logs it. */
+  async pause(name: string, source = `library on ${this.host}`): Promise<void> {
+    if (!(await this.store.setPaused(name, true, this.clock.now(), source))) throw new UnknownJobError(name);
     await this.followNow();
   }
 
-  async resume(name: string): Promise<void> {
-    if (!(await this.store.setPaused(name, false, this.clock.now()))) throw new UnknownJobError(name);
+  async resume(name: string, source = `library on ${this.host}`): Promise<void> {
+    if (!(await this.store.setPaused(name, false, this.clock.now(), source))) throw new UnknownJobError(name);
     await this.followNow();
   }
 
-  async trigger(name: string): Promise<void> {
-    if (!(await this.store.requestTrigger(name, this.clock.now()))) throw new UnknownJobError(name);
+  async trigger(name: string, source = `library on ${this.host}`): Promise<void> {
+    if (!(await this.store.requestTrigger(name, this.clock.now(), source))) throw new UnknownJobError(name);
     await this.followNow();
   }
 
@@ -257,8 +272,20 @@ export class Engine {
     const now = this.clock.now();
     const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
     const wakeAt = Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.o.recheckMs);
-    this.expectedWake = wakeAt;
+    // A fire time already past (slots that came due while no daemon ran) fires at once: the
+    // timer is late only against when it could have fired.
+    this.expectedWake = Math.max(wakeAt, now);
     this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
+  }
+
+  /** Not a clock jump: slots that fell while no instance ran are caught up by each job's policy. */
+  private reportPassedSlots(): void {
+    const earliest = this.table.nextFireAt();
+    if (earliest === undefined || earliest >= this.liveSince - 1_000) return;
+    this.log.info(
+      { earliest: new Date(earliest).toISOString(), agoMs: this.liveSince - earliest },
+      "slots came due while no daemon was running; each job catches up as its `catchup` says",
+    );
   }
 
   /** While a tick awaits the store, keep a timer for runs waiting in the start queue. */
@@ -266,7 +293,7 @@ export class Engine {
     const at = this.runs.starts.nextAt();
     if (at === undefined) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
-    this.expectedWake = at;
+    this.expectedWake = Math.max(at, this.clock.now());
     this.timer = this.clock.setTimeout(() => void this.onTimer(), Math.max(0, at - this.clock.now()));
   }
 
@@ -344,6 +371,7 @@ export class Engine {
     if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
     this.rev = rev;
+    await this.controlLog.follow();
     if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
     const mine = triggers.filter((t) => this.table.get(t.job));
     if (mine.length > 0 && this.state === "running") {
@@ -404,6 +432,11 @@ export class Engine {
   private async prune(): Promise<void> {
     const removed = await pruneHistory(this.store, this.table.names(), this.o.retention, () => this.clock.now(), () => this.state === "running");
     if (removed > 0) this.log.debug({ removed }, "pruned run history");
+    // Notifications, incidents, triggers and control events: by the same age as runs, and a count.
+    const bookkeeping = await this.store.pruneBookkeeping(
+      { keepMs: this.o.retention.keepMs, keepRows: BOOKKEEPING_ROWS, triggersKeepMs: TRIGGERS_KEEP_MS }, this.clock.now(),
+    );
+    if (bookkeeping > 0) this.log.debug({ removed: bookkeeping }, "pruned notifications, incidents, triggers and control events");
   }
 
   private warn(message: string, error?: unknown): void {

@@ -8,6 +8,7 @@ import { Batcher } from "./batcher.js";
 import type { EngineEmitter } from "./events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
 import { StartQueue } from "./start-queue.js";
+import { isStoreAway } from "./store-away.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 
 
@@ -49,6 +50,8 @@ export class RunSupervisor {
   /** Jobs with a run that ended but whose result the store has not taken yet (on its way, or the store is away). */
   private readonly unrecorded = new Map<string, number>();
   private retryWake = new AbortController();
+  /** Results waiting because the store looked away (not because it refused them): worth an early try. */
+  private waitingForStore = 0;
   private closed = false;
 
   constructor(private readonly d: SupervisorDeps) {
@@ -78,8 +81,15 @@ export class RunSupervisor {
     return this.unrecorded.has(job);
   }
 
-  /** The store answers again: write waiting results now rather than at their next retry. */
+  /**
+   * The store answers again: results that waited because it was away are written now rather
+   * than at their next retry. Results it refused (a full disk) keep their backoff.
+   */
   retryNow(): void {
+    if (this.waitingForStore > 0) this.wakeRetries();
+  }
+
+  private wakeRetries(): void {
     if (this.unrecorded.size === 0) return;
     this.retryWake.abort();
     this.retryWake = new AbortController();
@@ -160,7 +170,7 @@ export class RunSupervisor {
    */
   close(): void {
     this.closed = true;
-    this.retryNow();
+    this.wakeRetries();
   }
 
   private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
@@ -199,12 +209,15 @@ export class RunSupervisor {
   /**
    * The result of a run is never dropped: if the store is away, keep trying until it is back.
    * Retries stay frequent (at most 2 s apart): until the result is written the job counts as
-   * running: its next slots wait for it (awaitsRecord).
+   * running: its next slots wait for it (awaitsRecord). A store that was away is tried again
+   * as soon as it answers (retryNow); one that refused the write keeps the backoff. Warned
+   * once, then about once a minute while it lasts.
    */
   private async finishWithRetry(job: string, record: RunResult): Promise<FinishOutcome | null> {
     this.unrecorded.set(job, (this.unrecorded.get(job) ?? 0) + 1);
+    let away = false;
     try {
-      for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, MAX_RETRY_MS)) {
         try {
           return await this.finisher.add(record);
         } catch (error) {
@@ -212,15 +225,25 @@ export class RunSupervisor {
             this.d.warn(`could not record the end of run #${record.runId} (${record.status}) and the engine is stopping: given up; it will be marked abandoned`, error);
             return null;
           }
-          this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms`, error);
+          if (isStoreAway(error) !== away) {
+            away = !away;
+            this.waitingForStore += away ? 1 : -1;
+          }
+          if (attempt === 1) this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms, then every ${MAX_RETRY_MS}ms`, error);
+          else if (attempt % WARN_EVERY_ATTEMPTS === 0) this.d.warn(`still cannot record the end of run #${record.runId} after ${attempt} attempts; retrying every ${MAX_RETRY_MS}ms`, error);
           await sleep(this.d.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
         }
       }
     } finally {
+      if (away) this.waitingForStore--;
       countDown(this.unrecorded, job);
     }
   }
 }
+
+const MAX_RETRY_MS = 2_000;
+/** About once a minute at MAX_RETRY_MS. */
+const WARN_EVERY_ATTEMPTS = 30;
 
 /** Far longer than a lost claim's answer takes to arrive, or the store to say what it holds. */
 const RECENT_MS = 60_000;

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
 import { isLive, RUN_STATUSES, type Store } from "../store/types.js";
@@ -10,7 +11,7 @@ import type { RouteContext, Router } from "./router.js";
 export interface ApiDeps {
   store: Store;
   /** Pause, resume and trigger go through the engine, so this instance follows at once. */
-  control: { pause(name: string): Promise<void>; resume(name: string): Promise<void>; trigger(name: string): Promise<void> };
+  control: { pause(name: string, source?: string): Promise<void>; resume(name: string, source?: string): Promise<void>; trigger(name: string, source?: string): Promise<void> };
   instanceId: string;
   version: string;
   uptimeMs(): number;
@@ -126,7 +127,8 @@ export function registerApi(router: Router, d: ApiDeps): void {
       new Query(url.searchParams, []);
       await readJsonObject(req, []);
       try {
-        await d.control[action](params.name!);
+        // Logged by every instance with where it came from (the peer address this daemon saw).
+        await d.control[action](params.name!, `api ${req.socket.remoteAddress ?? "?"} via ${hostname()}`);
       } catch (error) {
         if (error instanceof UnknownJobError) throw notFound(`job "${params.name}"`);
         throw error;

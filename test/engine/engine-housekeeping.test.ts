@@ -1,5 +1,8 @@
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/types.js";
+import { StoreError } from "../../src/errors.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec } from "../helpers/spec.js";
 import { startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 
@@ -22,6 +25,30 @@ describe("engine: housekeeping", () => {
     expect(left.length).toBeGreaterThanOrEqual(5);
     expect(left.length).toBeLessThanOrEqual(11);
     expect(left.every((r) => r.createdAt >= T0 + 60_000 - 11_000)).toBe(true);
+  });
+
+  it("prunes handled triggers and old control events in the background too", async () => {
+    h = await startHarness([makeSpec("t", every(3_600_000))], { t: () => {} }, {
+      retention: { keepRuns: 5, keepMs: 10_000 }, pruneEveryMs: 3_600_000, syncMs: 1_000,
+    });
+    const cli = SqliteStore.open(h.dbPath); // another process's connection, as the CLI's
+    for (let i = 0; i < 5; i++) await cli.requestTrigger("t", h.clock.now(), "cli alice@web1");
+    await cli.close();
+    await h.clock.advance(2_000);
+    expect((await h.runs("t")).filter((r) => r.trigger === "manual")).toHaveLength(5);
+    const count = (table: string) => {
+      const db = new Database(h!.dbPath, { readonly: true });
+      try {
+        return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    expect(count("triggers")).toBe(5);
+    expect(count("control_events")).toBeGreaterThanOrEqual(5);
+    for (let i = 0; i < 25; i++) await h.clock.advance(3_600_000); // a day and an hour, pruning hourly
+    expect(count("triggers")).toBe(0);
+    expect(count("control_events")).toBe(0);
   });
 
   it("stop does not wait forever for a result the store refuses: after shutdown_timeout it is given up", async () => {
@@ -47,6 +74,33 @@ describe("engine: housekeeping", () => {
     await stopping;
     expect(warnings.some((w) => /run #1 \(succeeded\) and the engine is stopping: given up/.test(w))).toBe(true);
     expect((await h.runs("r"))[0]!.status).toBe("running"); // left for an instance to abandon, as after a crash
+  });
+
+  it("a result the store refuses (a full disk) is retried with the backoff it announces, not on every successful read", async () => {
+    let attempts = 0;
+    const fullDisk = (store: Store): Store => new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === "finishRuns") {
+          return () => {
+            attempts++;
+            return Promise.reject(new StoreError("STORE_FAILED", "store /x/jobclock.db: database or disk is full"));
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // Reads keep answering, four times a second: each one used to wake the retry at once.
+    h = await startHarness([makeSpec("f", every(60_000))], { f: () => {} }, { wrapStore: fullDisk, syncMs: 250 });
+    const warnings: string[] = [];
+    h.engine.events.on("engine:warning", (w) => warnings.push(w.message));
+    await h.clock.advance(60_000); // the run ends; its result cannot be written
+    const before = attempts;
+    for (let i = 0; i < 120; i++) await h.clock.advance(250); // 30 s
+    // 250 ms, 500 ms, 1 s, then every 2 s: about 16 tries in 30 s, not 120.
+    expect(attempts - before).toBeLessThanOrEqual(17);
+    expect(attempts - before).toBeGreaterThanOrEqual(12);
+    expect(warnings.filter((w) => /record the end of run/.test(w)).length).toBeLessThanOrEqual(2); // not one line per try
   });
 
   it("survives a store outage: claims are retried, then slots are caught up without duplicates", async () => {

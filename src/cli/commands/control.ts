@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UnknownJobError } from "../../errors.js";
 import { readPidfile } from "../../daemon/pidfile.js";
+import { cliSource } from "../source.js";
 import { operationalConfig, stdio, withStore, type GlobalOptions } from "../context.js";
 
 type Exit = (code: number) => void;
@@ -17,7 +18,8 @@ export function registerControl(program: Command, exit: Exit): void {
       const config = operationalConfig(globals());
       await withStore(config, async (store) => {
         const now = Date.now();
-        const ok = verb === "trigger" ? (await store.requestTrigger(job, now)) !== null : await store.setPaused(job, verb === "pause", now);
+        const source = cliSource();
+        const ok = verb === "trigger" ? (await store.requestTrigger(job, now, source)) !== null : await store.setPaused(job, verb === "pause", now, source);
         if (!ok) throw new UnknownJobError(job);
       });
       const running = readPidfile(config.pidfile).state === "running";

@@ -7,6 +7,8 @@ import { startDaemon } from "../../daemon/start.js";
 import { stopDaemon } from "../../daemon/stop.js";
 import type { HttpConfig } from "../../config/http.js";
 import { ConfigError } from "../../errors.js";
+import { ApplyRefusedError } from "../../store/apply-guard.js";
+import { cliSource } from "../source.js";
 import { sqliteFileProblem } from "../../store/sqlite/open.js";
 import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
@@ -45,7 +47,8 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     .action(async (o: { json?: boolean }) => exit(await status(operationalConfig(globals()), o.json === true)));
 
   program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
-    .action(async () => exit(await reloadCommand(findConfigPath(globals().config))));
+    .option("--force", "apply even a config that retires most jobs, or one older than the store's (a stale file)")
+    .action(async (o: { force?: boolean }) => exit(await reloadCommand(findConfigPath(globals().config), o.force === true)));
 
   program.command("migrate").description("create or upgrade the store's schema now (e.g. ahead of a deploy)")
     .action(async () => {
@@ -127,7 +130,7 @@ function skewText(skew: number | null | undefined): string {
   return Math.abs(skew) > 2_000 ? `${text} OFF: fix NTP` : text;
 }
 
-async function reloadCommand(configPath: string): Promise<number> {
+async function reloadCommand(configPath: string, force: boolean): Promise<number> {
   let config;
   try {
     config = loadConfig(configPath);
@@ -138,12 +141,23 @@ async function reloadCommand(configPath: string): Promise<number> {
     }
     throw error;
   }
-  const report = await withStore(config, async (store) => {
-    await store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
-    return store.applyJobs(config.jobs, Date.now());
-  });
+  let report;
+  try {
+    report = await withStore(config, async (store) => {
+      const applied = await store.applyJobs(config.jobs, Date.now(), { source: cliSource(), guard: true, force });
+      await store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
+      return applied;
+    });
+  } catch (error) {
+    if (error instanceof ApplyRefusedError) {
+      stdio.err(`reload refused; nothing was changed.\n${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
   stdio.out(`applied ${configPath}: ${report.added.length} added, ${report.updated.length} updated, ` +
-    `${report.retired.length} retired, ${report.unchanged.length} unchanged`);
+    `${report.retired.length} retired, ${report.unchanged.length} unchanged (generation ${report.generation})`);
+  if (report.retired.length > 0) stdio.out(`retired: ${report.retired.join(", ")}`);
   const pid = readPidfile(config.pidfile);
   if (pid.state === "running") {
     process.kill(pid.pid, "SIGHUP");
