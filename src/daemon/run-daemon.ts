@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { loadConfig, type Config } from "../config/load.js";
 import { DaemonControl } from "./daemon-control.js";
 import { redactStoreUrl } from "../config/store-url.js";
@@ -53,8 +54,11 @@ export async function runDaemon(configPath: string): Promise<number> {
       abandonAfter: config.abandonAfterMs, shutdownTimeout: config.shutdownTimeoutMs,
     });
     attachRunLogging(scheduler, logger);
-    await scheduler.setJobs(config.jobs);
-    await scheduler.start();
+    // Guarded: a file that would retire most jobs, or an older job set than the store's (a stale
+    // config on this machine), is refused, and the daemon runs the jobs the store holds.
+    await scheduler.setJobs(config.jobs, { source: `start on ${hostname()}`, guard: true });
+    const { refused } = await scheduler.start();
+    if (refused) logger.error({ reason: refused.reason }, `the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
     await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
     watchers = startWatchers(scheduler, config, logger, (notifier, outcome) => http?.metrics.notification(notifier, outcome));
     http = await startHttp(scheduler, config, watchers, logger);

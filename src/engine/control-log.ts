@@ -39,9 +39,14 @@ export class ControlLog {
         return this.log.info({ job: e.job, by: e.source }, "job resumed");
       case "trigger":
         return this.log.info({ job: e.job, by: e.source }, "run requested");
+      case "apply_refused": {
+        const d = (e.detail ?? {}) as { reason?: string; message?: string };
+        return this.log.warn({ by: e.source, reason: d.reason }, `config refused (nothing changed): ${d.message ?? ""}`);
+      }
       case "apply": {
         const d = (e.detail ?? {}) as { generation?: number; forced?: boolean; added?: string[]; updated?: string[]; retired?: string[]; counts?: Record<string, number> };
-        const line = { by: e.source, generation: d.generation, forced: d.forced || undefined, added: d.added, updated: d.updated, retired: d.retired };
+        const some = (list: string[] | undefined) => (list && list.length > 0 ? list : undefined);
+        const line = { by: e.source, generation: d.generation, forced: d.forced || undefined, added: some(d.added), updated: some(d.updated), retired: some(d.retired) };
         // Retiring jobs is what an operator most needs to notice (a stale or truncated config).
         if ((d.counts?.retired ?? 0) > 0) this.log.warn(line, `config applied: ${d.counts!.retired} job(s) retired`);
         else this.log.info(line, "config applied");

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { JobclockError } from "../errors.js";
-import type { ApplyReport } from "./types.js";
+import type { ApplyReport, ControlEvent } from "./types.js";
 
 /**
  * Two guards on applying a job set to the store (PRODUCT §2), judged inside the apply's
@@ -61,6 +61,15 @@ export function judgeApply(o: {
   latest: Generation | null;
 }): void {
   if (!o.options.guard || o.options.force) return;
+  // A stale file is the more telling diagnosis: it usually also retires jobs added since.
+  if (o.matching && o.latest && o.matching.generation < o.latest.generation) {
+    throw new ApplyRefusedError(
+      "stale",
+      `this config is the job set of generation ${o.matching.generation} (applied ${iso(o.matching.appliedAt)} by ${o.matching.source}), ` +
+        `but the store has moved on to generation ${o.latest.generation} (applied ${iso(o.latest.appliedAt)} by ${o.latest.source}): ` +
+        "this file looks stale, and applying it would revert that change. Update this machine's config; to go back on purpose: jobclock reload --force",
+    );
+  }
   const retired = o.report.retired.length;
   if (retired > 0 && (retired === o.activeBefore || retired * 2 > o.activeBefore)) {
     const which = o.report.retired.length > NAMES_SHOWN
@@ -70,14 +79,6 @@ export function judgeApply(o: {
       "retires_most",
       `this config would retire ${retired} of ${o.activeBefore} jobs (${which}); a config that retires every job or more than half of them ` +
         "is refused, so an empty or truncated file never empties the schedule. If that is what you want: jobclock reload --force",
-    );
-  }
-  if (o.matching && o.latest && o.matching.generation < o.latest.generation) {
-    throw new ApplyRefusedError(
-      "stale",
-      `this config is the job set of generation ${o.matching.generation} (applied ${iso(o.matching.appliedAt)} by ${o.matching.source}), ` +
-        `but the store has moved on to generation ${o.latest.generation} (applied ${iso(o.latest.appliedAt)} by ${o.latest.source}): ` +
-        "this file looks stale, and applying it would revert that change. Update this machine's config; to go back on purpose: jobclock reload --force",
     );
   }
 }
@@ -90,6 +91,11 @@ export function applyDetail(report: ApplyReport, generation: number | null, forc
     added: names(report.added), updated: names(report.updated), retired: names(report.retired),
     counts: { added: report.added.length, updated: report.updated.length, retired: report.retired.length, unchanged: report.unchanged.length },
   };
+}
+
+/** The control event that tells every instance an apply was refused, and why. */
+export function refusedEvent(error: ApplyRefusedError, at: number, options: ApplyOptions): Omit<ControlEvent, "id"> {
+  return { at, source: options.source ?? "library", action: "apply_refused", job: null, detail: { reason: error.reason, message: error.message } };
 }
 
 export function hasChanges(report: ApplyReport): boolean {

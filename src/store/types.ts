@@ -145,7 +145,7 @@ export interface ApplyReport {
   generation: number | null;
 }
 
-export type ControlAction = "pause" | "resume" | "trigger" | "apply";
+export type ControlAction = "pause" | "resume" | "trigger" | "apply" | "apply_refused";
 
 /** A pause, resume, trigger or config apply, with where it came from (PRODUCT §7). */
 export interface ControlEvent {

@@ -1,8 +1,8 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import postgres from "postgres";
 import { PG_BASE, postgresUp } from "../helpers/postgres.js";
 import { afterAll, describe, expect, it } from "vitest";
@@ -95,26 +95,45 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
     }
   });
 
-  it("two instances with different configs: the last apply wins, and both follow the store", async () => {
+  it("two instances with different configs: the last apply wins, both follow the store; a stale config is refused and every instance says so", async () => {
     const cfgSchema = `${schema}_cfg`;
     schemasToDrop.push(cfgSchema);
-    const first = startInstances(1, cfgSchema, `  a: { every: 1s, shell: "echo a" }`);
+    // The same cwd everywhere, as the same config deployed to every machine has (a job's cwd
+    // defaults to its config's folder, and each instance here has a folder of its own).
+    const job = (n: string) => `  ${n}: { every: 1s, shell: "echo ${n}", cwd: /tmp }`;
+    const firstJobs = ["a", "k1", "k2"].map(job).join("\n");
+    const first = startInstances(1, cfgSchema, firstJobs);
     const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: cfgSchema } });
+    const logOf = (config: string) => {
+      const path = join(dirname(config), "info.log");
+      return existsSync(path) ? readFileSync(path, "utf8") : "";
+    };
     try {
       await waitFor("job a to run", async () => Number((await sql`SELECT count(*) AS n FROM runs WHERE job = 'a'`.catch(() => [{ n: 0 }]))[0]!.n) > 1, 15_000);
-      // Applied last: twenty b jobs, so that both instances get some of them to claim first.
-      const bJobs = Array.from({ length: 20 }, (_, i) => `  b${i}: { every: 1s, shell: "echo b" }`).join("\n");
-      const second = startInstances(1, cfgSchema, bJobs);
+      // Applied last: a edited away (1 of 3 retired, which the guard allows) and twenty b jobs,
+      // so that both instances get some of them to claim first.
+      const bJobs = Array.from({ length: 20 }, (_, i) => job(`b${i}`)).join("\n");
+      const second = startInstances(1, cfgSchema, `${job("k1")}\n${job("k2")}\n${bJobs}`);
       await waitFor("job a to be retired", async () => (await sql`SELECT retired_at FROM jobs WHERE name = 'a'`)[0]!.retired_at !== null, 15_000);
       await waitFor("both instances to run b jobs (the first one follows the second's config)", async () => {
         const rows = await sql`SELECT DISTINCT instance_id FROM runs WHERE job LIKE 'b%'`;
         return rows.length === 2;
       }, 15_000);
+      // Every instance logs the change, with where it came from.
+      await waitFor("the first instance to log the second's apply", () => /WARN\s+config applied: 1 job\(s\) retired .*by="start on /.test(logOf(first.configs[0]!)), 10_000);
       const lastA = Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s);
       await new Promise((r) => setTimeout(r, 2_000));
       expect(Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s)).toBe(lastA); // retired: no more runs
-      for (const c of [...first.procs, ...second.procs]) c.kill("SIGTERM");
-      await Promise.all([...first.procs, ...second.procs].map(exited));
+
+      // A third instance started with the first, now stale, config: refused, it runs the store's jobs.
+      const stale = startInstances(1, cfgSchema, firstJobs);
+      await waitFor("the stale instance to refuse its config", () => /ERROR\s+the config's jobs were NOT applied.*generation 1 .*store has moved on to generation 2/.test(logOf(stale.configs[0]!)), 15_000);
+      await waitFor("the stale instance to run b jobs from the store", async () =>
+        (await sql`SELECT 1 FROM runs r JOIN instances i ON i.id = r.instance_id WHERE r.job LIKE 'b%' AND i.id NOT IN (SELECT instance_id FROM runs WHERE job = 'a' AND instance_id IS NOT NULL)`).length > 0, 15_000);
+      expect((await sql`SELECT retired_at FROM jobs WHERE name = 'a'`)[0]!.retired_at).not.toBeNull(); // not reverted
+      await waitFor("the first instance to log the refusal", () => /WARN\s+config refused \(nothing changed\): this config is the job set of generation 1/.test(logOf(first.configs[0]!)), 10_000);
+      for (const c of [...first.procs, ...second.procs, ...stale.procs]) c.kill("SIGTERM");
+      await Promise.all([...first.procs, ...second.procs, ...stale.procs].map(exited));
       expect(await sql`SELECT job, slot FROM runs GROUP BY job, slot HAVING count(*) > 1`).toEqual([]);
     } finally {
       await sql.end();

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
-import { RUN_STATUSES, type RunStatus } from "../../store/types.js";
+import { isLive, RUN_STATUSES, type InstanceRecord, type RunRecord, type RunStatus } from "../../store/types.js";
 import { redactEnv } from "../../views.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
@@ -45,17 +45,21 @@ export function registerInspect(program: Command, exit: Exit): void {
       if (o.status !== undefined && !RUN_STATUSES.includes(o.status as RunStatus)) {
         throw new UsageError(`--status: "${o.status}" is not a run status (${RUN_STATUSES.join(", ")})`);
       }
-      const store = await storeFrom(operationalConfig(globals()), false);
+      const config = operationalConfig(globals());
+      const store = await storeFrom(config, false);
       try {
         if (job && store && !(await store.getJob(job))) throw new UnknownJobError(job);
         if (job && !store) throw new UnknownJobError(job);
         const runs = store ? await store.listRuns({ job, status: o.status as RunStatus | undefined, limit }) : [];
         if (o.json) return exit((stdio.out(JSON.stringify(runs, null, 2)), 0));
         if (runs.length === 0) return exit((stdio.out(o.status || job ? "no runs match" : "no runs yet"), 0));
+        // Which instance ran what matters once several share the store (PRODUCT §1).
+        const shared = sharedStore(await store!.listInstances(), runs, config.abandonAfterMs);
         stdio.out(table(
-          ["ID", "JOB", "TRIGGER", "SLOT", "STATUS", "STARTED", "DURATION", "TRY", "RESULT"],
+          ["ID", "JOB", "TRIGGER", "SLOT", "STATUS", "STARTED", "DURATION", "TRY", ...(shared ? ["INSTANCE"] : []), "RESULT"],
           runs.map((r) => [
             String(r.id), r.job, r.trigger, iso(r.slot), r.status, ago(r.startedAt), runDuration(r), String(r.attempt),
+            ...(shared ? [r.instanceId ?? "-"] : []),
             r.exitCode !== null ? `exit ${r.exitCode}${r.error ? `: ${firstLine(r.error)}` : ""}` : firstLine(r.error),
           ]),
         ));
@@ -89,6 +93,18 @@ export function registerInspect(program: Command, exit: Exit): void {
         await store.close();
       }
     });
+}
+
+/**
+ * More than one instance shares this store: more than one is alive now, or the runs listed
+ * came from more than one host (a daemon restarted on the same host is a new instance, but
+ * not a second one).
+ */
+function sharedStore(instances: InstanceRecord[], runs: RunRecord[], liveWithinMs: number): boolean {
+  const now = Date.now();
+  if (instances.filter((i) => isLive(i, now, liveWithinMs)).length > 1) return true;
+  const hostOf = new Map(instances.map((i) => [i.id, i.host]));
+  return new Set(runs.map((r) => (r.instanceId ? hostOf.get(r.instanceId) ?? r.instanceId : null)).filter((h) => h !== null)).size > 1;
 }
 
 function parseRunId(text: string): number {

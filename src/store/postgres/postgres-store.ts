@@ -7,7 +7,7 @@ import type {
   RunFilter, RunOutput, RunRecord, RunResult, RunStatus, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { applyInBulk } from "./apply.js";
-import { ApplyRefusedError } from "../apply-guard.js";
+import { ApplyRefusedError, refusedEvent } from "../apply-guard.js";
 import { claimAll } from "./claims.js";
 import { connect, migrate, translatePgError, type Sql } from "./connect.js";
 import { PgIncidents } from "./incidents.js";
@@ -63,7 +63,16 @@ export class PostgresStore extends WithIncidents implements Store {
       const rev = Number((await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value`)[0]!.value);
       await tx`SELECT pg_notify(${this.channel}, 'jobs')`;
       return applyInBulk(tx, specs, now, rev, options);
-    }).catch((error) => Promise.reject(error instanceof ApplyRefusedError ? error : translatePgError(error, this.description)));
+    }).catch(async (error) => {
+      if (!(error instanceof ApplyRefusedError)) throw translatePgError(error, this.description);
+      // Rolled back; but every instance should hear that someone tried (a stale config somewhere).
+      await this.sql.begin(async (tx) => {
+        await tx`UPDATE meta SET value = value + 1 WHERE key = 'rev'`; // so the others look, and log it
+        await tx`SELECT pg_notify(${this.channel}, 'refused')`;
+        await recordControl(tx, refusedEvent(error, now, options));
+      });
+      throw error;
+    });
   }
 
   async listJobs(o: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {

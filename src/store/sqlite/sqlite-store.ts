@@ -11,7 +11,7 @@ import { watchDatabase } from "./file-watch.js";
 import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
 import { applyJobsTx } from "./apply.js";
-import { ApplyRefusedError } from "../apply-guard.js";
+import { ApplyRefusedError, refusedEvent } from "../apply-guard.js";
 import { controlEventsSince, pruneBookkeepingTx, recordControl } from "./bookkeeping.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
 
@@ -87,7 +87,13 @@ export class SqliteStore extends WithIncidents implements Store {
   }
 
   async applyJobs(specs: JobSpec[], now: number, options: ApplyOptions = {}): Promise<ApplyReport> {
-    return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number, options));
+    try {
+      return this.write(() => applyJobsTx(this.db, specs, now, () => this.s.bumpRev.get() as number, options));
+    } catch (error) {
+      // Rolled back; but every instance should hear that someone tried (a stale config somewhere).
+      if (error instanceof ApplyRefusedError) this.write(() => recordControl(this.db, refusedEvent(error, now, options)));
+      throw error;
+    }
   }
 
   async listJobs(options: { includeRetired?: boolean; after?: string; limit?: number } = {}): Promise<JobRecord[]> {
