@@ -5,7 +5,7 @@ const PAGE = 500;
 
 /**
  * Every pause, resume, trigger and config apply is logged by every instance with where it came
- * from (PRODUCT §7), however it reached the store: this instance's API or signal, the CLI on
+ * from, however it reached the store: this instance's API or signal, the CLI on
  * any machine, another instance. The engine reads the store's control events it has not seen
  * yet each time it follows the store.
  */

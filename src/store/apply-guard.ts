@@ -3,7 +3,7 @@ import { JobclockError } from "../errors.js";
 import type { ApplyReport, ControlEvent } from "./types.js";
 
 /**
- * Two guards on applying a job set to the store (PRODUCT §2), judged inside the apply's
+ * Two guards on applying a job set to the store, judged inside the apply's
  * transaction so they hold across instances, and shared by both stores:
  * - a set that would retire every job, or more than half of them, is refused: an empty or
  *   truncated file must never empty the schedule;

@@ -147,7 +147,7 @@ export interface ApplyReport {
 
 export type ControlAction = "pause" | "resume" | "trigger" | "apply" | "apply_refused";
 
-/** A pause, resume, trigger or config apply, with where it came from (PRODUCT §7). */
+/** A pause, resume, trigger or config apply, with where it came from. */
 export interface ControlEvent {
   id: number;
   at: number;

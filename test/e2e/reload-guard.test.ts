@@ -13,7 +13,7 @@ afterEach(async () => {
 const jobs = (names: string[]) => `jobs:\n${names.map((n) => `  ${n}: { every: 1h, shell: "true" }`).join("\n")}\n`;
 const EIGHT = ["a", "b", "c", "d", "e", "f", "g", "h"];
 
-describe("a config that would empty the schedule is refused (PRODUCT §2)", () => {
+describe("a config that would empty the schedule is refused", () => {
   it("an empty file: `reload` says how many and which, exits 2 and changes nothing; SIGHUP refuses it too; --force applies it", async () => {
     const p = project(BASE_CONFIG + jobs(EIGHT));
     started.push(p);

@@ -53,7 +53,7 @@ export function registerInspect(program: Command, exit: Exit): void {
         const runs = store ? await store.listRuns({ job, status: o.status as RunStatus | undefined, limit }) : [];
         if (o.json) return exit((stdio.out(JSON.stringify(runs, null, 2)), 0));
         if (runs.length === 0) return exit((stdio.out(o.status || job ? "no runs match" : "no runs yet"), 0));
-        // Which instance ran what matters once several share the store (PRODUCT §1).
+        // Which instance ran what matters once several share the store.
         const shared = sharedStore(await store!.listInstances(), runs, config.abandonAfterMs);
         stdio.out(table(
           ["ID", "JOB", "TRIGGER", "SLOT", "STATUS", "STARTED", "DURATION", "TRY", ...(shared ? ["INSTANCE"] : []), "RESULT"],

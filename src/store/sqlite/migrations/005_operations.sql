@@ -1,4 +1,4 @@
--- Operations (issue 12). Times are epoch milliseconds.
+-- Operations. Times are epoch milliseconds.
 
 -- Who runs the instance (supervisord:PROGRAM, systemd:UNIT, or NULL by hand), so `jobclock start`
 -- can point at the supervisor after the daemon was stopped; and what it reports wrong about
