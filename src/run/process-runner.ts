@@ -96,3 +96,6 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     // ESRCH: the group is already gone.
   }
 }
+
+// Kept importable from here, where it used to live; it is shared with the module runner now.
+export { jobEnv } from "./job-env.js";
