@@ -1,18 +1,107 @@
-import { isAbsolute, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 
-/** `sqlite:PATH` (relative to the config's folder) or `postgres://…`. */
+const STORE_EXAMPLES = "sqlite:./data/jobclock.db or postgres://user@host:5432/db";
+
+/**
+ * `sqlite:PATH` (relative to the config's folder) or `postgres://…`. URL schemes are
+ * case-insensitive (RFC 3986), so `POSTGRES://` and `SQLite:` are accepted and written in lower
+ * case. Every problem message shows the URL redacted.
+ */
 export function resolveStoreUrl(url: string, baseDir: string, problems: string[]): string {
-  if (url.startsWith("sqlite:")) {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === "sqlite") {
     const path = url.slice("sqlite:".length);
-    if (!path) problems.push('store: "sqlite:" needs a file path, e.g. sqlite:./data/jobclock.db');
-    return path === ":memory:" || isAbsolute(path) ? url : `sqlite:${resolve(baseDir, path)}`;
+    if (!path) {
+      problems.push('store: "sqlite:" needs a file path, e.g. sqlite:./data/jobclock.db');
+      return "sqlite:";
+    }
+    if (path === ":memory:") return "sqlite::memory:";
+    const absolute = isAbsolute(path) ? path : resolve(baseDir, path);
+    const folder = sqliteFolderProblem(absolute, /[/\\]$/.test(path));
+    if (folder) problems.push(folder);
+    return `sqlite:${absolute}`;
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return url;
-  problems.push(`store: "${redactStoreUrl(url)}" is not a store URL (sqlite:./data/jobclock.db or postgres://user@host:5432/db)`);
+  if ((scheme === "postgres" || scheme === "postgresql") && url.startsWith("://", scheme.length)) {
+    const normal = scheme + url.slice(scheme.length);
+    if (!URL.canParse(normal)) {
+      problems.push(
+        `store: "${redactStoreUrl(url)}" is not a valid PostgreSQL URL; check the host and port, and percent-encode ` +
+          "special characters in the user and password (/ as %2F, ? as %3F, # as %23, @ as %40)",
+      );
+    }
+    return normal;
+  }
+  problems.push(`store: "${redactStoreUrl(url)}" is not a store URL (${STORE_EXAMPLES})`);
   return url;
 }
 
-/** Store URLs may carry a password; logs and status output use this form. */
-export function redactStoreUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/, "$1:***@");
+/**
+ * A store path that is a folder (or written as one, with a trailing slash) would fail later as a
+ * bare EISDIR or "unable to open database file"; say what to write instead. Shared with openStore.
+ */
+export function sqliteFolderProblem(path: string, writtenAsFolder = false): string | null {
+  let isFolder = writtenAsFolder;
+  try {
+    isFolder ||= statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    // Unreadable parent folder: opening the store reports it with the path and the fix.
+  }
+  return isFolder ? `store: ${path} is a folder; give a file path such as ${join(path, "jobclock.db")}` : null;
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*:)(\/\/)?/i;
+// Query parameters that carry credentials: the postgres driver, for one, reads `password=`.
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential/i;
+
+/**
+ * Any URL with credentials, in the form safe to log or print: the password (everything between
+ * the user and the last `@`, so an unencoded `@`, `/` or `:` in it cannot show through) and the
+ * value of every credential-like query parameter become `***`. Works on any scheme, in any case,
+ * and on strings that are not valid URLs at all: when in doubt it hides more, never less.
+ */
+export function redactUrl(url: string): string {
+  const m = SCHEME.exec(url);
+  if (!m) return url;
+  const prefix = m[0];
+  const rest = url.slice(prefix.length);
+  if (m[1]!.toLowerCase() === "sqlite:") return url; // a file path, never a credential
+  const at = rest.lastIndexOf("@");
+  let tail = rest;
+  let auth = "";
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(":");
+    if (colon >= 0 || !m[2]) {
+      // Without "//" (mysql:u:pw@h) the whole part before the last @ may be the secret.
+      auth = m[2] ? `${userinfo.slice(0, colon)}:***@` : "***@";
+      tail = rest.slice(at + 1);
+    }
+  }
+  return prefix + auth + redactQuery(tail);
+}
+
+/** Store URLs may carry a password; logs, errors and status output use this form. */
+export const redactStoreUrl = redactUrl;
+
+function redactQuery(tail: string): string {
+  const q = tail.indexOf("?");
+  if (q < 0) return tail;
+  const hash = tail.indexOf("#", q);
+  const query = tail.slice(q + 1, hash < 0 ? undefined : hash);
+  const redacted = query
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq < 0) return pair;
+      let name = pair.slice(0, eq);
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // a malformed escape: judge the name as written
+      }
+      return SECRET_PARAM.test(name) ? `${pair.slice(0, eq)}=***` : pair;
+    })
+    .join("&");
+  return `${tail.slice(0, q + 1)}${redacted}${hash < 0 ? "" : tail.slice(hash)}`;
 }

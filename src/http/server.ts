@@ -6,6 +6,7 @@ import { JobclockError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { registerApi, type ApiDeps } from "./api.js";
 import { authorize, checkOrigin } from "./auth.js";
+import { ConnectionGuard } from "./connection-guard.js";
 import { HttpError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { sendJson } from "./request.js";
@@ -21,23 +22,44 @@ export interface HttpServerDeps {
   log: Logger;
 }
 
+/** The limits docs/api.md promises. */
+export const HTTP_LIMITS = {
+  maxHeaderSize: 16 * 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+  // Node checks the header and request timeouts only this often (30 s by default, so sockets
+  // lived 15–30 s past a 5 s limit): a connection outlives its limit by at most this much.
+  checkEveryMs: 500,
+} as const;
+
 /**
- * The daemon's one port: the REST API under /api/v1, the dashboard at /, and /metrics. Limits:
- * 16 KiB of headers and of body, 5 s to send the headers, 10 s for a whole request, idle
- * keep-alive connections closed after 5 s.
+ * The daemon's one port: the REST API under /api/v1, the dashboard at /, and /metrics. Limits
+ * (HTTP_LIMITS): 16 KiB of headers and of body, 5 s to send the headers, 10 s for a whole
+ * request, idle keep-alive connections closed after 5 s, 256 connections (see ConnectionGuard).
  */
 export class HttpServer {
   private readonly server: Server;
   private readonly router = new Router();
   private readonly files = new StaticFiles(DASHBOARD_DIR);
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly d: HttpServerDeps) {
     const auth = { writes: d.config.token !== null, reads: d.config.token !== null && !d.config.loopback };
     registerApi(this.router, { ...d.api, auth });
-    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const limits = HTTP_LIMITS;
+    this.server = createServer({
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkEveryMs,
+    }, (req, res) => {
       void this.handle(req, res);
     });
-    this.server.maxConnections = 256;
+    // Not server.maxConnections: it refuses new connections at the cap, which a slowloris fills.
+    this.guard = new ConnectionGuard(this.server, limits.maxConnections, (message) => d.log.warn(message));
   }
 
   /** Listens; a port in use or an address not on this machine is a start-up error that says so. */
@@ -59,6 +81,11 @@ export class HttpServer {
         resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}/` });
       });
     });
+  }
+
+  /** Connections open now (at most HTTP_LIMITS.maxConnections). */
+  get openConnections(): number {
+    return this.guard.open;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { DeliveryRecord, Store } from "../store/types.js";
 import type { NotificationFacts } from "./facts.js";
-import type { PostResult } from "./http.js";
+import { MAX_RETRY_AFTER_MS, MAX_TIMER_MS, type PostResult } from "./http.js";
 import type { Notifier } from "./notifiers.js";
 
 export interface DispatcherOptions {
@@ -79,6 +79,8 @@ class Lane {
   private stopped = false;
   private lastSent = 0;
   private blockedUntil = 0;
+  /** Why the lane is blocked (the 429 and until when), kept for deliveries that give up meanwhile. */
+  private blockedWhy = "";
   private readonly abort = new AbortController();
 
   constructor(
@@ -91,7 +93,7 @@ class Lane {
   schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.loop(), ms);
+    this.timer = setTimeout(() => void this.loop(), timerMs(ms));
   }
 
   async stop(): Promise<void> {
@@ -107,13 +109,20 @@ class Lane {
     this.running = this.pass().catch((error) => this.o.log.warn({ err: error, notifier: this.n.label }, "notification delivery pass failed"));
     await this.running;
     this.running = null;
-    this.schedule(Math.max(this.s.pollMs, this.blockedUntil - this.s.now()));
+    // Polled even while blocked by a 429, so notifications that cannot wait give up on time.
+    this.schedule(this.s.pollMs);
   }
 
   async pass(): Promise<void> {
-    if (this.s.now() < this.blockedUntil) return; // told to slow down (429)
     const due = await this.o.store.claimDeliveries({ instanceId: this.o.instanceId, notifier: this.n.id, now: this.s.now(), leaseMs: LEASE_MS, limit: 1_000 });
     if (due.length === 0) return;
+    if (this.s.now() < this.blockedUntil) {
+      // Told to slow down (429): nothing is sent before blockedUntil. Each notification waits
+      // until then, untried, or gives up now if its give-up time comes first.
+      const blocked: PostResult = { ok: false, retryable: true, retryAfterMs: null, status: null, error: this.blockedWhy };
+      for (const d of due) await this.settle(d, blocked, 1, false);
+      return;
+    }
     if (due.length > this.n.digestAbove) {
       const result = await this.send(due);
       for (const d of due) await this.settle(d, result, due.length);
@@ -132,7 +141,7 @@ class Lane {
 
   private async send(batch: DeliveryRecord[]): Promise<PostResult> {
     const wait = this.lastSent + this.n.minIntervalMs - this.s.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await new Promise((r) => setTimeout(r, timerMs(wait)));
     this.lastSent = this.s.now();
     return this.n.send(batch.map((d) => d.payload as NotificationFacts), this.s.now(), this.abort.signal);
   }
@@ -150,18 +159,31 @@ class Lane {
     if (this.stopped) return; // aborted by stop(): the lease runs out and the next daemon sends it
     const attempts = d.attempts + (attempted ? 1 : 0);
     const backoff = Math.min(MAX_BACKOFF_MS, this.s.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
-    const told = result.status === 429 ? (result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) : (result.retryAfterMs ?? 0);
-    const at = now + Math.max(backoff, told);
-    if (result.status === 429) this.blockedUntil = Math.max(this.blockedUntil, now + told);
+    // Capped (http.ts caps it too): an absurd Retry-After must neither silence the notifier until
+    // a restart nor overflow a timer.
+    const told = Math.min(MAX_RETRY_AFTER_MS, result.status === 429 ? (result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) : (result.retryAfterMs ?? 0));
+    if (result.status === 429 && now + told > this.blockedUntil) {
+      this.blockedUntil = now + told;
+      this.blockedWhy = `HTTP 429, asked to wait until ${new Date(this.blockedUntil).toISOString()}`;
+    }
+    const why = result.status === 429 ? this.blockedWhy : result.error;
+    // The give-up time wins over Retry-After: a retry that would come after it is not waited for.
+    const at = Math.max(now + backoff, now + told, this.blockedUntil);
     if (!result.retryable || at - d.createdAt > this.s.giveUpAfterMs) {
       if (attempted) this.o.onOutcome?.(this.n.label, "failed");
-      const error = result.retryable ? `gave up after ${attempts} attempt(s): ${result.error}` : result.error;
+      const tries = attempts === 0 ? "without an attempt" : `after ${attempts} attempt(s)`;
+      const error = result.retryable ? `gave up ${tries}: ${why}` : why;
       await store.settleDelivery(d.id, instanceId, { kind: "failed", error }, now);
       log.error({ notifier: this.n.label, job, kind: d.kind, error }, "notification not delivered");
       return;
     }
     if (attempted) this.o.onOutcome?.(this.n.label, "retry");
-    await store.settleDelivery(d.id, instanceId, { kind: "retry", at, error: result.error }, now);
-    if (attempted) log.warn({ notifier: this.n.label, job, kind: d.kind, error: result.error, retryInMs: at - now }, "notification failed; will retry");
+    await store.settleDelivery(d.id, instanceId, { kind: "retry", at, error: why }, now);
+    if (attempted) log.warn({ notifier: this.n.label, job, kind: d.kind, error: why, retryInMs: at - now }, "notification failed; will retry");
   }
+}
+
+/** A delay Node's timers can hold: beyond 2^31−1 ms they would fire after 1 ms. */
+function timerMs(ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
 }

@@ -1,7 +1,22 @@
+import { VERSION } from "../version.js";
+
 /** What a POST came to, in the terms the delivery loop needs. */
 export type PostResult =
   | { ok: true }
   | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string };
+
+/** Every request says what sent it, so receivers (and their logs) can tell jobclock apart. */
+export const USER_AGENT = `jobclock/${VERSION}`;
+
+/**
+ * The longest Retry-After obeyed. An endpoint may answer with any number (99999999999 seconds
+ * was seen): beyond this we try again anyway, and a notification whose give-up time comes first
+ * gives up then.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** Node fires a timer longer than this after 1 ms; no wait in notify/ may exceed it. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * POSTs with a timeout. The URL is a secret (a Slack webhook URL is a credential), so errors
@@ -10,8 +25,9 @@ export type PostResult =
 export async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, stop?: AbortSignal): Promise<PostResult> {
   let response: Response;
   try {
-    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
-    response = await fetch(url, { method: "POST", body, headers, signal, redirect: "error" });
+    const timeout = AbortSignal.timeout(Math.min(timeoutMs, MAX_TIMER_MS));
+    const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
+    response = await fetch(url, { method: "POST", body, headers: { ...headers, "user-agent": USER_AGENT }, signal, redirect: "error" });
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
     const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs}ms` : (e.cause?.code ?? e.name);
@@ -25,10 +41,9 @@ export async function post(url: string, body: string, headers: Record<string, st
   return { ok: false, retryable, retryAfterMs, status: response.status, error: `HTTP ${response.status}` };
 }
 
-/** Retry-After is either seconds or an HTTP date. */
+/** Retry-After is either seconds or an HTTP date; either way at most MAX_RETRY_AFTER_MS. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1_000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
+  const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1_000 : Date.parse(value) - now;
+  return Number.isNaN(ms) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }

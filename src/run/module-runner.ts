@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { watchDeadline, type StopCause } from "./deadline.js";
+import { jobEnv } from "./job-env.js";
 import { TailBuffer } from "./tail-buffer.js";
 import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult } from "./types.js";
 
@@ -42,7 +43,7 @@ export function runModule(req: AttemptRequest): Promise<AttemptResult> {
     eval: true,
     stdout: true,
     stderr: true,
-    env: { ...process.env, ...spec.env },
+    env: jobEnv(req), // the same environment as command and shell jobs get
     workerData: { path: spec.action.path, job: spec.name, runId: req.runId, slot: req.slot, attempt: req.attempt },
   });
   worker.stdout.on("data", (d: Buffer) => stdout.write(d));

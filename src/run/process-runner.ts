@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { formatDuration } from "../schedule/duration.js";
 import { watchDeadline, type StopCause } from "./deadline.js";
+import { jobEnv } from "./job-env.js";
 import { TailBuffer } from "./tail-buffer.js";
 import { OUTPUT_LIMIT_BYTES, type AttemptRequest, type AttemptResult } from "./types.js";
 
@@ -96,18 +97,5 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/**
- * Jobs inherit the daemon's environment, as under cron or supervisord, minus jobclock's own
- * store URL (it may carry a database password), plus the job's env and the JOBCLOCK_* facts.
- */
-export function jobEnv(req: AttemptRequest): NodeJS.ProcessEnv {
-  const { JOBCLOCK_STORE: _store, ...inherited } = process.env;
-  return {
-    ...inherited,
-    ...req.spec.env,
-    JOBCLOCK_JOB: req.spec.name,
-    JOBCLOCK_RUN_ID: String(req.runId),
-    JOBCLOCK_SLOT: new Date(req.slot).toISOString(),
-    JOBCLOCK_ATTEMPT: String(req.attempt),
-  };
-}
+// Kept importable from here, where it used to live; it is shared with the module runner now.
+export { jobEnv } from "./job-env.js";

@@ -1,5 +1,5 @@
 import { StoreError } from "../errors.js";
-import { redactStoreUrl } from "../config/store-url.js";
+import { redactStoreUrl, sqliteFolderProblem } from "../config/store-url.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./types.js";
@@ -10,11 +10,15 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** Opens `sqlite:PATH` or `postgres://…`, migrating the schema as needed. */
+/** Opens `sqlite:PATH` or `postgres://…` (schemes in any case), migrating the schema as needed. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
-  if (url.startsWith("sqlite:")) {
-    return SqliteStore.open(url.slice("sqlite:".length), { create: options.create ?? true, busyTimeoutMs: options.busyTimeoutMs });
+  if (/^sqlite:/i.test(url)) {
+    const path = url.slice("sqlite:".length);
+    // A folder here would surface as a bare EISDIR or "unable to open database file".
+    const folder = path === ":memory:" ? null : sqliteFolderProblem(path);
+    if (folder) throw new StoreError("STORE_IS_FOLDER", folder);
+    return SqliteStore.open(path, { create: options.create ?? true, busyTimeoutMs: options.busyTimeoutMs });
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return PostgresStore.open(url);
+  if (/^postgres(ql)?:\/\//i.test(url)) return PostgresStore.open(url);
   throw new StoreError("STORE_URL", `store "${redactStoreUrl(url)}" is not a store URL (sqlite:./data/jobclock.db or postgres://…)`);
 }

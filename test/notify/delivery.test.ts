@@ -1,14 +1,18 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { DeliveryDispatcher } from "../../src/notify/dispatcher.js";
 import type { NotificationFacts } from "../../src/notify/facts.js";
 import { notifiersFrom } from "../../src/notify/notifiers.js";
 import { sign } from "../../src/notify/webhook.js";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/notify/http.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { httpSink } from "../helpers/http-sink.js";
 import { Engine } from "../../src/engine/engine.js";
 import { makeSpec, tempDir } from "../helpers/spec.js";
+import { waitFor } from "../helpers/engine-harness.js";
+import { VERSION } from "../../src/version.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -199,5 +203,103 @@ describe("webhook notifier", () => {
     expect(signed.headers["x-jobclock-signature"]).toBe(`sha256=${sign("s3cret", timestamp, signed.raw)}`);
     const unsigned = sink.delivered.find((r) => r.path.includes("unsigned"))!;
     expect(unsigned.headers["x-jobclock-signature"]).toBeUndefined();
+  });
+});
+
+describe("every request says it is jobclock", () => {
+  it("Slack and webhook POSTs carry User-Agent: jobclock/VERSION", async () => {
+    const sink = await httpSink([]);
+    const store = SqliteStore.open(join(tempDir(), "n.db"));
+    closers.push(() => sink.close(), () => store.close());
+    const notifiers = notifiersFrom({ slack: { webhook: `${sink.url}?slack` }, webhooks: [{ url: `${sink.url}?hook`, secret: "s3cret" }] });
+    const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger });
+    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await dispatcher.runOnce();
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    expect(sink.delivered.map((r) => [r.path.split("?")[1], r.headers["user-agent"]]).sort()).toEqual([
+      ["hook", `jobclock/${pkg.version}`], ["slack", `jobclock/${pkg.version}`],
+    ]);
+  });
+});
+
+describe("Retry-After is capped (issue 12 item 15)", () => {
+  /** A dispatcher whose idea of "now" the test moves, over a real loopback endpoint. */
+  async function blockedLane(script: Parameters<typeof httpSink>[0], giveUpAfterMs?: number) {
+    const sink = await httpSink(script);
+    const store = SqliteStore.open(join(tempDir(), "n.db"));
+    closers.push(() => sink.close(), () => store.close());
+    const notifiers = notifiersFrom({ webhooks: [{ url: sink.url }] });
+    const clock = { t: Date.now() };
+    const dispatcher = new DeliveryDispatcher({
+      store, notifiers, instanceId: "i1", log: silentLogger, pollMs: 20, backoffBaseMs: 50, giveUpAfterMs, now: () => clock.t,
+    });
+    closers.push(() => dispatcher.stop());
+    const enqueue = (job: string, at = clock.t) =>
+      store.enqueueNotification({ now: at, notify: { kind: "opened", payload: facts({ job }), notifiers: notifiers.map((n) => n.id) } });
+    const statusOf = async (job: string) => (await store.listDeliveries()).find((d) => (d.payload as NotificationFacts).job === job);
+    return { sink, store, dispatcher, clock, enqueue, statusOf };
+  }
+
+  it("an absurd Retry-After neither overflows a timer nor silences the notifier until a restart", async () => {
+    const overflow: string[] = [];
+    const onWarning = (w: Error) => void (w.name === "TimeoutOverflowWarning" && overflow.push(w.message));
+    process.on("warning", onWarning);
+    const longTimers: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number, ...rest: unknown[]) => {
+      if ((ms ?? 0) > 2 ** 31 - 1) longTimers.push(ms!);
+      return realSetTimeout(fn, ms, ...rest);
+    }) as typeof setTimeout);
+    closers.push(async () => void (spy.mockRestore(), process.off("warning", onWarning)));
+
+    const { sink, dispatcher, clock, enqueue, statusOf } = await blockedLane([{ status: 429, headers: { "retry-after": "99999999999" } }]);
+    await enqueue("first");
+    dispatcher.start();
+    await waitFor("the 429 to be settled", async () => (await statusOf("first"))?.status !== "pending");
+    // The wait asked for (and even the 10-minute cap) is past the 5-minute give-up time: it gives up now.
+    expect(await statusOf("first")).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^gave up after 1 attempt\(s\): HTTP 429/) });
+    // One written during the block cannot be sent in time either: it gives up too, untried, not stuck pending.
+    await enqueue("during");
+    dispatcher.kick();
+    await waitFor("the one written during the block to be settled", async () => (await statusOf("during"))?.status !== "pending");
+    expect(await statusOf("during")).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^gave up without an attempt: HTTP 429/) });
+    expect(sink.requests).toHaveLength(1);
+    // Past the cap (10 minutes, not 3,000 years), the notifier sends again.
+    clock.t += 10 * 60_000 + 1_000;
+    await enqueue("after");
+    dispatcher.kick();
+    await waitFor("the next notification to be delivered", async () => (await statusOf("after"))?.status === "delivered");
+    expect(sink.delivered.map((r) => r.body.job)).toEqual(["after"]);
+    expect(longTimers).toEqual([]);
+    expect(overflow).toEqual([]);
+  });
+
+  it("parses seconds and HTTP dates, and caps both at 10 minutes", () => {
+    const now = Date.UTC(2026, 0, 1);
+    expect(parseRetryAfter("7", now)).toBe(7_000);
+    expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90_000);
+    expect(parseRetryAfter("99999999999", now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter("9".repeat(400), now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(MAX_RETRY_AFTER_MS).toBe(10 * 60_000);
+    expect(parseRetryAfter("soon", now)).toBeNull();
+  });
+
+  it("the give-up time wins over Retry-After for what waits during a block", async () => {
+    const { sink, dispatcher, clock, enqueue, statusOf } = await blockedLane([{ status: 429, headers: { "retry-after": "50" } }], 60_000);
+    await enqueue("first");
+    await dispatcher.runOnce(); // "first" gets the 429: 50 s to wait, within its minute
+    expect(await statusOf("first")).toMatchObject({ status: "pending" });
+    await enqueue("older", clock.t - 30_000); // written by another instance 30 s ago, not yet sent
+    await enqueue("fresh");
+    await dispatcher.runOnce(); // blocked: nothing is sent
+    expect(sink.requests).toHaveLength(1);
+    // "older" could only be tried 80 s after it was written: it gives up now, "fresh" waits.
+    expect(await statusOf("older")).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^gave up without an attempt: HTTP 429, asked to wait until /) });
+    expect(await statusOf("fresh")).toMatchObject({ status: "pending" });
+    clock.t += 51_000;
+    await dispatcher.runOnce();
+    expect(sink.delivered.map((r) => r.body.job)).toEqual(["first", "fresh"]);
   });
 });

@@ -170,4 +170,35 @@ describe("job environment", () => {
       delete process.env.INHERITED_VAR;
     }
   });
+
+  it("command, shell and module jobs see the same JOBCLOCK_* variables, and none sees JOBCLOCK_STORE", async () => {
+    process.env.JOBCLOCK_STORE = "postgres://app:hunter2@db/jobs";
+    process.env.INHERITED_VAR = "yes";
+    const cwd = tempDir();
+    const printer = join(cwd, "print-env.mjs");
+    // One printer for every kind: the JOBCLOCK_* names and values, the inherited var, the job's env.
+    const body = `Object.entries(process.env).filter(([k]) => k.startsWith("JOBCLOCK_") || k === "INHERITED_VAR" || k === "GREETING")
+      .sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => k + "=" + v).join("\\n")`;
+    writeFileSync(printer, `console.log(${body});\nexport default () => {};\n`);
+    const env = { GREETING: "hi", JOBCLOCK_JOB: "a job's env cannot rename it" };
+    try {
+      const outputs: Record<string, string> = {};
+      for (const action of [
+        { kind: "command" as const, argv: [process.execPath, printer] },
+        { kind: "shell" as const, script: `"${process.execPath}" "${printer}"` },
+        { kind: "module" as const, path: printer },
+      ]) {
+        const result = await runAttempt(request(makeSpec("envjob", { action, env }), { attempt: 3 }), undefined);
+        expect(result.status, result.error ?? "").toBe("succeeded");
+        outputs[action.kind] = result.stdout;
+      }
+      const expected = [
+        "GREETING=hi", "INHERITED_VAR=yes", "JOBCLOCK_ATTEMPT=3", "JOBCLOCK_JOB=envjob", "JOBCLOCK_RUN_ID=7", "JOBCLOCK_SLOT=2026-05-01T00:00:00.000Z",
+      ].join("\n") + "\n";
+      expect(outputs).toEqual({ command: expected, shell: expected, module: expected });
+    } finally {
+      delete process.env.JOBCLOCK_STORE;
+      delete process.env.INHERITED_VAR;
+    }
+  });
 });

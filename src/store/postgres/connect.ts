@@ -11,17 +11,28 @@ export type Sql = postgres.Sql<Record<string, never>>;
 
 /**
  * `postgres://user:pass@host:5432/db?schema=name`: `schema` (default "jobclock") lets one
- * database hold several independent jobclock setups. Epoch-millisecond BIGINTs come back as
+ * database hold several independent jobclock setups; `password=` is accepted as libpq does. Epoch-millisecond BIGINTs come back as
  * numbers (they are far below 2^53).
  */
 export function connect(url: string): { sql: Sql; schema: string } {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Node's "Invalid URL" error carries the whole URL (password included) in its `input`.
+    throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)} is not a valid PostgreSQL URL; percent-encode special characters in the user and password`);
+  }
   const schema = parsed.searchParams.get("schema") ?? DEFAULT_SCHEMA;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)}: schema "${schema}" must be a plain lower-case identifier`);
   }
   parsed.searchParams.delete("schema");
+  // libpq reads `?password=`; this driver would send it to the server as a setting, which
+  // refuses it ("unrecognized configuration parameter"). Pass it as the password instead.
+  const password = parsed.searchParams.get("password");
+  parsed.searchParams.delete("password");
   const sql = postgres(parsed.toString(), {
+    ...(password !== null && { password }),
     max: 4,
     onnotice: () => {},
     // The driver's default reconnect backoff grows as 3^n / 100 s (up to 20 s): after a few
