@@ -16,6 +16,9 @@ export class DaemonControl {
   private beforeStop: () => Promise<void> = async () => {};
   private config: Config | null = null;
   private stopSignal: string | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadPending = false;
+  private reloadsFolded = 0;
 
   constructor(private readonly configPath: string, private readonly logger: pino.Logger, private readonly sink: LogSink) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -23,8 +26,10 @@ export class DaemonControl {
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => this.reload());
     process.on("SIGUSR1", () => {
-      this.sink.reopen();
-      this.logger.info("log file reopened (SIGUSR1)");
+      void this.sink.reopen().then((problem) => {
+        if (problem) this.logger.warn(`SIGUSR1: ${problem}`);
+        else this.logger.info("log file reopened (SIGUSR1)");
+      });
     });
   }
 
@@ -74,11 +79,34 @@ export class DaemonControl {
     );
   }
 
+  /**
+   * SIGHUPs are coalesced: one reload at a time, and those arriving meanwhile become one more
+   * reload after it (it reads the file as it is then, which is all any of them asked for). A
+   * burst of signals so costs at most two reloads instead of one each, and slots keep their time.
+   */
   private reload(): void {
     if (!this.scheduler || !this.config) {
       this.logger.warn("SIGHUP during start-up: ignored; the config being started is the one just read");
       return;
     }
-    void reload(this.scheduler, this.configPath, this.config, this.logger);
+    if (this.stopSignal) return; // stopping: the next start reads the config anyway
+    if (this.reloading) {
+      if (this.reloadPending) this.reloadsFolded++;
+      this.reloadPending = true;
+      return;
+    }
+    const scheduler = this.scheduler;
+    const config = this.config;
+    this.reloading = (async () => {
+      do {
+        this.reloadPending = false;
+        await reload(scheduler, this.configPath, config, this.logger).catch((error) => this.logger.error({ err: error }, "reload failed"));
+        if (this.reloadsFolded > 0) {
+          this.logger.info({ signals: this.reloadsFolded }, "further SIGHUPs during the reload were folded into the next one");
+          this.reloadsFolded = 0;
+        }
+      } while (this.reloadPending && !this.stopSignal);
+      this.reloading = null;
+    })();
   }
 }
