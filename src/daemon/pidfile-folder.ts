@@ -52,13 +52,13 @@ function folderMessage(path: string, dir: string, error: unknown): string {
   const me = currentUserName();
   const parent = dirname(dir);
   const why = `cannot create ${dir}, the folder of pidfile ${path} (${code}: ${me} may not write to ${parent}, which belongs to ${ownerOf(parent)})`;
+  const now = `\`install -d -o ${me} -g ${me} -m 0755 ${dir}\``;
+  const atBoot = "copy deploy/tmpfiles.d/jobclock.conf to /etc/tmpfiles.d/ and run `systemd-tmpfiles --create /etc/tmpfiles.d/jobclock.conf` " +
+    "(supervisord installs), or set RuntimeDirectory=jobclock in the systemd unit";
   if (dir.startsWith("/run/") || dir.startsWith("/var/run/")) {
-    return `${why}. /run is emptied at every boot, so its folder must be created at boot: ` +
-      "copy deploy/tmpfiles.d/jobclock.conf to /etc/tmpfiles.d/ and run `systemd-tmpfiles --create /etc/tmpfiles.d/jobclock.conf` " +
-      "(supervisord installs), or set RuntimeDirectory=jobclock in the systemd unit. To start now: " +
-      `\`install -d -o ${me} -g ${me} -m 0755 ${dir}\``;
+    return `${why}. /run is emptied at every boot, so the folder must be made at boot: ${atBoot}. To start now: ${now}`;
   }
-  return `${why}. Create it for this user (\`install -d -o ${me} -m 0755 ${dir}\`), or set pidfile elsewhere`;
+  return `${why}. Create it for this user: ${now}. If it is on a tmpfs such as /run (emptied at every boot), have it made at boot: ${atBoot}`;
 }
 
 function ownerOf(path: string): string {
