@@ -109,7 +109,8 @@ export class DaemonControl {
       if (this.stopSignal || !this.scheduler || !this.config) return;
       const signals = this.reloadSignals;
       this.reloadSignals = 0;
-      if (signals > 1) this.logger.info({ signals }, `${signals} SIGHUPs folded into one reload`);
+      if (signals > 1) this.logger.info({ signals }, `reloading the config (SIGHUP): ${signals} signals folded into one reload`);
+      else this.logger.debug("reloading the config (SIGHUP)");
       this.reloading = reload(this.scheduler, this.configPath, this.config, this.logger)
         .catch((error) => this.logger.error({ err: error }, "reload failed"))
         .finally(() => {
