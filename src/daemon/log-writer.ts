@@ -85,14 +85,14 @@ export class LogWriter {
   closeSync(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.writing && this.fd !== null && this.fd > 2) {
+    if (!this.writing && this.fd !== null) {
       const data = Buffer.concat([this.head ?? Buffer.alloc(0), Buffer.from(this.queue.join(""))]);
       try {
         if (data.length > 0) writeSync(this.fd, data);
       } catch {
-        // the destination still fails: these lines are lost, as the problem report said
+        // the destination still fails (or a pipe is full): these lines are lost, as reported
       }
-      close(this.fd, () => {});
+      if (this.fd > 2) close(this.fd, () => {}); // stdout stays open for the rest of the exit
       this.fd = null;
     }
     this.head = null;

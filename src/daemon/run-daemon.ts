@@ -1,3 +1,4 @@
+import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
 import { DaemonControl } from "./daemon-control.js";
 import { redactStoreUrl } from "../config/store-url.js";
@@ -29,6 +30,55 @@ const LOG_CLOSE_MS = 2_000;
  */
 export async function runDaemon(configPath: string): Promise<number> {
   const daemonized = typeof process.send === "function";
+  const opened = await openDaemon(configPath, daemonized);
+  if (typeof opened === "number") return opened;
+  const { logger, sink, control, pidfile, supervisor } = opened;
+  let config = opened.config;
+  // jobclock's own async paths all handle their errors; a library's background promise (the
+  // PostgreSQL driver re-subscribing after a dropped connection) must not take every job down
+  // with it. Logged loudly, and the daemon carries on.
+  process.on("unhandledRejection", (reason) => {
+    logger.error({ err: reason }, "unhandled promise rejection (kept running); please report it");
+    process.stderr.write(`jobclock: unhandled promise rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
+  const jobCount = config.jobs.length;
+  let running: Running;
+  try {
+    running = await startScheduler(config, supervisor, logger, sink);
+  } catch (error) {
+    pidfile.release();
+    await sink.close(LOG_CLOSE_MS);
+    return failStartup(error);
+  }
+  const { scheduler, watchers, http } = running;
+  config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
+  logStarted(logger, { configPath, config, jobCount, supervisor, http });
+  control.started(scheduler, config, async () => {
+    await http?.stop();
+    await watchers.stop();
+  });
+  await announceReady(sink, logger, jobCount, daemonized);
+  const code = await control.stopped;
+  pidfile.release();
+  logger.info("jobclock stopped");
+  await sink.close(LOG_CLOSE_MS);
+  return code;
+}
+
+interface Opened {
+  config: Config;
+  supervisor: string | null;
+  logger: pino.Logger;
+  sink: LogSink;
+  control: DaemonControl;
+  pidfile: { release(): void };
+}
+
+/**
+ * The config, the signal handlers, the pidfile, then the log file, in that order; a failure up
+ * to here is the terminal's (the exit code is returned), never the log file's.
+ */
+async function openDaemon(configPath: string, daemonized: boolean): Promise<Opened | number> {
   let config: Config;
   try {
     config = loadConfig(configPath);
@@ -55,14 +105,35 @@ export async function runDaemon(configPath: string): Promise<number> {
     pidfile.release();
     return failStartup(error);
   }
-  // jobclock's own async paths all handle their errors; a library's background promise (the
-  // PostgreSQL driver re-subscribing after a dropped connection) must not take every job down
-  // with it. Logged loudly, and the daemon carries on.
-  process.on("unhandledRejection", (reason) => {
-    logger.error({ err: reason }, "unhandled promise rejection (kept running); please report it");
-    process.stderr.write(`jobclock: unhandled promise rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
-  });
-  const jobCount = config.jobs.length;
+  return { config, supervisor, logger, sink, control, pidfile };
+}
+
+function logStarted(
+  logger: pino.Logger,
+  o: { configPath: string; config: Config; jobCount: number; supervisor: string | null; http: DaemonHttp | null },
+): void {
+  const { http, supervisor } = o;
+  logger.info(
+    {
+      pid: process.pid, version: VERSION, config: o.configPath, store: redactStoreUrl(o.config.store), jobs: o.jobCount,
+      dashboard: http?.url, supervisor: supervisor ?? undefined,
+    },
+    "jobclock started",
+  );
+  if (supervisor) {
+    logger.info(`running under ${describeSupervisor(supervisor)}: stop and start it with \`${supervisorCommand(supervisor, "stop")}\` / \`${supervisorCommand(supervisor, "start")}\``);
+  }
+  if (http) logger.info({ url: http.url, token: o.config.http!.token !== null }, `dashboard and API on ${http.url} (metrics at ${http.url}metrics)`);
+}
+
+interface Running {
+  scheduler: Scheduler;
+  watchers: Watchers;
+  http: DaemonHttp | null;
+}
+
+/** The scheduler, health checks, notifications and HTTP; on failure, logged and undone. */
+async function startScheduler(config: Config, supervisor: string | null, logger: pino.Logger, sink: LogSink): Promise<Running> {
   let scheduler: Scheduler | null = null;
   let watchers: Watchers | null = null;
   let http: DaemonHttp | null = null;
@@ -79,43 +150,20 @@ export async function runDaemon(configPath: string): Promise<number> {
     await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
     watchers = startWatchers(scheduler, config, logger, (notifier, outcome) => http?.metrics.notification(notifier, outcome));
     http = await startHttp(scheduler, config, watchers, logger, () => sink.stats());
-    config = { ...config, jobs: [] }; // the store has them; do not keep a second copy alive
+    return { scheduler, watchers, http };
   } catch (error) {
     logger.error({ err: error }, `jobclock could not start: ${(error as Error).message}`);
     await watchers?.stop().catch(() => {});
     await scheduler?.stop({ timeout: 0 }).catch(() => {});
-    pidfile.release();
-    await sink.close(LOG_CLOSE_MS);
-    return failStartup(error);
+    throw error;
   }
-  logger.info(
-    {
-      pid: process.pid, version: VERSION, config: configPath, store: redactStoreUrl(config.store), jobs: jobCount,
-      dashboard: http?.url, supervisor: supervisor ?? undefined,
-    },
-    "jobclock started",
-  );
-  if (supervisor) {
-    logger.info(`running under ${describeSupervisor(supervisor)}: stop and start it with \`${supervisorCommand(supervisor, "stop")}\` / \`${supervisorCommand(supervisor, "start")}\``);
-  }
-  if (http) logger.info({ url: http.url, token: config.http!.token !== null }, `dashboard and API on ${http.url} (metrics at ${http.url}metrics)`);
-  control.started(scheduler, config, async () => {
-    await http?.stop();
-    await watchers!.stop();
-  });
-  await announceReady(sink, logger, jobCount, daemonized);
-  const code = await control.stopped;
-  pidfile.release();
-  logger.info("jobclock stopped");
-  await sink.close(LOG_CLOSE_MS);
-  return code;
 }
 
 /**
  * `start` (over IPC) and systemd (Type=notify) hear "ready" only once the start-up lines are in
  * the log, for `tail -f` (bounded: a failing log file does not hold up the start).
  */
-async function announceReady(sink: LogSink, logger: Parameters<typeof notifyReady>[1], jobs: number, daemonized: boolean): Promise<void> {
+async function announceReady(sink: LogSink, logger: pino.Logger, jobs: number, daemonized: boolean): Promise<void> {
   await sink.drained(LOG_CLOSE_MS);
   if (daemonized) {
     process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
