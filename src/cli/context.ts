@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { findConfigPath, loadConfig, loadConfigLeniently, type Config } from "../config/load.js";
+import { guardStoreOwner } from "../daemon/store-owner.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/types.js";
 
@@ -35,6 +36,7 @@ export function operationalConfig(options: GlobalOptions): Config {
  * no daemon has created it yet, so they can say "nothing yet" instead of creating files.
  */
 export async function storeFrom(config: Config, mustExist = true): Promise<Store | null> {
+  guardStoreOwner(config.store); // root must not create files in the service user's store
   const path = config.store.startsWith("sqlite:") ? config.store.slice("sqlite:".length) : null;
   if (path && path !== ":memory:" && !existsSync(path) && !mustExist) return null;
   return openStore(config.store, { create: true });

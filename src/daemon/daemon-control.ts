@@ -4,6 +4,10 @@ import type { Scheduler } from "../scheduler.js";
 import type { LogSink } from "./log-sink.js";
 import { reload } from "./reload.js";
 
+// Signals this close together ask for the same reload (an editor saving in steps, a script
+// looping over hosts): short enough for the one-second promise of PRODUCT §6.
+const RELOAD_SETTLE_MS = 200;
+
 /**
  * The signals of PRODUCT §7, installed before start-up so that a logrotate SIGUSR1 or an early
  * SIGHUP/SIGTERM never meets Node's default action (which would kill the daemon and leave its
@@ -16,6 +20,10 @@ export class DaemonControl {
   private beforeStop: () => Promise<void> = async () => {};
   private config: Config | null = null;
   private stopSignal: string | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private reloadPending = false;
+  private reloadSignals = 0;
 
   constructor(private readonly configPath: string, private readonly logger: pino.Logger, private readonly sink: LogSink) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -23,8 +31,10 @@ export class DaemonControl {
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => this.reload());
     process.on("SIGUSR1", () => {
-      this.sink.reopen();
-      this.logger.info("log file reopened (SIGUSR1)");
+      void this.sink.reopen().then((problem) => {
+        if (problem) this.logger.warn(`SIGUSR1: ${problem}`);
+        else this.logger.info("log file reopened (SIGUSR1)");
+      });
     });
   }
 
@@ -55,6 +65,7 @@ export class DaemonControl {
   }
 
   private beginStop(signal: string): void {
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
     const scheduler = this.scheduler!;
     const runs = scheduler.activeRuns();
     const timeoutMs = this.config!.shutdownTimeoutMs;
@@ -74,11 +85,41 @@ export class DaemonControl {
     );
   }
 
+  /**
+   * SIGHUPs are coalesced: a reload starts RELOAD_SETTLE_MS after the first signal, and signals
+   * arriving meanwhile, or while it runs, fold into it or into one more reload after it (which
+   * reads the file as it is then: all any of them asked for). A burst of signals so costs a few
+   * reloads instead of one each, and the scheduler keeps its time.
+   */
   private reload(): void {
     if (!this.scheduler || !this.config) {
       this.logger.warn("SIGHUP during start-up: ignored; the config being started is the one just read");
       return;
     }
-    void reload(this.scheduler, this.configPath, this.config, this.logger);
+    if (this.stopSignal) return; // stopping: the next start reads the config anyway
+    this.reloadSignals++;
+    if (this.reloading) this.reloadPending = true;
+    else this.scheduleReload();
+  }
+
+  private scheduleReload(): void {
+    if (this.reloadTimer) return;
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      if (this.stopSignal || !this.scheduler || !this.config) return;
+      const signals = this.reloadSignals;
+      this.reloadSignals = 0;
+      if (signals > 1) this.logger.info({ signals }, `reloading the config (SIGHUP): ${signals} signals folded into one reload`);
+      else this.logger.debug("reloading the config (SIGHUP)");
+      this.reloading = reload(this.scheduler, this.configPath, this.config, this.logger)
+        .catch((error) => this.logger.error({ err: error }, "reload failed"))
+        .finally(() => {
+          this.reloading = null;
+          if (this.reloadPending) {
+            this.reloadPending = false;
+            this.scheduleReload();
+          }
+        });
+    }, RELOAD_SETTLE_MS);
   }
 }

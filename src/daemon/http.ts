@@ -4,6 +4,7 @@ import { HttpServer } from "../http/server.js";
 import { Metrics } from "../http/metrics.js";
 import type { Scheduler } from "../scheduler.js";
 import { VERSION } from "../version.js";
+import type { LogSinkStats } from "./log-sink.js";
 import type { Watchers } from "./watchers.js";
 
 export interface DaemonHttp {
@@ -16,7 +17,9 @@ export interface DaemonHttp {
  * The API, dashboard and /metrics on `http.listen` (PRODUCT: the daemon serves all three on one
  * port). Reads come from the store, so every instance serves the same view.
  */
-export async function startHttp(scheduler: Scheduler, config: Config, watchers: Watchers, logger: pino.Logger): Promise<DaemonHttp | null> {
+export async function startHttp(
+  scheduler: Scheduler, config: Config, watchers: Watchers, logger: pino.Logger, logSink?: () => LogSinkStats,
+): Promise<DaemonHttp | null> {
   if (!config.http) return null;
   const engine = scheduler.engine;
   const store = scheduler.store;
@@ -28,6 +31,7 @@ export async function startHttp(scheduler: Scheduler, config: Config, watchers: 
     instances: () => store.listInstances(),
     liveWithinMs: config.abandonAfterMs,
     now,
+    logSink,
   });
   const server = new HttpServer({
     config: config.http,

@@ -1,52 +1,103 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
 import { pidAlive } from "../engine/recovery.js";
+import { formatDuration } from "../schedule/duration.js";
+import { pidfileFolderProblem, preparePidfileFolder } from "./pidfile-folder.js";
+import { processInfo } from "./process-identity.js";
+import { currentUserName, userName } from "./users.js";
 
 export type PidfileState =
   | { state: "absent" }
   | { state: "running"; pid: number }
-  | { state: "stale"; pid: number | null; why: string };
+  /** Safe to replace: no such process, not a jobclock, or a pid reused since the file was written. */
+  | { state: "stale"; pid: number | null; why: string }
+  /** A live "jobclock run" that cannot be proven to be the daemon: never believed, signalled or removed. */
+  | { state: "untrusted"; pid: number; why: string };
 
-/** What the pidfile says, checked against the process table (PRODUCT §7). */
+export const PIDFILE_MODE = 0o644;
+// The boot time in /proc/stat has whole seconds, so a process's start time is known to about 1 s.
+const START_TOLERANCE_MS = 1_500;
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 3_000;
+const LOCK_POLL_MS = 50;
+
+/**
+ * What the pidfile says, checked against the process table (PRODUCT §7). A pid is believed only
+ * if that process is this daemon: its command line is the daemon's process title, it started
+ * before the pidfile was written (a pid reused after a crash or a reboot is stale), it runs as
+ * the pidfile's owner, and that owner is this user, root, or the owner of the pidfile's folder
+ * (anyone can rename a process "jobclock run" and plant a pidfile in a world-writable folder).
+ */
 export function readPidfile(path: string): PidfileState {
   let text: string;
+  let owner: { uid: number; mtimeMs: number };
   try {
     if (lstatSync(path).isSymbolicLink()) throw symlinkError(path);
-    text = readFileSync(path, "utf8");
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const st = fstatSync(fd);
+      owner = { uid: st.uid, mtimeMs: st.mtimeMs };
+      const buf = Buffer.alloc(64);
+      text = buf.subarray(0, readSync(fd, buf, 0, 64, 0)).toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOTDIR: a file stands where the folder should be; acquirePidfile reports that properly.
     if (code === "ENOENT" || code === "ENOTDIR") return { state: "absent" };
+    if (code === "ELOOP") throw symlinkError(path);
     throw error;
   }
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return { state: "stale", pid: null, why: "it does not hold a pid" };
   if (!pidAlive(pid)) return { state: "stale", pid, why: `no process ${pid} exists` };
-  if (!isJobclock(pid)) return { state: "stale", pid, why: `process ${pid} is not a jobclock` };
+  const proc = processInfo(pid);
+  if (!proc) return { state: "running", pid }; // no /proc (not Linux): the pid is all there is
+  if (!proc.cmdline.startsWith("jobclock run")) return { state: "stale", pid, why: `process ${pid} is not a jobclock` };
+  if (proc.startedAtMs > owner.mtimeMs + START_TOLERANCE_MS) {
+    return { state: "stale", pid, why: `process ${pid} started after the pidfile was written (its pid was reused after a crash or reboot)` };
+  }
+  if (proc.uid !== owner.uid) {
+    return { state: "untrusted", pid, why: `process ${pid} runs as ${userName(proc.uid)} but the pidfile belongs to ${userName(owner.uid)}` };
+  }
+  const me = process.geteuid?.() ?? owner.uid;
+  const folderOwner = safeUid(dirname(path));
+  if (owner.uid !== me && owner.uid !== 0 && owner.uid !== folderOwner) {
+    return {
+      state: "untrusted", pid,
+      why: `the pidfile belongs to ${userName(owner.uid)}, who is neither this user (${userName(me)}), root, nor the owner of its folder (${folderOwner === null ? "unknown" : userName(folderOwner)})`,
+    };
+  }
   return { state: "running", pid };
+}
+
+/** The message for a pidfile that names a process jobclock cannot prove is its daemon. */
+export function untrustedMessage(path: string, s: { pid: number; why: string }): string {
+  return `pidfile ${path} names process ${s.pid}, which is not provably this jobclock (${s.why}); ` +
+    "it was neither believed nor signalled. Remove the pidfile if that process is not a jobclock of yours, " +
+    "and keep pidfiles in a folder only jobclock's user can write (such as /run/jobclock)";
 }
 
 /**
  * Creates the pidfile atomically and exclusively (O_EXCL: two daemons can not both win;
  * O_NOFOLLOW: a symlink planted at the path is refused, never followed). A stale file is
- * replaced, with `onStale` told why.
+ * replaced, with `onStale` told why. Bounded in time, and it waits without blocking the event
+ * loop, so a SIGTERM meanwhile is still heard.
  */
-export function acquirePidfile(path: string, onStale: (why: string) => void): { release(): void } {
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  } catch (error) {
-    throw unwritable(path, error);
-  }
+export async function acquirePidfile(path: string, onStale: (why: string) => void): Promise<{ release(): void }> {
+  preparePidfileFolder(path);
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = readPidfile(path);
     if (current.state === "running") {
       throw new PidfileError("ALREADY_RUNNING", `jobclock is already running (pid ${current.pid}, pidfile ${path})`);
     }
+    if (current.state === "untrusted") throw new PidfileError("PIDFILE_UNTRUSTED", untrustedMessage(path, current));
     if (current.state === "stale") {
       // Two daemons may both find the same stale file; only the one holding the lock may remove
       // it, after checking again that it is still the stale one (the other may have replaced it).
-      const removed = withReplaceLock(path, () => {
+      const removed = await withReplaceLock(path, () => {
         const again = readPidfile(path);
         if (again.state !== "stale" || again.pid !== current.pid) return false;
         onStale(`replacing stale pidfile ${path}: ${current.why}`);
@@ -57,64 +108,73 @@ export function acquirePidfile(path: string, onStale: (why: string) => void): { 
     }
     let fd: number;
     try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, PIDFILE_MODE);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST") continue; // another process won the race; look again
       if (code === "ELOOP") throw symlinkError(path);
-      throw unwritable(path, error);
+      throw new PidfileError("PIDFILE_UNWRITABLE", pidfileFolderProblem(path, error));
     }
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
+    try {
+      fchmodSync(fd, PIDFILE_MODE); // whatever the umask
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
     return {
       release() {
         // Only remove the file if it is still ours.
-        const now = readPidfileQuiet(path);
-        if (now === process.pid) tryUnlink(path);
+        if (readPidQuiet(path) === process.pid) tryUnlink(path);
       },
     };
   }
   throw new PidfileError("PIDFILE_RACE", `could not create pidfile ${path}: another process keeps recreating it`);
 }
 
-function readPidfileQuiet(path: string): number | null {
+function readPidQuiet(path: string): number | null {
   try {
-    return Number(readFileSync(path, "utf8").trim());
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const buf = Buffer.alloc(64);
+      return Number(buf.subarray(0, readSync(fd, buf, 0, 64, 0)).toString("utf8").trim());
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
 }
 
 /**
- * Linux tells us what a pid runs. The daemon sets its process title to "jobclock run", which
- * becomes its whole command line; a `tail -f …/jobclock.log` that reused the pid does not match.
- * Elsewhere, trust the pid.
+ * A short exclusive section around replacing a stale pidfile: mkdir is atomic. A lock left by a
+ * process that died inside this section is removed after LOCK_STALE_MS; one that cannot be
+ * removed (another user's, in a world-writable folder) ends the wait at once, saying whose it is.
  */
-function isJobclock(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("jobclock run");
-  } catch {
-    return true;
-  }
-}
-
-const LOCK_STALE_MS = 10_000;
-
-/** A short exclusive section around replacing a stale pidfile: mkdir is atomic. */
-function withReplaceLock<T>(path: string, fn: () => T): T {
+async function withReplaceLock<T>(path: string, fn: () => T): Promise<T> {
   const lock = `${path}.lock`;
-  const deadline = Date.now() + 3_000;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       mkdirSync(lock, { mode: 0o700 });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw unwritable(path, error);
-      // A lock left by a process that died inside this section would block forever.
-      if (Date.now() - lockAge(lock) > LOCK_STALE_MS) tryRmdir(lock);
-      else if (Date.now() > deadline) throw new PidfileError("PIDFILE_LOCKED", `${lock} is held by another jobclock starting up; try again`);
-      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new PidfileError("PIDFILE_UNWRITABLE", pidfileFolderProblem(path, error));
     }
+    const held = lockInfo(lock);
+    if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+      try {
+        rmdirSync(lock);
+        continue;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") throw staleLockError(lock, held, code ?? String(error));
+        continue;
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new PidfileError("PIDFILE_LOCKED", `${lock} is held by another jobclock starting up${held ? ` (owned by ${userName(held.uid)})` : ""}; try again`);
+    }
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
   try {
     return fn();
@@ -123,11 +183,28 @@ function withReplaceLock<T>(path: string, fn: () => T): T {
   }
 }
 
-function lockAge(lock: string): number {
+function lockInfo(lock: string): { mtimeMs: number; uid: number } | null {
   try {
-    return statSync(lock).mtimeMs;
+    const st = lstatSync(lock);
+    return { mtimeMs: st.mtimeMs, uid: st.uid };
   } catch {
-    return Date.now();
+    return null;
+  }
+}
+
+function staleLockError(lock: string, held: { mtimeMs: number; uid: number }, code: string): PidfileError {
+  return new PidfileError(
+    "PIDFILE_LOCK_STUCK",
+    `a stale lock ${lock} (owned by ${userName(held.uid)}, left ${formatDuration(Math.max(0, Date.now() - held.mtimeMs))} ago) ` +
+      `cannot be removed by ${currentUserName()} (${code}); remove it as root, and keep the pidfile in a folder only jobclock's user can write (such as /run/jobclock)`,
+  );
+}
+
+function safeUid(path: string): number | null {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return null;
   }
 }
 
@@ -149,12 +226,4 @@ function tryUnlink(path: string): void {
 
 function symlinkError(path: string): PidfileError {
   return new PidfileError("PIDFILE_SYMLINK", `pidfile ${path} is a symbolic link; refusing to follow it. Remove it or set pidfile to a plain path`);
-}
-
-function unwritable(path: string, error: unknown): PidfileError {
-  const code = (error as NodeJS.ErrnoException).code ?? "";
-  return new PidfileError(
-    "PIDFILE_UNWRITABLE",
-    `cannot create pidfile ${path} (${code || (error as Error).message}); make its folder writable for this user, or set pidfile elsewhere`,
-  );
 }

@@ -1,25 +1,53 @@
 import { spawn } from "node:child_process";
 import { loadConfig } from "../config/load.js";
+import type { Store } from "../store/types.js";
 import type { StartupMessage } from "./run-daemon.js";
-import { readPidfile } from "./pidfile.js";
+import { readPidfile, untrustedMessage } from "./pidfile.js";
+import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
+import { describeSupervisor, unsupervisedEnv } from "./supervisor.js";
 
 const STARTUP_TIMEOUT_MS = 60_000;
 
+export interface StartOptions {
+  /** Start by hand even though a supervisor ran the daemon last. */
+  force?: boolean;
+  /** The store, to see whether a supervisor ran the daemon last (null: not created yet). */
+  openStore(): Promise<Store | null>;
+}
+
 /**
  * `jobclock start`: spawn `jobclock run` detached (its own session, no terminal) and return
- * only once it reports ready, or with the reason it failed (PRODUCT §6).
+ * only once it reports ready, or with the reason it failed (PRODUCT §6). A daemon that
+ * supervisord or systemd ran last is theirs to start (PRODUCT §7), unless `--force`.
  */
-export async function startDaemon(configPath: string, cliPath: string, print: (line: string) => void, printError: (line: string) => void): Promise<number> {
+export async function startDaemon(
+  configPath: string, cliPath: string, print: (line: string) => void, printError: (line: string) => void, options: StartOptions,
+): Promise<number> {
   const config = loadConfig(configPath); // a bad config fails here, in the user's terminal, with exit 2
   const current = readPidfile(config.pidfile);
-  if (current.state === "running") {
-    print(`jobclock is already running (pid ${current.pid})`);
+  if (current.state === "untrusted") {
+    printError(`jobclock: ${untrustedMessage(config.pidfile, current)}`);
+    return 1;
+  }
+  const running = current.state === "running" ? current.pid : null;
+  const store = await options.openStore().catch((error) => {
+    if ((error as { code?: string }).code === "STORE_OWNER") throw error; // root against the service user's store: say so
+    return null;
+  });
+  const supervisor = await supervisorOnThisHost(store, running).finally(() => store?.close());
+  if (running !== null) {
+    print(`jobclock is already running (pid ${running}${supervisor ? `, under ${describeSupervisor(supervisor)}` : ""})`);
     return 0;
+  }
+  if (supervisor && !options.force) {
+    printError(`jobclock: ${supervisedRefusal(supervisor, "start", false)}`);
+    return 2;
   }
   const child = spawn(process.execPath, [cliPath, "run", "--config", configPath], {
     detached: true,
     stdio: ["ignore", "ignore", "ignore", "ipc"],
-    env: process.env,
+    // Not supervised, whatever started this command: the daemon must not say it is.
+    env: unsupervisedEnv(process.env),
   });
   const outcome = await new Promise<StartupMessage | { type: "exit"; code: number | null } | { type: "timeout" }>((resolve) => {
     const timer = setTimeout(() => resolve({ type: "timeout" }), STARTUP_TIMEOUT_MS);

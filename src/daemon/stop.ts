@@ -4,18 +4,36 @@ import type { Config } from "../config/load.js";
 import { pidAlive } from "../engine/recovery.js";
 import { formatDuration } from "../schedule/duration.js";
 import type { Store } from "../store/types.js";
-import { readPidfile } from "./pidfile.js";
+import { readPidfile, untrustedMessage } from "./pidfile.js";
+import { startTicks } from "./process-identity.js";
+import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
+import { describeSupervisor } from "./supervisor.js";
 
 // Beyond shutdown_timeout the daemon cancels runs and waits up to kill_grace for them; this
 // margin covers that before `stop` gives up waiting and sends SIGKILL.
 const STOP_MARGIN_MS = 15_000;
 
+export interface StopOptions {
+  /** Stop it even though supervisord or systemd runs it. */
+  force?: boolean;
+  /** "restart": the refusal names the supervisor's restart command. */
+  verb?: "stop" | "restart";
+}
+
 /**
  * `jobclock stop`: SIGTERM, then wait for the drain, printing which runs it is waiting for.
- * Stopping a daemon that is not running succeeds, as init scripts expect.
+ * Stopping a daemon that is not running succeeds, as init scripts expect. Only a pid proven to
+ * be this daemon is ever signalled (see readPidfile), and a supervised daemon is left to its
+ * supervisor unless `--force` (PRODUCT §7).
  */
-export async function stopDaemon(config: Config, openStore: () => Promise<Store | null>, print: (line: string) => void): Promise<number> {
+export async function stopDaemon(
+  config: Config, openStore: () => Promise<Store | null>, print: (line: string) => void, options: StopOptions = {}, printError = print,
+): Promise<number> {
   const current = readPidfile(config.pidfile);
+  if (current.state === "untrusted") {
+    printError(`jobclock: ${untrustedMessage(config.pidfile, current)}`);
+    return 1;
+  }
   if (current.state === "absent") {
     print("jobclock is not running");
     return 0;
@@ -30,34 +48,54 @@ export async function stopDaemon(config: Config, openStore: () => Promise<Store 
     return 0;
   }
   const pid = current.pid;
-  process.kill(pid, "SIGTERM");
-  print(`stopping jobclock (pid ${pid})…`);
-  const maxGrace = Math.max(10_000, ...config.jobs.map((j) => j.killGraceMs));
-  const deadline = Date.now() + config.shutdownTimeoutMs + maxGrace + STOP_MARGIN_MS;
+  const identity = ticksOf(pid);
   const store = await openStore().catch(() => null);
-  let lastKey = "";
-  let lastAt = 0;
   try {
-    while (pidAlive(pid)) {
-      if (Date.now() > deadline) {
-        process.kill(pid, "SIGKILL");
-        print(`jobclock (pid ${pid}) did not stop in time; sent SIGKILL. Its runs will be recorded as abandoned.`);
-        return 1;
-      }
-      const report = store ? await waitingReport(store, pid) : null;
-      // Say it when the set of runs changes, and every few seconds while it does not.
-      if (report && (report.key !== lastKey || Date.now() - lastAt > 3_000)) {
-        print(report.text);
-        lastKey = report.key;
-        lastAt = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, 250));
+    const supervisor = await supervisorOnThisHost(store, pid);
+    if (supervisor && !options.force) {
+      printError(`jobclock: ${supervisedRefusal(supervisor, options.verb ?? "stop", true)}`);
+      return 2;
     }
+    process.kill(pid, "SIGTERM");
+    print(`stopping jobclock (pid ${pid})…${supervisor ? ` (--force: ${describeSupervisor(supervisor)} will show it stopped, and will not restart it)` : ""}`);
+    return await waitForExit(config, store, pid, identity, print);
   } finally {
     await store?.close();
   }
+}
+
+async function waitForExit(config: Config, store: Store | null, pid: number, identity: number | null, print: (line: string) => void): Promise<number> {
+  const maxGrace = Math.max(10_000, ...config.jobs.map((j) => j.killGraceMs));
+  const deadline = Date.now() + config.shutdownTimeoutMs + maxGrace + STOP_MARGIN_MS;
+  let lastKey = "";
+  let lastAt = 0;
+  // The same pid with another start time is another process (the pid was reused): ours is gone.
+  const stillOurs = () => pidAlive(pid) && (identity === null || ticksOf(pid) === identity);
+  while (stillOurs()) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGKILL");
+      print(`jobclock (pid ${pid}) did not stop in time; sent SIGKILL. Its runs will be recorded as abandoned.`);
+      return 1;
+    }
+    const report = store ? await waitingReport(store, pid).catch(() => null) : null;
+    // Say it when the set of runs changes, and every few seconds while it does not.
+    if (report && (report.key !== lastKey || Date.now() - lastAt > 3_000)) {
+      print(report.text);
+      lastKey = report.key;
+      lastAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
   print("jobclock stopped");
   return 0;
+}
+
+function ticksOf(pid: number): number | null {
+  try {
+    return startTicks(pid);
+  } catch {
+    return null; // gone, or no /proc
+  }
 }
 
 async function waitingReport(store: Store, pid: number): Promise<{ key: string; text: string } | null> {

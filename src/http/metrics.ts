@@ -17,6 +17,8 @@ export interface MetricsSources {
   instances(): Promise<InstanceRecord[]>;
   liveWithinMs: number;
   now(): number;
+  /** The daemon's own log file: whether it takes lines, and its failure counts. */
+  logSink?(): { fileOk: boolean; writeErrors: number; dropped: number };
 }
 
 /**
@@ -59,7 +61,21 @@ export class Metrics {
         this.set((await s.instances()).filter((i) => isLive(i, now, liveWithinMs)).length);
       },
     });
+    if (s.logSink) this.logSinkMetrics(s.logSink, registers);
     this.follow();
+  }
+
+  /** The log file failing (a full disk) shows here as well as in `status` (PRODUCT §7). */
+  private logSinkMetrics(stats: NonNullable<MetricsSources["logSink"]>, registers: Registry[]): void {
+    new Gauge({ name: "jobclock_log_file_ok", help: "1 while the daemon's log file takes lines, 0 while writing it fails.", registers, collect() { this.set(stats().fileOk ? 1 : 0); } });
+    new Counter({
+      name: "jobclock_log_write_errors_total", help: "Failed writes to the daemon's log file (each retried).", registers,
+      collect() { this.reset(); this.inc(stats().writeErrors); },
+    });
+    new Counter({
+      name: "jobclock_log_lines_dropped_total", help: "Log lines dropped because the log file failed for longer than its buffer lasts.", registers,
+      collect() { this.reset(); this.inc(stats().dropped); },
+    });
   }
 
   /** A notifier's delivery attempt ended (wired to the delivery dispatcher). */

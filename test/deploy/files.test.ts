@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -70,15 +70,38 @@ describe.skipIf(!hasTool("/usr/lib/python3/dist-packages/jinja2/__init__.py", "a
 describe("systemd unit", () => {
   const unit = read("deploy/systemd/jobclock.service");
 
-  it("restarts on failure, drains on stop, reloads on HUP, and is hardened without breaking jobs", () => {
+  it("restarts on failure, drains on stop, and is hardened without breaking jobs", () => {
     expect(unit).toMatch(/^ExecStart=\S+ \S+\/dist\/cli\/main\.js run --config \S+$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^KillMode=mixed$/m);
     expect(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1])).toBeGreaterThan(DEFAULT_DRAIN_S);
-    expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
     expect(unit).toMatch(/^NoNewPrivileges=true$/m);
-    expect(unit).toMatch(/^ProtectSystem=full$/m);
-    expect(unit).toMatch(/^ReadWritePaths=\/var\/lib\/jobclock \/var\/log\/jobclock \/run\/jobclock$/m);
+  });
+
+  it("is ready only once jobclock says so, and a reload fails when the config is refused", () => {
+    // Type=simple made `systemctl start` succeed on a bad config, and `kill -HUP` made
+    // `systemctl reload` succeed whatever the daemon thought of the new config.
+    expect(unit).toMatch(/^Type=notify$/m);
+    expect(unit).toMatch(/^NotifyAccess=all$/m); // systemd-notify, a child, sends READY=1
+    expect(unit).toMatch(/^ExecReload=\S+ \S+\/dist\/cli\/main\.js reload --config \S+$/m);
+    expect(unit).not.toMatch(/kill -HUP/);
+  });
+
+  it("lets jobs write only to its own folders and a private /tmp, and says so", () => {
+    // ProtectSystem=full left jobs able to write almost anywhere (ReadWritePaths then meant nothing).
+    expect(unit).toMatch(/^ProtectSystem=strict$/m);
+    expect(unit).toMatch(/^PrivateTmp=true$/m);
+    expect(unit).toMatch(/^StateDirectory=jobclock$/m);
+    expect(unit).toMatch(/^LogsDirectory=jobclock$/m);
+    expect(unit).toMatch(/^RuntimeDirectory=jobclock$/m); // /run/jobclock is back after a reboot
+    expect(unit).toMatch(/^# +ReadWritePaths=/m);
+    expect(unit).toMatch(/NoNewPrivileges makes sudo .* fail/);
+    expect(unit).toMatch(/After=.*postgresql\.service/);
+    const ops = read("docs/operations.md");
+    expect(ops).toMatch(/ProtectSystem=strict/);
+    expect(ops).toMatch(/NoNewPrivileges/);
+    expect(ops).toMatch(/After=postgresql\.service/);
+    expect(ops).toMatch(/KillMode=mixed/);
   });
 
   it.skipIf(!hasTool("/usr/bin/systemd-analyze", "apt-get install systemd"))("passes systemd-analyze verify (and the check catches a broken unit)", () => {
@@ -86,9 +109,32 @@ describe("systemd unit", () => {
     copyFileSync(join(REPO, "deploy/systemd/jobclock.service"), join(dir, "jobclock.service"));
     const good = spawnSync("systemd-analyze", ["verify", join(dir, "jobclock.service")], { encoding: "utf8" });
     expect(good.status, good.stderr).toBe(0);
+    expect(good.stderr).toBe("");
     writeFileSync(join(dir, "broken.service"), unit.replace("ExecStart=/usr/bin/node", "ExecStart=node-without-a-path"));
     const bad = spawnSync("systemd-analyze", ["verify", join(dir, "broken.service")], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
+  });
+});
+
+describe("supervisord install recipe", () => {
+  it("builds with the dev dependencies, then prunes them (`npm ci --omit=dev` has no tsc)", () => {
+    const conf = read("deploy/supervisord/jobclock.conf");
+    expect(conf).toContain("npm ci && npm run build && npm prune --omit=dev");
+    expect(conf).not.toMatch(/npm ci --omit=dev/);
+    expect(read("docs/operations.md")).toContain("npm ci && sudo npm run build && sudo npm prune --omit=dev");
+  });
+
+  it("gives the service user no login shell", () => {
+    expect(read("docs/operations.md")).toMatch(/useradd --system .*--shell \/usr\/sbin\/nologin .*jobclock/);
+  });
+
+  it("ships a tmpfiles.d entry that recreates /run/jobclock at boot, and the docs install it", () => {
+    expect(read("deploy/tmpfiles.d/jobclock.conf")).toMatch(/^d\s+\/run\/jobclock\s+0755\s+jobclock\s+jobclock\s+-$/m);
+    expect(read("docs/operations.md")).toMatch(/deploy\/tmpfiles\.d\/jobclock\.conf \/etc\/tmpfiles\.d\//);
+  });
+
+  it("has no stray files at the repository's root", () => {
+    expect(existsSync(join(REPO, "spawn.mjs"))).toBe(false);
   });
 });
 

@@ -3,28 +3,15 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_CONFIG, CLI } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { hasTool } from "../helpers/tools.js";
+import { renderProgram, SUPERVISORD } from "./supervisord-harness.js";
 
-const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
-const SUPERVISORD = "/usr/bin/supervisord";
 // Unique per run: leftovers are found by scanning every process on the machine.
 const MARKER = `slow-job-marker-${randomBytes(4).toString("hex")}`;
-
-/** The shipped program section, with its install paths pointed at this checkout and a temp folder. */
-export function renderProgram(dir: string): string {
-  return readFileSync(join(REPO, "deploy/supervisord/jobclock.conf"), "utf8")
-    .replaceAll("/usr/bin/node", process.execPath)
-    .replaceAll("/opt/jobclock/dist/cli/main.js", CLI)
-    .replaceAll("/opt/jobclock", REPO)
-    .replaceAll("/etc/jobclock/jobclock.yaml", join(dir, "jobclock.yaml"))
-    .replaceAll("/var/log/jobclock", join(dir, "logs"))
-    .replace(/^user=jobclock$/m, `user=${userInfo().username}`);
-}
 
 const JOBS = `${BASE_CONFIG}
 jobs:
@@ -72,7 +59,7 @@ describe.skipIf(!hasTool(SUPERVISORD, "apt-get install supervisor"))("under a re
       "[supervisord]", `logfile=${dir}/supervisord.log`, `pidfile=${dir}/supervisord.pid`, `childlogdir=${dir}`, `user=${userInfo().username}`, "",
       "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
       "[supervisorctl]", `serverurl=unix://${dir}/supervisor.sock`, "",
-      renderProgram(dir),
+      renderProgram(dir, userInfo().username),
     ].join("\n"));
     execFileSync(SUPERVISORD, ["-c", conf]);
     await waitFor("supervisord to report jobclock RUNNING", running, 20_000);

@@ -89,7 +89,7 @@ describe("bad input gets a clear message and the right exit code", () => {
     writeFileSync(join(p.dir, "blocker"), "a file where a folder should be");
     const r = await p.run(["start"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot create pidfile .*blocker\/jobclock\.pid .*make its folder writable/);
+    expect(r.stderr).toMatch(/cannot create pidfile .*blocker\/jobclock\.pid: a file stands where a folder of that path should be; move it away, or set pidfile elsewhere/);
   });
 
   it("a typo in a job does not lock the operator out: status, jobs and stop still work", async () => {

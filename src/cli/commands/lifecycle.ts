@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { findConfigPath, loadConfig } from "../../config/load.js";
 import { redactStoreUrl } from "../../config/store-url.js";
-import { readPidfile } from "../../daemon/pidfile.js";
+import { readPidfile, untrustedMessage } from "../../daemon/pidfile.js";
+import { describeSupervisor } from "../../daemon/supervisor.js";
 import { runDaemon } from "../../daemon/run-daemon.js";
 import { startDaemon } from "../../daemon/start.js";
 import { stopDaemon } from "../../daemon/stop.js";
@@ -14,7 +15,7 @@ import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
-import { isLive } from "../../store/types.js";
+import { isLive, type InstanceRecord } from "../../store/types.js";
 import { ago, describeSchedule, table } from "../format.js";
 
 type Exit = (code: number) => void;
@@ -26,20 +27,27 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     .action(async () => exit(await runDaemon(findConfigPath(globals().config))));
 
   program.command("start").description("start as a background daemon; returns once it is up")
-    .action(async () => exit(await startDaemon(findConfigPath(globals().config), cliPath, stdio.out, stdio.err)));
+    .option("--force", "start by hand even though supervisord or systemd ran it last")
+    .action(async (o: { force?: boolean }) => {
+      const path = findConfigPath(globals().config);
+      exit(await startDaemon(path, cliPath, stdio.out, stdio.err, { force: o.force, openStore: () => storeFrom(loadConfig(path), false) }));
+    });
 
   program.command("stop").description("stop the daemon, waiting for running jobs to drain")
-    .action(async () => {
+    .option("--force", "stop it even though supervisord or systemd runs it")
+    .action(async (o: { force?: boolean }) => {
       const config = operationalConfig(globals());
-      exit(await stopDaemon(config, () => storeFrom(config, false), stdio.out));
+      exit(await stopDaemon(config, () => storeFrom(config, false), stdio.out, { force: o.force }, stdio.err));
     });
 
   program.command("restart").description("stop, then start")
-    .action(async () => {
+    .option("--force", "restart by hand even though supervisord or systemd runs it")
+    .action(async (o: { force?: boolean }) => {
       const config = configFrom(globals()); // a bad config is refused before anything is stopped
-      const stopped = await stopDaemon(config, () => storeFrom(config, false), stdio.out);
+      const openStore = () => storeFrom(config, false);
+      const stopped = await stopDaemon(config, openStore, stdio.out, { force: o.force, verb: "restart" }, stdio.err);
       if (stopped !== 0) return exit(stopped);
-      exit(await startDaemon(config.path, cliPath, stdio.out, stdio.err));
+      exit(await startDaemon(config.path, cliPath, stdio.out, stdio.err, { force: o.force, openStore }));
     });
 
   program.command("status").description("running or not, pid, uptime, store, job counts")
@@ -69,9 +77,12 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     });
 }
 
+/** LSB status codes: 0 running, 1 dead with a pidfile, 3 not running, 4 unknown (a pidfile not provably ours). */
+const STATUS_CODES = { running: 0, stale: 1, absent: 3, untrusted: 4 } as const;
+
 async function status(config: ReturnType<typeof loadConfig>, json: boolean): Promise<number> {
   const pid = readPidfile(config.pidfile);
-  const code = pid.state === "running" ? 0 : pid.state === "stale" ? 1 : 3;
+  const code = STATUS_CODES[pid.state];
   let storeProblem: string | null = null;
   const store = await storeFrom(config, false).catch((error: Error) => ((storeProblem = error.message), null));
   const jobs = store ? await store.listJobs({ includeRetired: true }) : [];
@@ -85,32 +96,43 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   }
   const self = pid.state === "running" ? instances.find((i) => i.pid === pid.pid && i.stoppedAt === null) : undefined;
   const uptimeMs = self ? Date.now() - self.startedAt : null;
-  const state = pid.state === "running" ? "running" : pid.state === "stale" ? "dead (stale pidfile)" : "not running";
+  const state = { running: "running", stale: "dead (stale pidfile)", absent: "not running", untrusted: "unknown (a pidfile jobclock cannot trust)" }[pid.state];
+  const live = instances.filter((i) => isLive(i, now, config.abandonAfterMs));
   if (json) {
     stdio.out(JSON.stringify({
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
       pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null, jobs: counts,
-      instances: instances.filter((i) => isLive(i, now, config.abandonAfterMs)),
+      supervisor: self?.supervisor ?? null, problems: self?.problems ?? [], instances: live,
     }, null, 2));
     return code;
   }
-  const pidText = pid.state === "running" ? ` (pid ${pid.pid}${uptimeMs !== null ? `, up ${formatDuration(uptimeMs)}` : ""})` : "";
+  const under = self?.supervisor ? `, under ${describeSupervisor(self.supervisor)}` : "";
+  const pidText = pid.state === "running" ? ` (pid ${pid.pid}${uptimeMs !== null ? `, up ${formatDuration(uptimeMs)}` : ""}${under})` : "";
   stdio.out(`jobclock is ${state}${pidText}`);
+  if (pid.state === "untrusted") stdio.out(`         ${untrustedMessage(config.pidfile, pid)}`);
   stdio.out(`config:  ${config.path}`);
   stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : storeProblem ? `\n         problem: ${storeProblem}` : " (not created yet)"}`);
   stdio.out(`pidfile: ${config.pidfile}`);
   stdio.out(`http:    ${httpText(config.http)}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
   stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
-  const live = instances.filter((i) => isLive(i, now, config.abandonAfterMs));
-  if (live.length > 0) {
-    stdio.out("instances:");
-    stdio.out(table(
-      ["  ID", "HOST", "PID", "VERSION", "STARTED", "LAST SEEN", "CLOCK"],
-      live.map((i) => [`  ${i.id}`, i.host, String(i.pid), i.version, ago(i.startedAt), ago(i.lastSeen), skewText(i.clockSkewMs)]),
-    ));
-  }
+  printInstances(live);
   return code;
+}
+
+function printInstances(live: InstanceRecord[]): void {
+  if (live.length === 0) return;
+  stdio.out("instances:");
+  stdio.out(table(
+    ["  ID", "HOST", "PID", "VERSION", "STARTED", "LAST SEEN", "CLOCK"],
+    live.map((i) => [`  ${i.id}`, i.host, String(i.pid), i.version, ago(i.startedAt), ago(i.lastSeen), skewText(i.clockSkewMs)]),
+  ));
+  // What an instance reports wrong about itself (its log file on a full disk): PRODUCT §7.
+  const problems = live.flatMap((i) => (i.problems ?? []).map((p) => `  ${live.length > 1 ? `${i.id}: ` : ""}${p}`));
+  if (problems.length > 0) {
+    stdio.out("problems:");
+    for (const line of problems) stdio.out(line);
+  }
 }
 
 function httpUrl(http: HttpConfig): string {

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "../../errors.js";
@@ -104,6 +104,46 @@ function migrate(db: Database.Database, path: string): void {
   apply.immediate();
 }
 
+/**
+ * Who owns the store's files and who we are: the usual cause is a CLI command run as root that
+ * created the database (or its -wal/-shm) owned by root, mode 0600, which the daemon's user
+ * cannot open.
+ */
+function ownershipText(path: string): string {
+  const uid = process.geteuid?.() ?? -1;
+  const files = [path, `${path}-wal`, `${path}-shm`, dirname(path)].flatMap((p) => {
+    try {
+      const st = statSync(p);
+      return [{ p, uid: st.uid, mode: st.mode & 0o7777, mine: st.uid === uid }];
+    } catch {
+      return [];
+    }
+  });
+  const me = ownerName(uid);
+  const foreign = files.filter((f) => !f.mine);
+  if (foreign.length === 0) return `this process runs as ${me}, which owns the files; check the path and its permissions`;
+  const list = foreign.map((f) => `${f.p} belongs to ${ownerName(f.uid)} with mode ${f.mode.toString(8).padStart(4, "0")}`).join(", ");
+  if (uid !== 0 && foreign.some((f) => f.uid === 0)) {
+    return `${list}, and this process runs as ${me}: a command run as root created them. ` +
+      `Give them back (as root: \`chown ${me}: ${path} ${path}-wal ${path}-shm\`), and run jobclock commands as ${me} (\`sudo -u ${me} jobclock …\`)`;
+  }
+  const owner = ownerName(foreign[0]!.uid);
+  return `${list}, and this process runs as ${me}. Run jobclock as ${owner} (\`sudo -u ${owner} jobclock …\`), ` +
+    "or give the files to the user the daemon runs as (chown)";
+}
+
+function ownerName(uid: number): string {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const [name, , id] = line.split(":");
+      if (name && id !== "" && Number(id) === uid) return name;
+    }
+  } catch {
+    // no passwd file
+  }
+  return `uid ${uid}`;
+}
+
 export function translateSqliteError(error: unknown, path: string): Error {
   if (error instanceof StoreError) return error;
   const code = (error as { code?: string }).code ?? "";
@@ -114,8 +154,8 @@ export function translateSqliteError(error: unknown, path: string): Error {
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
     return new StoreError("STORE_LOCKED", `store ${path} is locked by another process; try again, or find what holds it (fuser ${path})`);
   }
-  if (code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "SQLITE_PERM") {
-    return new StoreError("STORE_UNWRITABLE", `cannot open store ${path} for writing (${message}); check the path and its permissions`);
+  if (code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM") {
+    return new StoreError("STORE_UNWRITABLE", `cannot open store ${path} for writing (${message}): ${ownershipText(path)}`);
   }
   return new StoreError("STORE_FAILED", `store ${path}: ${message}`);
 }

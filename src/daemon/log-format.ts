@@ -1,0 +1,67 @@
+const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const SKIP = new Set(["level", "time", "msg", "pid", "hostname"]);
+// Deeper than this, a nested value is shown as JSON: a log line stays one line of bounded width.
+const MAX_DEPTH = 3;
+
+/**
+ * pino's JSON line as one readable text line:
+ *   2026-11-26T20:10:41.123Z INFO  run succeeded job=sync run=12 durationMs=830
+ * Lists read as lists (`running=nightly-report#7,backup#9`) and nested objects are flattened
+ * (`store.kind=sqlite`), because an operator reads these with `tail -f` and greps them, and
+ * `running="[\"nightly-report#7\"]"` is neither readable nor greppable.
+ */
+export function formatText(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  const time = typeof entry.time === "string" ? entry.time : new Date(Number(entry.time)).toISOString();
+  const level = (LEVELS[Number(entry.level)] ?? String(entry.level)).padEnd(5);
+  const fields: string[] = [];
+  for (const [k, v] of Object.entries(entry)) {
+    if (!SKIP.has(k) && v !== undefined) fields.push(...fieldsOf(k, v, 0));
+  }
+  return `${time} ${level} ${entry.msg ?? ""}${fields.length ? " " + fields.join(" ") : ""}\n`;
+}
+
+/** A JSON log line for a message the sink writes itself (the same shape pino writes). */
+export function sinkLine(level: "info" | "warn", msg: string): string {
+  return `${JSON.stringify({ level: level === "info" ? 30 : 40, time: new Date().toISOString(), msg })}\n`;
+}
+
+function fieldsOf(key: string, v: unknown, depth: number): string[] {
+  if (isError(v)) return [`${key}=${quote(v.code ? `${v.code}: ${v.message}` : v.message)}`];
+  if (Array.isArray(v)) {
+    if (v.length === 0) return [`${key}=[]`];
+    if (v.every(isScalar)) return [`${key}=${v.map((x) => quote(scalarText(x), ",")).join(",")}`];
+    if (depth >= MAX_DEPTH) return [`${key}=${quote(JSON.stringify(v))}`];
+    return v.flatMap((x, i) => fieldsOf(`${key}.${i}`, x, depth + 1));
+  }
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return [`${key}={}`];
+    if (depth >= MAX_DEPTH) return [`${key}=${quote(JSON.stringify(v))}`];
+    return entries.flatMap(([k, x]) => fieldsOf(`${key}.${k}`, x, depth + 1));
+  }
+  return [`${key}=${quote(scalarText(v))}`];
+}
+
+function isError(v: unknown): v is { message: string; code?: string } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as { message?: unknown }).message === "string";
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || typeof v !== "object";
+}
+
+function scalarText(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+}
+
+/** Quoted (as JSON) only when the value would otherwise run into the next field or item. */
+function quote(s: string, extra = ""): string {
+  const needs = new RegExp(`[\\s"=${extra}]`).test(s) || s === "";
+  return needs ? JSON.stringify(s) : s;
+}
