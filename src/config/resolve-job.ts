@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Cron } from "croner";
-import { JOB_DEFAULTS, JOB_NAME_PATTERN, JOB_NAME_RULE, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
+import { JOB_DEFAULTS, JOB_NAME_MAX_LENGTH, JOB_NAME_PATTERN, JOB_NAME_RULE, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
 import { splitCommand } from "./argv.js";
 import type { RawJob } from "./schema.js";
@@ -33,7 +33,7 @@ export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: Res
   const before = problems.length;
   if (!JOB_NAME_PATTERN.test(name)) {
     const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
-    const length = name.length > 128 ? ` (it has ${name.length})` : "";
+    const length = name.length > JOB_NAME_MAX_LENGTH ? `; it has ${name.length}` : "";
     problems.push(`${at}: ${shown} is not a usable job name (${JOB_NAME_RULE}${length})`);
   }
   const job = mergeDefaults(raw, defaults);
