@@ -10,6 +10,7 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerValidate } from "./commands/validate.js";
 import { stdio } from "./context.js";
+import { describeUnexpected } from "./unexpected.js";
 
 /** Exit codes (PRODUCT §6): 0 success, 1 runtime failure, 2 usage or config error. */
 function exit(code: number): void {
@@ -33,26 +34,9 @@ registerControl(program, exit);
 registerHealth(program, exit);
 registerNotify(program, exit);
 
-/**
- * A user never sees a stack trace (PRODUCT §6): jobclock's own errors are one clear message; an
- * unexpected one is one line saying where it came from, and JOBCLOCK_DEBUG=1 adds the stack
- * for a bug report.
- */
-function reportUnexpected(error: unknown): void {
-  const err = error instanceof Error ? error : new Error(String(error));
-  if (process.env.JOBCLOCK_DEBUG === "1") {
-    stdio.err(`jobclock: unexpected error: ${err.stack ?? err.message}`);
-    return;
-  }
-  const frame = /\n\s+at (?:.*\()?(?:file:\/\/)?([^()\n]+?:\d+):\d+\)?/.exec(err.stack ?? "")?.[1];
-  const where = frame ? ` (at ${frame.replace(/^.*\/(src|dist|node_modules)\//, "$1/")})` : "";
-  const text = `${err.name && !err.message.startsWith(err.name) ? `${err.name}: ` : ""}${err.message.split("\n")[0]}`;
-  stdio.err(`jobclock: unexpected error: ${text}${where}; set JOBCLOCK_DEBUG=1 to see the stack, and please report it`);
-}
-
 // Outside the command's promise chain (an event handler, a timer): still one line and exit 1.
 process.on("uncaughtException", (error) => {
-  reportUnexpected(error);
+  stdio.err(describeUnexpected(error, process.env.JOBCLOCK_DEBUG === "1"));
   exit(1);
 });
 
@@ -69,7 +53,7 @@ try {
     stdio.err(`jobclock: ${error.message}`);
     exit(error.exitCode);
   } else {
-    reportUnexpected(error);
+    stdio.err(describeUnexpected(error, process.env.JOBCLOCK_DEBUG === "1"));
     exit(1);
   }
 }
