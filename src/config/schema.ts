@@ -92,6 +92,23 @@ export const jobFields = {
 export const jobSchema = z.strictObject(jobFields);
 export type RawJob = z.infer<typeof jobSchema>;
 
+/** `http: false`, or `{ listen, token }`; a map's own problems are reported key by key. */
+function httpSchema() {
+  // A bare number is a port on loopback, as a string of digits is.
+  const map = z.strictObject({ listen: z.union([z.string(), z.number().int().min(0).transform(String)]).optional(), token: z.string().optional() });
+  return z.unknown().transform((value, ctx): false | z.infer<typeof map> => {
+    if (value === false) return false;
+    if (!isMap(value)) {
+      ctx.issues.push({ code: "custom", message: `expected false, or a map with listen and token, got ${describeInput(value)}`, input: value });
+      return z.NEVER;
+    }
+    const parsed = map.safeParse(value, { reportInput: true });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: issue.input } as never);
+    return z.NEVER;
+  });
+}
+
 /** Top-level keys, each checked on its own (see validate.ts) so one problem does not hide another. */
 export const topFields = {
   store: z.string().refine((v) => v.trim() !== "", { message: "is empty; write sqlite:./data/jobclock.db, postgres://user@host:5432/db, or remove the key" }).optional(),
@@ -115,11 +132,7 @@ export const topFields = {
       webhooks: z.array(z.strictObject({ url: httpUrl, secret: z.string().min(1).optional() })).optional(),
     })
     .optional(),
-  // A bare number is a port on loopback, as a string of digits is.
-  http: z.union([
-    z.literal(false),
-    z.strictObject({ listen: z.union([z.string(), z.number().int().min(0).transform(String)]).optional(), token: z.string().optional() }),
-  ]).optional(),
+  http: httpSchema().optional(),
   // Jobs are checked one by one (see validate.ts) so one broken job does not hide another's problems.
   jobs: z.unknown().optional(),
 };
@@ -202,6 +215,7 @@ function unionHint(path: PropertyKey[]): string {
   if (key === "retries") return " (a number of retries, or { max: 3, delay: 30s })";
   if (path[0] === "jobs" && path.length === 2) return " (a job is a map of keys such as every/cron and command/shell/module)";
   if (key === "http") return " (false, or a map with listen and token)";
+  if (key === "listen") return " (host:port such as 127.0.0.1:7420, or a port number)";
   return "";
 }
 

@@ -83,6 +83,7 @@ describe("item 20: numbers where durations or ports are expected", () => {
     const config = parseConfig(`http: { listen: 7437 }\njobs: {}`, join(tempDir(), "jobclock.yaml"), {});
     expect(config.http).toMatchObject({ host: "127.0.0.1", port: 7437, loopback: true });
     expect(problems(`http: { listen: 99999 }\njobs: {}`)[0]).toMatch(/^http\.listen: "99999" is not host:port/);
+    expect(problems(`http: true\njobs: {}`)).toEqual(["http: expected false, or a map with listen and token, got true"]);
   });
 });
 
