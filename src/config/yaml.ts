@@ -60,7 +60,7 @@ function looksLikeIni(lines: string[]): boolean {
 
 /** A key written twice in one map: YAML forbids it, and the second would silently win. */
 function duplicateKeys(doc: Document, lineCounter: LineCounter): string[] {
-  const out: string[] = [];
+  const offsets: number[] = [];
   visit(doc, {
     Map(_, map) {
       const seen = new Set<string>();
@@ -71,12 +71,14 @@ function duplicateKeys(doc: Document, lineCounter: LineCounter): string[] {
           seen.add(key);
           continue;
         }
-        const pos = lineCounter.linePos(pair.key.range?.[0] ?? 0);
-        out.push(`line ${pos.line}, column ${pos.col}: ${DUPLICATE_KEY}`);
+        offsets.push(pair.key.range?.[0] ?? 0);
       }
     },
   });
-  return out;
+  return offsets.sort((a, b) => a - b).map((offset) => {
+    const pos = lineCounter.linePos(offset);
+    return `line ${pos.line}, column ${pos.col}: ${DUPLICATE_KEY}`;
+  });
 }
 
 const DUPLICATE_KEY = "a key appears twice (for jobs: two jobs with the same name); rename or remove one";

@@ -60,6 +60,15 @@ describe("item 21: YAML mistakes get a hint", () => {
   });
 });
 
+describe("duplicate keys", () => {
+  it("are found at any depth, in file order", () => {
+    expect(refusal("jobs:\n  a: { every: 1m, shell: x, env: { A: 1, A: 2 } }\n  b: {}\n  b: {}\n").problems).toEqual([
+      "line 2, column 42: a key appears twice (for jobs: two jobs with the same name); rename or remove one",
+      "line 4, column 3: a key appears twice (for jobs: two jobs with the same name); rename or remove one",
+    ]);
+  });
+});
+
 describe("item 22: a billion-laughs file is a config error", () => {
   it("aliases that expand without bound are refused with exit 2 and a plain message", () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
