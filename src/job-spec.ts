@@ -51,8 +51,10 @@ export const JOB_DEFAULTS = {
   graceMs: 300_000,
 } as const;
 
-/** Job names appear in CLI arguments, log lines and URLs, so keep them plain. */
+/** Job names appear in CLI arguments, log lines and URLs, so keep them plain and short. */
+export const JOB_NAME_MAX_LENGTH = 128;
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const JOB_NAME_RULE = `letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${JOB_NAME_MAX_LENGTH} characters`;
 
 /**
  * A spec's stored form and its fingerprint. Specs are built by resolveJob with a fixed key

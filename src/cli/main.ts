@@ -8,7 +8,9 @@ import { registerHealth } from "./commands/health.js";
 import { registerNotify } from "./commands/notify.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
+import { registerValidate } from "./commands/validate.js";
 import { stdio } from "./context.js";
+import { describeUnexpected } from "./unexpected.js";
 
 /** Exit codes (PRODUCT §6): 0 success, 1 runtime failure, 2 usage or config error. */
 function exit(code: number): void {
@@ -26,10 +28,17 @@ const program = new Command("jobclock")
 
 const cliPath = fileURLToPath(import.meta.url);
 registerLifecycle(program, cliPath, exit);
+registerValidate(program, exit);
 registerInspect(program, exit);
 registerControl(program, exit);
 registerHealth(program, exit);
 registerNotify(program, exit);
+
+// Outside the command's promise chain (an event handler, a timer): still one line and exit 1.
+process.on("uncaughtException", (error) => {
+  stdio.err(describeUnexpected(error, process.env.JOBCLOCK_DEBUG === "1"));
+  exit(1);
+});
 
 try {
   await program.parseAsync(process.argv);
@@ -44,7 +53,7 @@ try {
     stdio.err(`jobclock: ${error.message}`);
     exit(error.exitCode);
   } else {
-    stdio.err(`jobclock: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    stdio.err(describeUnexpected(error, process.env.JOBCLOCK_DEBUG === "1"));
     exit(1);
   }
 }

@@ -1,7 +1,7 @@
-import { accessSync, constants, existsSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { accessSync, constants, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { Cron } from "croner";
-import { JOB_DEFAULTS, JOB_NAME_PATTERN, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
+import { JOB_DEFAULTS, JOB_NAME_MAX_LENGTH, JOB_NAME_PATTERN, JOB_NAME_RULE, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
 import { splitCommand } from "./argv.js";
 import type { RawJob } from "./schema.js";
@@ -11,7 +11,18 @@ export interface ResolveContext {
   baseDir: string;
   /** Library jobs pass a function instead of command/shell/module. */
   hasHandler?: boolean;
+  /**
+   * Files a job needs that are missing (a script, a module, a cwd, a program not in PATH) land
+   * here: they are not config errors (PRODUCT §2), since a deploy can fix them without a reload,
+   * and the job's runs fail with a clear error meanwhile. Without this list they are dropped.
+   */
+  warnings?: string[];
+  /** PATH to look bare program names up in (default: this process's). */
+  searchPath?: string;
 }
+
+// Said after each missing-file warning: what happens meanwhile.
+const UNTIL_FIXED = "its runs fail until this is fixed";
 
 /**
  * Turns one job's raw keys (defaults merged in) into a JobSpec, collecting every problem with
@@ -21,7 +32,9 @@ export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: Res
   const at = `jobs.${name}`;
   const before = problems.length;
   if (!JOB_NAME_PATTERN.test(name)) {
-    problems.push(`${at}: "${name}" is not a usable job name (letters, digits, ".", "_" and "-", starting with a letter or digit)`);
+    const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+    const length = name.length > JOB_NAME_MAX_LENGTH ? `; it has ${name.length}` : "";
+    problems.push(`${at}: ${shown} is not a usable job name (${JOB_NAME_RULE}${length})`);
   }
   const job = mergeDefaults(raw, defaults);
   const schedule = resolveSchedule(job, at, problems);
@@ -44,7 +57,7 @@ export function resolveJob(name: string, raw: RawJob, defaults: RawJob, ctx: Res
       ? { max: job.retries, delayMs: JOB_DEFAULTS.retries.delayMs }
       : { max: job.retries?.max ?? 0, delayMs: job.retries?.delay ? (parseDuration(job.retries.delay) ?? 0) : JOB_DEFAULTS.retries.delayMs };
   const cwd = job.cwd !== undefined ? resolve(ctx.baseDir, job.cwd) : action?.kind === "handler" ? null : ctx.baseDir;
-  if (cwd && job.cwd !== undefined && !isDirectory(cwd)) problems.push(`${at}.cwd: folder ${cwd} does not exist`);
+  if (cwd && job.cwd !== undefined && !isDirectory(cwd)) ctx.warnings?.push(`${at}.cwd: folder ${cwd} does not exist${relativeHint(job.cwd, MISSING)}; ${UNTIL_FIXED}`);
   if (problems.length > before || !schedule || !action) return null;
   return {
     name, schedule, action, cwd,
@@ -103,12 +116,20 @@ function resolveSchedule(job: RawJob, at: string, problems: string[]): JobSchedu
     return { kind: "every", everyMs };
   }
   const expression = job.cron!.trim();
-  const error = cronProblem(expression, timezone);
+  const error = nicknameProblem(expression) ?? cronProblem(expression, timezone);
   if (error) {
     problems.push(`${at}.cron: "${expression}" ${error}`);
     return null;
   }
   return { kind: "cron", expression, timezone };
+}
+
+/** Nicknames other schedulers have and cron does not, with what to write in jobclock instead. */
+function nicknameProblem(expression: string): string | null {
+  const every = /^@every\s+(\S+)$/.exec(expression);
+  if (every) return `is not cron (@every comes from other schedulers); for an interval write every: ${every[1]} instead of cron`;
+  if (expression === "@reboot") return "is not supported; to run when jobclock starts, give a schedule and run_on_start: true";
+  return null;
 }
 
 function cronProblem(expression: string, timezone: string): string | null {
@@ -139,11 +160,10 @@ function resolveAction(job: RawJob, at: string, ctx: ResolveContext, problems: s
   }
   if (job.shell !== undefined) return job.shell.trim() ? { kind: "shell", script: job.shell } : (problems.push(`${at}.shell: is empty`), null);
   if (job.module !== undefined) {
+    if (!job.module.trim()) return problems.push(`${at}.module: is empty; give the path of an ES module file`), null;
     const path = resolve(ctx.baseDir, job.module);
-    if (!existsSync(path)) {
-      problems.push(`${at}.module: file ${path} does not exist (relative paths start at the config's folder)`);
-      return null;
-    }
+    const missing = fileProblem(path, false);
+    if (missing) ctx.warnings?.push(`${at}.module: file ${path} ${missing}${relativeHint(job.module, missing)}; ${UNTIL_FIXED}`);
     return { kind: "module", path };
   }
   const split = Array.isArray(job.command) ? { argv: job.command } : splitCommand(job.command!);
@@ -151,12 +171,41 @@ function resolveAction(job: RawJob, at: string, ctx: ResolveContext, problems: s
     problems.push(`${at}.command: ${split.error}`);
     return null;
   }
-  const program = resolveProgram(split.argv[0]!, ctx.baseDir);
-  if (program.includes("/") && !isExecutable(program)) {
-    problems.push(`${at}.command: ${program} ${existsSync(program) ? "is not executable (chmod +x it)" : "does not exist (relative paths start at the config's folder)"}`);
-    return null;
+  const written = split.argv[0]!;
+  if (written === "") return problems.push(`${at}.command: the program is empty; give its name or path first`), null;
+  const program = resolveProgram(written, ctx.baseDir);
+  if (program.includes("/")) {
+    const missing = fileProblem(program, true);
+    if (missing) ctx.warnings?.push(`${at}.command: ${program} ${missing}${relativeHint(written, missing)}; ${UNTIL_FIXED}`);
+  } else if (ctx.warnings && !findInPath(program, job.env?.PATH !== undefined ? String(job.env.PATH) : ctx.searchPath ?? process.env.PATH)) {
+    ctx.warnings.push(`${at}.command: program "${program}" is not found in PATH; install it or give its full path (${UNTIL_FIXED})`);
   }
   return { kind: "command", argv: [program, ...split.argv.slice(1)] };
+}
+
+/** Why a script or module file is unusable now, or null when it is fine. */
+function fileProblem(path: string, mustExecute: boolean): string | null {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return MISSING;
+  }
+  if (stat.isDirectory()) return "is a folder, not a file";
+  if (mustExecute && !isExecutable(path)) return "is not executable (chmod +x it)";
+  return null;
+}
+
+const MISSING = "does not exist";
+
+/** Where relative paths start: said only for a missing path that was written relative. */
+function relativeHint(written: string, problem: string): string {
+  return problem === MISSING && !isAbsolute(written) ? " (relative paths start at the config's folder)" : "";
+}
+
+/** As spawn would: each PATH entry in turn; an empty entry is the current folder. */
+function findInPath(program: string, searchPath: string | undefined): boolean {
+  return (searchPath ?? "").split(":").some((dir) => isExecutable(join(dir || ".", program)));
 }
 
 /** `./x.sh` and `bin/x` are files next to the config; a bare `rsync` is looked up in PATH. */

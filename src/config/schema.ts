@@ -1,17 +1,30 @@
 import { z } from "zod";
-import { DURATION_EXAMPLES, parseDuration } from "../schedule/duration.js";
+import { durationProblem, parseDuration } from "../schedule/duration.js";
 
 /**
- * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (durations,
- * cron, timezones, files) is checked in resolve.ts with messages that name the key.
- * Every object is strict, so an unknown key is an error, never silently ignored.
+ * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (cron, timezones,
+ * files) is checked in resolve-job.ts with messages that name the key. Every object is strict,
+ * so an unknown key is an error, never silently ignored. Maps whose keys are the user's (jobs,
+ * env) are never rebuilt by zod: a key such as "__proto__" would silently vanish.
  */
-const duration = z.string().superRefine((value, ctx) => {
-  if (parseDuration(value) === null) {
-    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration (${DURATION_EXAMPLES})` });
-  }
-});
-const durationOrNone = z.union([z.literal("none"), duration]);
+function durationSchema(allowNone: boolean) {
+  return z.unknown().superRefine((value, ctx) => {
+    const message =
+      typeof value === "number" ? `${value} is a number; durations need a unit: write ${value}s`
+      : typeof value !== "string" ? `expected a duration such as 30s or 5m${allowNone ? ', or "none"' : ""}, got ${describeInput(value)}`
+      : allowNone && value === "none" ? null
+      : parseDuration(value) === null ? durationProblem(value)
+      : null;
+    if (message) ctx.addIssue({ code: "custom", message });
+  }).transform((value) => value as string);
+}
+const duration = durationSchema(false);
+const durationOrNone = durationSchema(true);
+
+/** A path the user must give when the key is there: "" would become the config's folder. */
+function pathSchema(instead: string) {
+  return z.string().refine((value) => value.trim() !== "", { message: `is empty; ${instead}` });
+}
 
 /** Webhook URLs are secrets: a bad one is described without being echoed. */
 const httpUrl = z.string().superRefine((value, ctx) => {
@@ -23,6 +36,23 @@ const httpUrl = z.string().superRefine((value, ctx) => {
   }
   if (!ok) ctx.addIssue({ code: "custom", message: "is not an http(s) URL (expected https://…)" });
 });
+
+/** `env:` values are strings, numbers or booleans. Checked entry by entry on the map as given. */
+const envSchema = z.unknown().superRefine((value, ctx) => {
+  if (!isMap(value)) {
+    ctx.addIssue({ code: "custom", message: `expected a map of NAME: value, got ${describeInput(value)}` });
+    return;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (!["string", "number", "boolean"].includes(typeof v)) {
+      ctx.addIssue({ code: "custom", path: [key], message: `expected a string, number or boolean, got ${describeInput(v)}` });
+    }
+  }
+}).transform((value) => value as Record<string, string | number | boolean>);
+
+export function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 export const JOB_KEYS = [
   "every", "cron", "timezone", "command", "shell", "module", "cwd", "env", "timeout", "kill_grace",
@@ -38,7 +68,7 @@ export const jobFields = {
   shell: z.string().optional(),
   module: z.string().optional(),
   cwd: z.string().optional(),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  env: envSchema.optional(),
   timeout: durationOrNone.optional(),
   kill_grace: duration.optional(),
   overlap: z.enum(["skip", "queue", "allow", "replace"]).optional(),
@@ -62,12 +92,31 @@ export const jobFields = {
 export const jobSchema = z.strictObject(jobFields);
 export type RawJob = z.infer<typeof jobSchema>;
 
-export const configSchema = z.strictObject({
-  store: z.string().optional(),
-  pidfile: z.string().optional(),
+/** `http: false`, or `{ listen, token }`; a map's own problems are reported key by key. */
+function httpSchema() {
+  // A bare number is a port on loopback, as a string of digits is.
+  const map = z.strictObject({ listen: z.union([z.string(), z.number().int().min(0).transform(String)]).optional(), token: z.string().optional() });
+  return z.unknown().transform((value, ctx): false | z.infer<typeof map> => {
+    if (value === false) return false;
+    if (!isMap(value)) {
+      ctx.issues.push({ code: "custom", message: `expected false, or a map with listen and token, got ${describeInput(value)}`, input: value });
+      return z.NEVER;
+    }
+    const parsed = map.safeParse(value, { reportInput: true });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: issue.input } as never);
+    return z.NEVER;
+  });
+}
+
+/** Top-level keys, each checked on its own (see validate.ts) so one problem does not hide another. */
+export const topFields = {
+  store: z.string().refine((v) => v.trim() !== "", { message: "is empty; write sqlite:./data/jobclock.db, postgres://user@host:5432/db, or remove the key" }).optional(),
+  env_file: pathSchema("give the path of a KEY=VALUE file, or remove the key").optional(),
+  pidfile: pathSchema("give a file path such as ./run/jobclock.pid, or remove the key for that default").optional(),
   log: z
     .strictObject({
-      file: z.union([z.string(), z.literal(false)]).optional(),
+      file: z.union([pathSchema("give a file path such as ./logs/jobclock.log, or write false for no log file"), z.literal(false)]).optional(),
       level: z.enum(["trace", "debug", "info", "warn", "error"]).optional(),
       format: z.enum(["text", "json"]).optional(),
     })
@@ -83,10 +132,11 @@ export const configSchema = z.strictObject({
       webhooks: z.array(z.strictObject({ url: httpUrl, secret: z.string().min(1).optional() })).optional(),
     })
     .optional(),
-  http: z.union([z.literal(false), z.strictObject({ listen: z.string().optional(), token: z.string().optional() })]).optional(),
-  // Jobs are validated one by one (see load.ts) so one broken job does not hide another's problems.
-  jobs: z.record(z.string(), z.unknown()).optional(),
-});
+  http: httpSchema().optional(),
+  // Jobs are checked one by one (see validate.ts) so one broken job does not hide another's problems.
+  jobs: z.unknown().optional(),
+};
+export const configSchema = z.strictObject(topFields);
 export type RawConfig = z.infer<typeof configSchema>;
 
 /** Turns zod's issues into `path.to.key: what is wrong (what is expected)` lines. */
@@ -98,9 +148,7 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
     if ((issue.path[0] === "notify" || issue.path[0] === "http") && "input" in issue) (issue as { input?: unknown }).input = "(hidden)";
     switch (issue.code) {
       case "unrecognized_keys": {
-        const allowed = allowedKeys(issue.path);
-        const keys = issue.keys.map((k) => `"${k}"${didYouMean(k, allowed)}`).join(", ");
-        return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+        return unknownKeysProblem(issue.path, issue.keys);
       }
       case "invalid_type":
         return `${path}: expected ${issue.expected}, got ${describeInput(issue.input)}`;
@@ -117,9 +165,17 @@ export function describeIssues(error: z.ZodError, prefix: PropertyKey[] = []): s
   });
 }
 
-const TOP_KEYS = ["store", "pidfile", "log", "shutdown_timeout", "heartbeat", "abandon_after", "retention", "defaults", "notify", "http", "jobs"];
+const TOP_KEYS = Object.keys(topFields);
 const HTTP_KEYS = ["listen", "token"];
 const LOG_KEYS = ["file", "level", "format"];
+
+/** `path: unknown key "evrey" (did you mean "every"?) (allowed: …)`. */
+export function unknownKeysProblem(at: PropertyKey[], keys: string[]): string {
+  const path = at.map(String).join(".") || "(top level)";
+  const allowed = allowedKeys(at);
+  const listed = keys.map((k) => `${JSON.stringify(k.length > 60 ? `${k.slice(0, 60)}…` : k)}${didYouMean(k, allowed)}`).join(", ");
+  return `${path}: unknown key${keys.length > 1 ? "s" : ""} ${listed}${allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+}
 
 function allowedKeys(path: PropertyKey[]): readonly string[] {
   if ((path[0] === "jobs" && path.length === 2) || (path[0] === "defaults" && path.length === 1)) return JOB_KEYS;
@@ -159,10 +215,11 @@ function unionHint(path: PropertyKey[]): string {
   if (key === "retries") return " (a number of retries, or { max: 3, delay: 30s })";
   if (path[0] === "jobs" && path.length === 2) return " (a job is a map of keys such as every/cron and command/shell/module)";
   if (key === "http") return " (false, or a map with listen and token)";
+  if (key === "listen") return " (host:port such as 127.0.0.1:7420, or a port number)";
   return "";
 }
 
-function describeInput(input: unknown): string {
+export function describeInput(input: unknown): string {
   if (input === "(hidden)") return "the value given";
   if (input === undefined) return "nothing";
   if (input === null) return "null";

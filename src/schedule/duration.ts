@@ -1,6 +1,8 @@
 /**
  * Durations as written in the config: `500ms`, `30s`, `5m`, `1h30m`, `1d`, `2w`.
  * Units may be combined largest first; a bare number is refused because "5" could mean anything.
+ * At most MAX_DURATION_MS: a slot or deadline further away than that is a typo, and it would
+ * overflow what Date (±8.64e15 ms) and the stores' integer columns hold once added to "now".
  */
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -15,8 +17,26 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
 
 export const DURATION_EXAMPLES = "examples: 500ms, 30s, 5m, 1h30m, 1d";
 
-/** Milliseconds for a duration string, or `null` if it is not one. */
+/** 100 years (36500d): the longest duration jobclock accepts anywhere. */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+export const MAX_DURATION_TEXT = "36500d (100 years)";
+
+/** Milliseconds for a duration string, or `null` if it is not one (or is longer than the maximum). */
 export function parseDuration(text: string): number | null {
+  const total = parseUnbounded(text);
+  return total !== null && total <= MAX_DURATION_MS ? total : null;
+}
+
+/** Why parseDuration refused `text`, for a message after the key: `"5 minutes" is not a duration (…)`. */
+export function durationProblem(text: string): string {
+  const input = text.trim();
+  if (/^\d+(\.\d+)?$/.test(input)) return `"${text}" has no unit; durations need a unit: write ${input}s`;
+  const total = parseUnbounded(text);
+  if (total !== null && total > MAX_DURATION_MS) return `"${text}" is too long; the longest duration is ${MAX_DURATION_TEXT}`;
+  return `"${text}" is not a duration (${DURATION_EXAMPLES})`;
+}
+
+function parseUnbounded(text: string): number | null {
   const input = text.trim();
   if (input === "") return null;
   let total = 0;

@@ -93,7 +93,7 @@ describe("config: bad input names the key and the fix", () => {
       expect.stringMatching(/^jobs\.sync-orders: unknown key "evrey" \(did you mean "every"\?\) \(allowed: every, cron,/),
     ]);
     expect(problems(`stroe: x\njobs: {}`)).toEqual([
-      '(top level): unknown key "stroe" (did you mean "store"?) (allowed: store, pidfile, log, shutdown_timeout, heartbeat, abandon_after, retention, defaults, notify, http, jobs)',
+      '(top level): unknown key "stroe" (did you mean "store"?) (allowed: store, env_file, pidfile, log, shutdown_timeout, heartbeat, abandon_after, retention, defaults, notify, http, jobs)',
     ]);
     expect(problems(`log: { colour: red }\njobs: {}`)).toEqual(['log: unknown key "colour" (allowed: file, level, format)']);
   });
@@ -104,23 +104,22 @@ describe("config: bad input names the key and the fix", () => {
     ]);
   });
 
-  it("a missing module file, a missing command, an unexecutable script", () => {
+  it("a missing module file, a missing command, an unexecutable script: warnings, not problems (PRODUCT §2)", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "plain.sh"), "echo");
     const yaml = `jobs:
   m: { every: 5m, module: ./nope.js }
   c: { every: 5m, command: ./missing.sh }
-  x: { every: 5m, command: ./plain.sh }`;
-    let errors: string[] = [];
-    try {
-      parseConfig(yaml, join(dir, "jobclock.yaml"), {});
-    } catch (e) {
-      errors = (e as ConfigError).problems;
-    }
-    expect(errors).toEqual([
-      `jobs.m.module: file ${dir}/nope.js does not exist (relative paths start at the config's folder)`,
-      `jobs.c.command: ${dir}/missing.sh does not exist (relative paths start at the config's folder)`,
-      `jobs.x.command: ${dir}/plain.sh is not executable (chmod +x it)`,
+  x: { every: 5m, command: ./plain.sh }
+  a: { every: 5m, command: /nowhere/at-all.sh }`;
+    const config = parseConfig(yaml, join(dir, "jobclock.yaml"), {});
+    expect(config.jobs.map((j) => j.name)).toEqual(["m", "c", "x", "a"]);
+    expect(config.warnings).toEqual([
+      `jobs.m.module: file ${dir}/nope.js does not exist (relative paths start at the config's folder); its runs fail until this is fixed`,
+      `jobs.c.command: ${dir}/missing.sh does not exist (relative paths start at the config's folder); its runs fail until this is fixed`,
+      `jobs.x.command: ${dir}/plain.sh is not executable (chmod +x it); its runs fail until this is fixed`,
+      // An absolute path gets no hint about where relative paths start.
+      "jobs.a.command: /nowhere/at-all.sh does not exist; its runs fail until this is fixed",
     ]);
   });
 

@@ -10,13 +10,12 @@ import type { HttpConfig } from "../../config/http.js";
 import { ConfigError } from "../../errors.js";
 import { ApplyRefusedError } from "../../store/apply-guard.js";
 import { cliSource } from "../source.js";
-import { sqliteFileProblem } from "../../store/sqlite/open.js";
 import { notifiersFrom } from "../../notify/notifiers.js";
 import { formatDuration } from "../../schedule/duration.js";
 import { configFrom, operationalConfig, stdio, storeFrom, withStore, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
 import { isLive, type InstanceRecord } from "../../store/types.js";
-import { ago, describeSchedule, table } from "../format.js";
+import { ago, table } from "../format.js";
 
 type Exit = (code: number) => void;
 
@@ -63,16 +62,6 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
       const config = configFrom(globals());
       const version = await withStore(config, (store) => store.schemaVersion());
       stdio.out(`store ${redactStoreUrl(config.store)} is at schema version ${version}`);
-      exit(0);
-    });
-
-  program.command("validate").description("check the config and print every problem; exit 2 if any")
-    .action(() => {
-      const config = configFrom(globals()); // ConfigError → every problem, exit 2 (in main)
-      const storeProblem = sqliteFileProblem(config.store);
-      if (storeProblem) throw new ConfigError([storeProblem], `${config.path} has problems`);
-      stdio.out(`${config.path}: OK, ${config.jobs.length} job(s)`);
-      for (const job of config.jobs) stdio.out(`  ${job.name}: ${describeSchedule(job)}, ${job.action.kind}`);
       exit(0);
     });
 }
