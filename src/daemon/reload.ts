@@ -6,7 +6,7 @@ import type { Scheduler } from "../scheduler.js";
 import { ApplyRefusedError } from "../store/apply-guard.js";
 import { notifiersFrom } from "../notify/notifiers.js";
 
-/** SIGHUP: re-read the config; a bad config is refused and the running one kept (PRODUCT §2). */
+/** SIGHUP: re-read the config; a bad config (or one the apply guards refuse) is refused and the running one kept. */
 export async function reload(scheduler: Scheduler, configPath: string, running: Config, logger: pino.Logger): Promise<void> {
   let next: Config;
   try {
@@ -24,9 +24,10 @@ export async function reload(scheduler: Scheduler, configPath: string, running: 
   if (JSON.stringify(next.notify) !== JSON.stringify(running.notify)) {
     logger.warn("reload: notify changes are addressed from now on, but this instance sends with its old settings until it restarts");
   }
+  for (const warning of next.warnings) logger.warn(`config: ${warning}`);
   try {
-    await scheduler.store.setNotifiers(notifiersFrom(next.notify).map((n) => n.id));
     const report = await scheduler.setJobs(next.jobs, { source: `SIGHUP on ${hostname()}`, guard: true });
+    await scheduler.store.setNotifiers(notifiersFrom(next.notify).map((n) => n.id));
     const changed = report ? report.added.length + report.updated.length + report.retired.length : 0;
     // What changed is logged (by every instance) from the store's control events, with its source.
     if (report && changed === 0) {

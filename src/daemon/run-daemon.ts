@@ -17,7 +17,10 @@ import { guardStoreOwner } from "./store-owner.js";
 import { notifyReady } from "./notify-ready.js";
 
 /** Messages a daemonized child sends its `jobclock start` parent over the IPC channel. */
-export type StartupMessage = { type: "ready"; pid: number } | { type: "error"; message: string; exitCode: number };
+export type StartupMessage =
+  /** `warnings`: what the operator starting it should read (missing job files, a config refused by the apply guards). */
+  | { type: "ready"; pid: number; warnings: string[] }
+  | { type: "error"; message: string; exitCode: number };
 
 // How long the end of a stop waits for the log to take its last lines (a failing log is not waited for).
 const LOG_CLOSE_MS = 2_000;
@@ -58,7 +61,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     await http?.stop();
     await watchers.stop();
   });
-  await announceReady(sink, logger, jobCount, daemonized);
+  await announceReady(sink, logger, jobCount, daemonized, running.warnings);
   const code = await control.stopped;
   pidfile.release();
   logger.info("jobclock stopped");
@@ -131,6 +134,8 @@ interface Running {
   scheduler: Scheduler;
   watchers: Watchers;
   http: DaemonHttp | null;
+  /** Said at start, in the log and to `jobclock start`. */
+  warnings: string[];
 }
 
 /** The scheduler, health checks, notifications and HTTP; on failure, logged and undone. */
@@ -148,13 +153,18 @@ async function startScheduler(config: Config, supervisor: string | null, logger:
     // config on this machine), is refused, and the daemon runs the jobs the store holds.
     await scheduler.setJobs(config.jobs, { source: `start on ${hostname()}`, guard: true });
     const { refused } = await scheduler.start();
-    if (refused) logger.error({ reason: refused.reason }, `the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
+    const warnings = [...config.warnings];
+    for (const warning of warnings) logger.warn(`config: ${warning}`);
+    if (refused) {
+      logger.error({ reason: refused.reason }, `the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
+      warnings.push(`the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
+    }
     const engine = scheduler.engine;
     sink.onProblem((text) => engine.setProblem("log", text));
     await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
     watchers = startWatchers(scheduler, config, logger, (notifier, outcome) => http?.metrics.notification(notifier, outcome));
     http = await startHttp(scheduler, config, watchers, logger, () => sink.stats());
-    return { scheduler, watchers, http };
+    return { scheduler, watchers, http, warnings };
   } catch (error) {
     logger.error({ err: error }, `jobclock could not start: ${(error as Error).message}`);
     await watchers?.stop().catch(() => {});
@@ -167,10 +177,10 @@ async function startScheduler(config: Config, supervisor: string | null, logger:
  * `start` (over IPC) and systemd (Type=notify) hear "ready" only once the start-up lines are in
  * the log, for `tail -f` (bounded: a failing log file does not hold up the start).
  */
-async function announceReady(sink: LogSink, logger: pino.Logger, jobs: number, daemonized: boolean): Promise<void> {
+async function announceReady(sink: LogSink, logger: pino.Logger, jobs: number, daemonized: boolean, warnings: string[]): Promise<void> {
   await sink.drained(LOG_CLOSE_MS);
   if (daemonized) {
-    process.send!({ type: "ready", pid: process.pid } satisfies StartupMessage);
+    process.send!({ type: "ready", pid: process.pid, warnings } satisfies StartupMessage);
     process.disconnect?.();
   }
   await notifyReady(`running, ${jobs} job(s)`, logger);

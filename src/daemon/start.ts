@@ -60,6 +60,7 @@ export async function startDaemon(
   switch (outcome.type) {
     case "ready":
       print(`jobclock started (pid ${outcome.pid}); log: ${config.log.file ?? "(none)"}`);
+      for (const warning of outcome.warnings ?? []) printError(`warning: ${warning}`);
       return 0;
     case "error":
       printError(`jobclock failed to start: ${outcome.message}`);

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BASE_CONFIG, CLI, project, stopForGood, type CliResult } from "../helpers/cli.js";
@@ -113,12 +113,17 @@ describe("item 5: one missing file does not stop the daemon", () => {
     expect(validate.stdout).toMatch(
       new RegExp(`OK, 2 job\\(s\\)\\n.*\\n.*\\n1 warning\\(s\\):\\n  - warning: jobs\\.gone\\.command: ${p.dir}/scripts/gone\\.sh does not exist \\(relative paths start at the config's folder\\); its runs fail until this is fixed\\n$`),
     );
-    expect((await p.run(["start"])).code).toBe(0);
+    const start = await p.run(["start"]);
+    expect(start.code).toBe(0);
+    expect(start.stderr).toMatch(/^warning: jobs\.gone\.command: .*gone\.sh does not exist/m); // said to whoever starts it
+    expect(readFileSync(join(p.dir, "logs/info.log"), "utf8")).toMatch(/WARN\s+config: jobs\.gone\.command: .*gone\.sh does not exist/);
     await waitFor("the failing alert for gone", () => texts(slack).some((t) => t.startsWith("gone is failing")), 20_000);
     const runs = async (job: string) => JSON.parse((await p.run(["runs", job, "--json"])).stdout) as { status: string; error: string | null }[];
     await waitFor("a run of fine", async () => (await runs("fine")).some((r) => r.status === "succeeded"), 20_000);
     expect((await runs("gone"))[0]).toMatchObject({ status: "failed", error: expect.stringContaining(`${p.dir}/scripts/gone.sh`) });
-    expect((await p.run(["reload"])).code).toBe(0); // a reload accepts it too
+    const reload = await p.run(["reload"]);
+    expect(reload.code).toBe(0); // a reload accepts it too, and says what is wrong
+    expect(reload.stderr).toMatch(/^warning: jobs\.gone\.command: .*does not exist/m);
   });
 });
 

@@ -41,7 +41,7 @@ describe("a config that would empty the schedule is refused", () => {
     p.write(BASE_CONFIG + jobs(EIGHT.slice(0, 4)));
     const half = await p.run(["reload"]);
     expect(half).toMatchObject({ code: 0, stdout: expect.stringMatching(/0 added, 0 updated, 4 retired, 4 unchanged \(generation \d+\)\nretired: e, f, g, h/) });
-    await waitFor("the daemon to log the CLI's change with its source", () => /WARN\s+config applied: 4 job\(s\) retired by="cli [^"]+@[^"]+" .*retired=\S*e\S*f\S*g\S*h/.test(log())); // TODO(merge item 26): exactly retired=e,f,g,h
+    await waitFor("the daemon to log the CLI's change with its source", () => /WARN\s+config applied: 4 job\(s\) retired by="cli [^"]+@[^"]+" .*retired=e,f,g,h/.test(log()));
 
     p.write("");
     const forced = await p.run(["reload", "--force"]);

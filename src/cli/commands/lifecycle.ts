@@ -152,6 +152,7 @@ async function reloadCommand(configPath: string, force: boolean): Promise<number
     }
     throw error;
   }
+  for (const warning of config.warnings) stdio.err(`warning: ${warning}`);
   let report;
   try {
     report = await withStore(config, async (store) => {
@@ -173,6 +174,8 @@ async function reloadCommand(configPath: string, force: boolean): Promise<number
   if (pid.state === "running") {
     process.kill(pid.pid, "SIGHUP");
     stdio.out(`the daemon (pid ${pid.pid}) follows the store within a second, and re-read its config`);
+  } else if (pid.state === "untrusted") {
+    stdio.err(`warning: ${untrustedMessage(config.pidfile, pid)} (a running daemon still follows the store's jobs)`);
   } else {
     stdio.out("no daemon is running; the changes take effect when one starts");
   }
