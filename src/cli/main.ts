@@ -36,6 +36,8 @@ registerNotify(program, exit);
 
 // Outside the command's promise chain (an event handler, a timer): still one line and exit 1.
 process.on("uncaughtException", (error) => {
+  // The daemon installs its own handler (it logs the stack to its log and releases its pidfile).
+  if (process.listenerCount("uncaughtException") > 1) return;
   stdio.err(describeUnexpected(error, process.env.JOBCLOCK_DEBUG === "1"));
   exit(1);
 });

@@ -41,9 +41,17 @@ export async function runDaemon(configPath: string): Promise<number> {
   // jobclock's own async paths all handle their errors; a library's background promise (the
   // PostgreSQL driver re-subscribing after a dropped connection) must not take every job down
   // with it. Logged loudly, and the daemon carries on.
+  // A bug that escapes every handler: the stack goes to the log (for the report), one line to
+  // stderr, the pidfile is released, and the exit code tells the supervisor to restart it.
+  process.on("uncaughtException", (error) => {
+    logger.error({ stack: error?.stack ?? String(error) }, `jobclock crashed on an unexpected error, please report it: ${error?.message ?? String(error)}`);
+    process.stderr.write(`jobclock: crashed on an unexpected error: ${error?.message ?? String(error)}; the stack is in the log\n`);
+    pidfile.release();
+    void sink.close(1_000).finally(() => process.exit(1));
+  });
   process.on("unhandledRejection", (reason) => {
-    logger.error({ err: reason }, "unhandled promise rejection (kept running); please report it");
-    process.stderr.write(`jobclock: unhandled promise rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+    logger.error({ err: reason, stack: (reason as Error)?.stack }, "unhandled promise rejection (kept running); please report it");
+    process.stderr.write(`jobclock: unhandled promise rejection (kept running): ${(reason as Error)?.message ?? String(reason)}; the stack is in the log\n`);
   });
   const jobCount = config.jobs.length;
   let running: Running;
