@@ -1,4 +1,5 @@
-import { chmod, close, constants, fchmod, lstat, mkdir, open } from "node:fs";
+import { close, constants, fchmod, open } from "node:fs";
+import { makeFolders } from "../os/folders.js";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { JobclockError } from "../errors.js";
@@ -14,9 +15,6 @@ const MAX_REOPEN_RETRY_MS = 60_000;
 
 const openAsync = promisify(open);
 const fchmodAsync = promisify(fchmod);
-const chmodAsync = promisify(chmod);
-const mkdirAsync = promisify(mkdir);
-const lstatAsync = promisify(lstat);
 
 /**
  * The daemon's log file: opened for appending (a symlink refused), reopened on SIGUSR1 for
@@ -112,7 +110,7 @@ export class FileLog {
  * modes. Returns the descriptor; rejects with the system error.
  */
 export async function openLogFile(path: string): Promise<number> {
-  await makeFolders(dirname(path));
+  makeFolders(dirname(path), LOG_DIR_MODE); // a few syscalls, at open and at a reopen only
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
   try {
     const fd = await openAsync(path, flags | constants.O_CREAT | constants.O_EXCL, LOG_FILE_MODE);
@@ -126,29 +124,6 @@ export async function openLogFile(path: string): Promise<number> {
 
 function closeQuietly(fd: number): void {
   close(fd, () => {});
-}
-
-async function makeFolders(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let d = dir; ; d = dirname(d)) {
-    try {
-      await lstatAsync(d);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") break; // ENOTDIR and the like: open says it
-      missing.unshift(d);
-      if (dirname(d) === d) break;
-    }
-  }
-  for (const d of missing) {
-    try {
-      await mkdirAsync(d, { mode: LOG_DIR_MODE });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile: not ours to chmod
-      throw error;
-    }
-    await chmodAsync(d, LOG_DIR_MODE);
-  }
 }
 
 /** The system error in words, with what to do about it. */

@@ -1,4 +1,5 @@
-import { chmodSync, lstatSync, mkdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { makeFolders } from "../os/folders.js";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
 import { currentUserName, userName } from "./users.js";
@@ -12,25 +13,10 @@ export const PIDFILE_DIR_MODE = 0o755;
  * recreated at boot, and how to fix it now.
  */
 export function preparePidfileFolder(path: string): void {
-  const missing: string[] = [];
-  for (let d = dirname(path); ; d = dirname(d)) {
-    try {
-      lstatSync(d);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") break; // the open reports it
-      missing.unshift(d);
-      if (dirname(d) === d) break;
-    }
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d, { mode: PIDFILE_DIR_MODE });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
-      throw new PidfileError("PIDFILE_FOLDER", folderMessage(path, d, error));
-    }
-    chmodSync(d, PIDFILE_DIR_MODE);
+  try {
+    makeFolders(dirname(path), PIDFILE_DIR_MODE);
+  } catch (error) {
+    throw new PidfileError("PIDFILE_FOLDER", folderMessage(path, (error as NodeJS.ErrnoException).path ?? dirname(path), error));
   }
 }
 

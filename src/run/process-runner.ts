@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { formatDuration } from "../schedule/duration.js";
 import { watchDeadline, type StopCause } from "./deadline.js";
@@ -48,10 +49,7 @@ export function runProcess(req: AttemptRequest): Promise<AttemptResult> {
       resolve({ ...result, stdout: stdout.toString(), stderr: stderr.toString() });
     };
 
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      const hint = error.code === "ENOENT" ? ` (not found; cwd ${spec.cwd ?? process.cwd()})` : "";
-      finish({ status: "failed", exitCode: null, signal: null, error: `cannot start ${file}: ${error.message}${hint}` });
-    });
+    child.on("error", (error: NodeJS.ErrnoException) => finish({ status: "failed", exitCode: null, signal: null, error: startError(file, spec.cwd, error) }));
     child.on("exit", (code, signal) => {
       // What ended the process is decided now: a deadline that passes while we collect the
       // last output must not turn a normal exit into timed_out.
@@ -99,3 +97,15 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 // Kept importable from here, where it used to live; it is shared with the module runner now.
 export { jobEnv } from "./job-env.js";
+
+/**
+ * Why a job's process could not start, in words: spawn says ENOENT both for a program that is
+ * not there and for a working directory that is not, and only one of them is the program's fault.
+ */
+function startError(file: string, cwd: string | null, error: NodeJS.ErrnoException): string {
+  if (error.code === "ENOENT" && cwd !== null && !existsSync(cwd)) {
+    return `cannot start ${file}: its working directory ${cwd} does not exist (cwd in the config, or the config's folder)`;
+  }
+  const hint = error.code === "ENOENT" ? ` (not found; cwd ${cwd ?? process.cwd()})` : "";
+  return `cannot start ${file}: ${error.message}${hint}`;
+}

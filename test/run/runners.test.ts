@@ -41,6 +41,13 @@ describe("command runner", () => {
     expect(await runAttempt(request(spec), undefined)).toMatchObject({ status: "failed", error: expect.stringMatching(/cannot start \/nonexistent\/tool.*not found/) });
   });
 
+  it("says that the working directory is missing, not the program, when it is the folder that is gone", async () => {
+    const spec = makeSpec("nocwd", { action: { kind: "shell", script: "true" }, cwd: "/nonexistent/folder" });
+    expect(await runAttempt(request(spec), undefined)).toMatchObject({
+      status: "failed", error: "cannot start /bin/sh: its working directory /nonexistent/folder does not exist (cwd in the config, or the config's folder)",
+    });
+  });
+
   it("keeps only the last 64 KiB of output", async () => {
     // 200,000 numbered lines is about 1.3 MB; the tail must end with the last line.
     const spec = makeSpec("big", { action: { kind: "shell", script: "seq 1 200000" } });

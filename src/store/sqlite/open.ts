@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { makeFolders } from "../../os/folders.js";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "../../errors.js";
@@ -69,7 +70,7 @@ function prepareFile(path: string, create: boolean): void {
     throw new StoreError("STORE_MISSING", `store file ${path} does not exist; start the daemon once, or check \`store\``);
   }
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    makeFolders(dirname(path), 0o750);
     // Owner-only from the first byte: the store holds job definitions, env values included.
     closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   } catch (error) {
