@@ -24,19 +24,3 @@ export async function readChanges(
     page = await store.changesSince(rev, { after: { rev: last.rev, name: last.name }, limit: PAGE });
   }
 }
-
-/** Deletes history beyond the retention, 200 jobs per transaction, yielding in between. */
-export async function pruneHistory(
-  store: Store,
-  names: string[],
-  retention: { keepRuns: number; keepMs: number },
-  now: () => number,
-  keepGoing: () => boolean,
-): Promise<number> {
-  let removed = 0;
-  for (let i = 0; i < names.length && keepGoing(); i += 200) {
-    removed += await store.pruneRuns(retention, now(), names.slice(i, i + 200));
-    await new Promise((r) => setImmediate(r));
-  }
-  return removed;
-}

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import { systemClock, type TimerHandle } from "../clock.js";
+import { systemClock } from "../clock.js";
 import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -10,7 +10,9 @@ import { ControlLog } from "./control-log.js";
 import { EngineEmitter } from "./events.js";
 import { fullSpec, JobTable } from "./job-table.js";
 import { Loop } from "./loop.js";
-import { pruneHistory, readChanges } from "./changes.js";
+import { readChanges } from "./changes.js";
+import { pruneStore } from "./pruning.js";
+import { WakeTimer } from "./wake-timer.js";
 import { Housekeeping } from "./housekeeping.js";
 import { InstanceProblems } from "./instance-problems.js";
 import { RunSupervisor } from "./run-supervisor.js";
@@ -19,15 +21,10 @@ import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
 import { ClaimSharing } from "./claim-sharing.js";
 import { Claimer, CONTENDED_RECHECK_MS } from "./claimer.js";
-import { FALLBACK_POLL_MS, POLL_MS, withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
+import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
+import { followChanges, type ChangeFeed } from "./change-feed.js";
 
 export type { EngineOptions } from "./options.js";
-
-/** Settled notifications and control events kept whatever their age (a flapping job must not fill the disk). */
-const BOOKKEEPING_ROWS = 10_000;
-/** A trigger row only carries a request to its claim; the control event is its history. */
-const TRIGGERS_KEEP_MS = 86_400_000;
-
 
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
@@ -54,8 +51,7 @@ export class Engine {
   private readonly controlLog: ControlLog;
   private readonly supervisor: string | null;
   private heartbeat: Loop | null = null;
-  private timer: TimerHandle | null = null;
-  private expectedWake = 0;
+  private readonly wake: WakeTimer;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private liveSince = 0;
   private rev = 0;
@@ -67,7 +63,7 @@ export class Engine {
   private queuedOnLoad: JobRecord[] = [];
   private stopping: Promise<void> | null = null;
   private prepared: Promise<void> | null = null;
-  private unsubscribe: (() => Promise<void>) | null = null;
+  private feed: ChangeFeed | null = null;
   private syncChain: Promise<void> = Promise.resolve();
   /** The tick's claim in flight, if any (a stop waits for it). */
   private claiming: Promise<void> = Promise.resolve();
@@ -81,6 +77,7 @@ export class Engine {
     this.o = withDefaults(options);
     this.supervisor = options.supervisor ?? null;
     this.controlLog = new ControlLog(this.store, this.log);
+    this.wake = new WakeTimer(this.clock, () => this.tick(), (message) => this.warn(message));
     this.runs = new RunSupervisor({
       store: this.store, clock: this.clock, log: this.log, events: this.events, handlers: this.handlers,
       wake: () => this.arm(),
@@ -158,22 +155,14 @@ export class Engine {
     this.state = "running";
     this.liveSince = this.clock.now();
     await this.sync(true);
-    this.reportPassedSlots();
-    if (this.store.subscribe) {
-      try {
-        this.unsubscribe = await this.store.subscribe(() => void this.sync(false).catch((e) => this.warn("store sync failed", e)));
-      } catch (error) {
-        this.warn("the store cannot push changes here; polling for them instead", error);
-      }
+    const earliest = this.table.nextFireAt();
+    // Not a clock jump: slots that fell while no instance ran are caught up by each job's policy.
+    if (earliest !== undefined && earliest < this.liveSince - 1_000) {
+      this.log.info({ earliest: new Date(earliest).toISOString() }, "slots came due while no daemon was running; each job catches up as its `catchup` says");
     }
-    // A local SQLite file's push (inotify on its files) is not lost the way a dropped connection
-    // loses PostgreSQL's NOTIFY, so there the fallback poll rides on the heartbeat: an idle
-    // daemon wakes once per heartbeat, not once a second (on a VM each wakeup costs a few
-    // hundred microseconds of CPU, most of an idle daemon's cost).
-    const pollOnBeat = this.o.syncMs === null && this.unsubscribe !== null && this.store.kind === "sqlite";
-    const pollMs = this.o.syncMs ?? (this.unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
+    this.feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.o.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
+    const pollOnBeat = this.feed.pollOnBeat;
     this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(pollOnBeat), (e) => this.warn("heartbeat failed", e));
-    if (!pollOnBeat) this.loops.push(new Loop(this.clock, pollMs, () => this.sync(false), (e) => this.warn("store sync failed", e)));
     this.loops.push(new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)));
     this.arm();
   }
@@ -212,7 +201,7 @@ export class Engine {
   private async drainAndStop(timeoutMs: number): Promise<void> {
     this.state = "stopping";
     for (const loop of this.loops) loop.stop();
-    await this.unsubscribe?.().catch(() => {});
+    await this.feed?.stop();
     // Claims already sent may still win: their runs must be in hand before the drain counts them.
     await withTimeLimit(this.claiming, STORE_CALL_LIMIT_MS, "a claim in flight at stop").catch(() => {});
     await this.syncChain;
@@ -236,29 +225,23 @@ export class Engine {
     this.problems.set(key, text);
   }
 
-  /** What this instance currently reports wrong about itself. */
-  currentProblems(): string[] {
-    return this.problems.list();
+
+  /** `source` says where the request came from ("api 10.0.0.7 via web1"); every instance logs it. */
+  pause(name: string, source?: string): Promise<void> {
+    return this.control(name, (at, by) => this.store.setPaused(name, true, at, by), source);
   }
 
-  /** `source` says where the request came from ("api 10.0.0.7"); every instance logs it. */
-  async pause(name: string, source = `library on ${this.host}`): Promise<void> {
-    if (!(await this.store.setPaused(name, true, this.clock.now(), source))) throw new UnknownJobError(name);
-    await this.followNow();
+  resume(name: string, source?: string): Promise<void> {
+    return this.control(name, (at, by) => this.store.setPaused(name, false, at, by), source);
   }
 
-  async resume(name: string, source = `library on ${this.host}`): Promise<void> {
-    if (!(await this.store.setPaused(name, false, this.clock.now(), source))) throw new UnknownJobError(name);
-    await this.followNow();
+  trigger(name: string, source?: string): Promise<void> {
+    return this.control(name, async (at, by) => (await this.store.requestTrigger(name, at, by)) !== null, source);
   }
 
-  async trigger(name: string, source = `library on ${this.host}`): Promise<void> {
-    if (!(await this.store.requestTrigger(name, this.clock.now(), source))) throw new UnknownJobError(name);
-    await this.followNow();
-  }
-
-  /** The change is in the store (done, for every instance); following it here may fail and be retried by the poll. */
-  private async followNow(): Promise<void> {
+  private async control(name: string, change: (at: number, by: string) => Promise<boolean>, source = `library on ${this.host}`): Promise<void> {
+    if (!(await change(this.clock.now(), source))) throw new UnknownJobError(name);
+    // The change is in the store (done, for every instance); following it here may fail and be retried by the poll.
     if (this.state === "running") await this.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
   }
 
@@ -266,42 +249,17 @@ export class Engine {
 
   private arm(): void {
     // While stopping, the timer only serves runs already claimed ahead of their slot.
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timer = null;
+    this.wake.clear();
     if (this.state !== "running" && (this.state !== "stopping" || this.runs.starts.size === 0)) return;
     const now = this.clock.now();
     const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
-    const wakeAt = Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.o.recheckMs);
-    // A fire time already past (slots that came due while no daemon ran) fires at once: the
-    // timer is late only against when it could have fired.
-    this.expectedWake = Math.max(wakeAt, now);
-    this.timer = this.clock.setTimeout(() => void this.onTimer(), wakeAt - now);
-  }
-
-  /** Not a clock jump: slots that fell while no instance ran are caught up by each job's policy. */
-  private reportPassedSlots(): void {
-    const earliest = this.table.nextFireAt();
-    if (earliest === undefined || earliest >= this.liveSince - 1_000) return;
-    this.log.info(
-      { earliest: new Date(earliest).toISOString(), agoMs: this.liveSince - earliest },
-      "slots came due while no daemon was running; each job catches up as its `catchup` says",
-    );
+    this.wake.set(Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.o.recheckMs));
   }
 
   /** While a tick awaits the store, keep a timer for runs waiting in the start queue. */
   private armForStarts(): void {
     const at = this.runs.starts.nextAt();
-    if (at === undefined) return;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.expectedWake = Math.max(at, this.clock.now());
-    this.timer = this.clock.setTimeout(() => void this.onTimer(), Math.max(0, at - this.clock.now()));
-  }
-
-  private async onTimer(): Promise<void> {
-    this.timer = null;
-    const late = this.clock.now() - this.expectedWake;
-    if (late > 2_000) this.warn(`timer woke ${late}ms late: the clock jumped or the event loop was blocked`);
-    await this.tick();
+    if (at !== undefined) this.wake.set(at);
   }
 
   private async tick(): Promise<void> {
@@ -429,14 +387,8 @@ export class Engine {
     }
   }
 
-  private async prune(): Promise<void> {
-    const removed = await pruneHistory(this.store, this.table.names(), this.o.retention, () => this.clock.now(), () => this.state === "running");
-    if (removed > 0) this.log.debug({ removed }, "pruned run history");
-    // Notifications, incidents, triggers and control events: by the same age as runs, and a count.
-    const bookkeeping = await this.store.pruneBookkeeping(
-      { keepMs: this.o.retention.keepMs, keepRows: BOOKKEEPING_ROWS, triggersKeepMs: TRIGGERS_KEEP_MS }, this.clock.now(),
-    );
-    if (bookkeeping > 0) this.log.debug({ removed: bookkeeping }, "pruned notifications, incidents, triggers and control events");
+  private prune(): Promise<void> {
+    return pruneStore(this.store, this.table.names(), this.o.retention, () => this.clock.now(), () => this.state === "running", this.log);
   }
 
   private warn(message: string, error?: unknown): void {
