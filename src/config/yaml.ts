@@ -6,8 +6,8 @@ const SEE_EXAMPLE = "see examples/jobclock.yaml";
 const MAX_ALIAS_COUNT = 100;
 
 /**
- * The config's text as a plain tree whose top level is a map (an empty file is an empty map:
- * no jobs). YAML mistakes get a hint where one helps, an INI file is recognised as such, and a
+ * The config's text as a plain tree whose top level is a map (an empty file is refused: it is
+ * what a truncated or emptied config looks like). YAML mistakes get a hint where one helps, an INI file is recognised as such, and a
  * file built to explode (aliases of aliases) is a config error like any other.
  */
 export function parseYamlTree(text: string, path: string): Record<string, unknown> {
@@ -34,7 +34,15 @@ export function parseYamlTree(text: string, path: string): Record<string, unknow
     }
     throw error;
   }
-  if (tree === null || tree === undefined) return {};
+  if (tree === null || tree === undefined) {
+    // An emptied or truncated file must not silently point every command at a default store and
+    // pidfile next to it (a new, empty store; "not running" for a daemon that runs).
+    throw new ConfigError(
+      ["the file is empty (or only comments); refused, so an emptied or truncated config never points jobclock at another store. " +
+        `Restore it from your deploy tool or backup; to mean "no jobs", write the store, pidfile and log lines and \`jobs: {}\` (${SEE_EXAMPLE})`],
+      `${path} is refused`, "yaml",
+    );
+  }
   if (typeof tree === "object" && !Array.isArray(tree)) return tree as Record<string, unknown>;
   if (looksLikeIni(lines)) throw notYaml(path);
   const what = Array.isArray(tree) ? "a list" : "a single value";

@@ -46,13 +46,16 @@ describe("item 21: YAML mistakes get a hint", () => {
     }
   });
 
-  it("a top level that is not a map says so; an empty file is no jobs", () => {
+  it("a top level that is not a map says so; an empty file is refused (what truncation looks like); `{}` is no jobs", () => {
     expect(refusal("- a\n- b\n").problems).toEqual([
       "(top level): the file is a list; it must be a map of keys such as store:, log: and jobs: (see examples/jobclock.yaml)",
     ]);
     expect(refusal("hello\n").problems[0]).toMatch(/^\(top level\): the file is a single value; it must be a map/);
-    expect(parseConfig("", "/srv/jobclock.yaml", {}).jobs).toEqual([]);
-    expect(parseConfig("# nothing yet\n", "/srv/jobclock.yaml", {}).jobs).toEqual([]);
+    for (const text of ["", "\n  \n", "# nothing yet\n"]) {
+      expect(refusal(text).problems[0]).toMatch(/^the file is empty \(or only comments\); refused, so an emptied or truncated config never points jobclock at another store/);
+    }
+    expect(parseConfig("{}\n", "/srv/jobclock.yaml", {}).jobs).toEqual([]);
+    expect(parseConfig("jobs: {}\n", "/srv/jobclock.yaml", {}).jobs).toEqual([]);
   });
 
   it("the parser's own 'at line L, column C' is not repeated after the prefix", () => {

@@ -14,12 +14,20 @@ const jobs = (names: string[]) => `jobs:\n${names.map((n) => `  ${n}: { every: 1
 const EIGHT = ["a", "b", "c", "d", "e", "f", "g", "h"];
 
 describe("a config that would empty the schedule is refused", () => {
-  it("an empty file: `reload` says how many and which, exits 2 and changes nothing; SIGHUP refuses it too; --force applies it", async () => {
+  it("an emptied file is refused outright; one without its jobs: `reload` says how many and which, exits 2 and changes nothing; SIGHUP refuses it too; --force applies it", async () => {
     const p = project(BASE_CONFIG + jobs(EIGHT));
     started.push(p);
     expect((await p.run(["start"])).code).toBe(0);
     const log = () => readFileSync(join(p.dir, "logs/info.log"), "utf8");
+    // An emptied file: refused before anything else, by every command (it would name another store).
     p.write("");
+    for (const args of [["reload"], ["reload", "--force"], ["status"], ["validate"]]) {
+      const r = await p.run(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/jobclock\.yaml is refused:\n  - the file is empty \(or only comments\)/);
+    }
+    // A file that lost its jobs: the apply guard.
+    p.write(BASE_CONFIG);
     const reload = await p.run(["reload"]);
     expect(reload.code).toBe(2);
     expect(reload.stderr).toMatch(/reload refused; nothing was changed\.\nthis config would retire 8 of 8 jobs \(a, b, c, d, e, f, g, h\).*jobclock reload --force/);
@@ -43,7 +51,7 @@ describe("a config that would empty the schedule is refused", () => {
     expect(half).toMatchObject({ code: 0, stdout: expect.stringMatching(/0 added, 0 updated, 4 retired, 4 unchanged \(generation \d+\)\nretired: e, f, g, h/) });
     await waitFor("the daemon to log the CLI's change with its source", () => /WARN\s+config applied: 4 job\(s\) retired by="cli [^"]+@[^"]+" .*retired=e,f,g,h/.test(log()));
 
-    p.write("");
+    p.write(BASE_CONFIG);
     const forced = await p.run(["reload", "--force"]);
     expect(forced).toMatchObject({ code: 0, stdout: expect.stringMatching(/0 added, 0 updated, 4 retired, 0 unchanged/) });
     expect(JSON.parse((await p.run(["jobs", "--json"])).stdout)).toEqual([]);
