@@ -1,7 +1,11 @@
 import type { AttemptRequest } from "./types.js";
 
-/** jobclock's own settings that may hold a secret (the store URL can carry a database password). */
-const HIDDEN_FROM_JOBS = ["JOBCLOCK_STORE"] as const;
+/**
+ * jobclock's own settings that may hold a secret (the store URL can carry a database password),
+ * and systemd's line back to the daemon (Type=notify, NotifyAccess=all): a job must not be able
+ * to tell systemd the service is stopping, or is another process.
+ */
+const HIDDEN_FROM_JOBS = ["JOBCLOCK_STORE", "NOTIFY_SOCKET"] as const;
 
 /**
  * The environment of every job, whatever runs it (a child process or a module's worker thread):

@@ -54,14 +54,15 @@ describe.skipIf(!hasTool("/usr/lib/python3/dist-packages/jinja2/__init__.py", "a
   it("takes its documented variables", () => {
     const out = iniSection(renderJinja(template, {
       jobclock_program: "scheduler", jobclock_user: "svc", jobclock_home: "/srv/jc", jobclock_config: "/srv/jc/jc.yaml",
-      jobclock_stopwaitsecs: 120, jobclock_env: { SLACK_WEBHOOK_URL: "https://hooks.example/x", A: "1" },
+      jobclock_stopwaitsecs: 120, jobclock_user_home: "/home/svc", jobclock_env: { EXTRA: "x", A: "1" },
     }));
     expect(out).toMatchObject({
       __section: "program:scheduler", user: "svc", directory: "/srv/jc", stopwaitsecs: "120",
       command: "/usr/bin/node /srv/jc/dist/cli/main.js run --config /srv/jc/jc.yaml",
-      environment: 'NODE_ENV="production",A="1",SLACK_WEBHOOK_URL="https://hooks.example/x"',
+      // supervisord's user= leaves root's HOME: the jobs get the service user's.
+      environment: 'NODE_ENV="production",HOME="/home/svc",USER="svc",LOGNAME="svc",A="1",EXTRA="x"',
     });
-    for (const name of ["jobclock_program", "jobclock_user", "jobclock_home", "jobclock_node", "jobclock_config", "jobclock_log_dir", "jobclock_stopwaitsecs", "jobclock_env"]) {
+    for (const name of ["jobclock_program", "jobclock_user", "jobclock_user_home", "jobclock_home", "jobclock_node", "jobclock_config", "jobclock_log_dir", "jobclock_stopwaitsecs", "jobclock_env"]) {
       expect(template.split("#}")[0]).toContain(name); // documented at the top
     }
   });

@@ -166,14 +166,16 @@ describe("system clock", () => {
 });
 
 describe("job environment", () => {
-  it("inherits the daemon's environment but not jobclock's store URL", async () => {
+  it("inherits the daemon's environment but not jobclock's store URL, nor systemd's notify socket", async () => {
     process.env.JOBCLOCK_STORE = "postgres://app:hunter2@db/jobs";
+    process.env.NOTIFY_SOCKET = "/run/systemd/notify";
     process.env.INHERITED_VAR = "yes";
     try {
-      const spec = makeSpec("env", { action: { kind: "shell", script: 'echo "[$JOBCLOCK_STORE] $INHERITED_VAR"' } });
-      expect((await runAttempt(request(spec), undefined)).stdout).toBe("[] yes\n");
+      const spec = makeSpec("env", { action: { kind: "shell", script: 'echo "[$JOBCLOCK_STORE] [$NOTIFY_SOCKET] $INHERITED_VAR"' } });
+      expect((await runAttempt(request(spec), undefined)).stdout).toBe("[] [] yes\n");
     } finally {
       delete process.env.JOBCLOCK_STORE;
+      delete process.env.NOTIFY_SOCKET;
       delete process.env.INHERITED_VAR;
     }
   });
