@@ -6,6 +6,7 @@ import { SpecInterner } from "../engine/intern.js";
 import { readEnvFile } from "./env-file.js";
 import { interpolateString, interpolateTree, newInterpolation, type Interpolation } from "./interpolate.js";
 import { FileReadProblem, readTextFile } from "./read-file.js";
+import { currentUserName } from "../os/users.js";
 import { resolveJob } from "./resolve-job.js";
 import { describeIssues, jobSchema, type RawConfig } from "./schema.js";
 import { resolveStoreUrl } from "./store-url.js";
@@ -80,7 +81,11 @@ function readConfigText(path: string): string {
     return readTextFile(path, MAX_CONFIG_BYTES).text;
   } catch (error) {
     if (!(error instanceof FileReadProblem)) throw error;
-    const fix = error.code === "EISDIR" ? `; give the config file's path, e.g. ${resolve(path, "jobclock.yaml")}` : "; pass --config PATH or set JOBCLOCK_CONFIG";
+    const fix = error.code === "EISDIR"
+      ? `; give the config file's path, e.g. ${resolve(path, "jobclock.yaml")}`
+      : error.code === "EACCES" || error.code === "EPERM"
+        ? ` for ${currentUserName()}; make it readable for the users who run jobclock (e.g. \`chgrp jobclock ${path} && chmod g+r ${path}\`), or run this as its owner`
+        : "; pass --config PATH or set JOBCLOCK_CONFIG";
     throw new ConfigError([`${path} ${error.why}${fix}`], "no configuration", "read");
   }
 }

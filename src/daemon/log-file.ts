@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { JobclockError } from "../errors.js";
 import { LogWriter } from "./log-writer.js";
-import { currentUserName } from "./users.js";
+import { currentUserName } from "../os/users.js";
 
 /** Explicit, whatever the umask: the log says which jobs ran and why they failed. */
 export const LOG_DIR_MODE = 0o750;

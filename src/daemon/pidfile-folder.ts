@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { makeFolders } from "../os/folders.js";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
-import { currentUserName, userName } from "./users.js";
+import { currentUserName, userName } from "../os/users.js";
 
 /** The pidfile's folder, when jobclock creates it: readable by all (status, logrotate), whatever the umask. */
 export const PIDFILE_DIR_MODE = 0o755;

@@ -5,7 +5,7 @@ import { pidAlive } from "../engine/recovery.js";
 import { formatDuration } from "../schedule/duration.js";
 import { pidfileFolderProblem, preparePidfileFolder } from "./pidfile-folder.js";
 import { processInfo } from "./process-identity.js";
-import { currentUserName, userName } from "./users.js";
+import { currentUserName, userName } from "../os/users.js";
 
 export type PidfileState =
   | { state: "absent" }

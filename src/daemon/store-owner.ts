@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { JobclockError } from "../errors.js";
-import { userName } from "./users.js";
+import { userName } from "../os/users.js";
 
 /**
  * Root running jobclock against a SQLite store that belongs to the service user would create

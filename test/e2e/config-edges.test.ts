@@ -72,6 +72,15 @@ describe("item 3: env_file, read by the daemon and by every CLI command", () => 
     expect(await asOperator(p, ["stop"], NO_SECRETS)).toMatchObject({ code: 0, stderr: "" });
   });
 
+  it("a config the operator cannot read says by whom and how to fix it", async () => {
+    const p = project(BASE_CONFIG + "jobs: {}\n");
+    chmodSync(join(p.dir, "jobclock.yaml"), 0o000);
+    const r = await asOperator(p, ["status"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/jobclock\.yaml cannot be read: permission denied for \S+; make it readable for the users who run jobclock \(e\.g\. `chgrp jobclock .*jobclock\.yaml && chmod g\+r .*`\), or run this as its owner/);
+    expect(r.stderr).not.toMatch(STACK);
+  });
+
   it("a notifier's variable or the HTTP token missing from the operator's shell: no warning for commands that do not use them", async () => {
     const slack = await httpSink();
     const p = project(
