@@ -155,7 +155,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         missed: { count: 10, first: T0 + 60_000, last: T0 + 600_000, atLeast: false },
       });
       const [o] = await store.claimSlots([c]);
-      expect(o).toMatchObject({ kind: "advanced", missedRun: { status: "missed", missedCount: 10, missedUntil: T0 + 600_000 } });
+      expect(o).toMatchObject({
+        kind: "advanced",
+        missedRun: { status: "missed", missedCount: 10, missedUntil: T0 + 600_000, error: "10 slots missed from 2026-01-01T00:01:00.000Z to 2026-01-01T00:10:00.000Z" },
+      });
+      const one = await claim(store, {
+        job: "m", specHash: j.specHash, slot: null, source: { kind: "slot", expected: T0 + 11 * 60_000, next: T0 + 12 * 60_000 },
+        missed: { count: 1, first: T0 + 11 * 60_000, last: T0 + 11 * 60_000, atLeast: false },
+      });
+      expect((await store.claimSlots([one]))[0]).toMatchObject({ missedRun: { error: "1 slot missed at 2026-01-01T00:11:00.000Z" } });
     });
 
     it("records a finished run with its output, status and the job's last result", async () => {

@@ -1,3 +1,4 @@
+import { missedNote } from "../missed-note.js";
 import type { ClaimOutcome, RunRecord, RunTrigger, SlotClaim } from "../types.js";
 import type { Sql } from "./connect.js";
 
@@ -28,7 +29,7 @@ export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutc
   for (let i = 0; i < claims.length; i += BATCH) batches.push(claims.slice(i, i + BATCH));
   const settled = await Promise.allSettled(
     batches.map(async (batch) => {
-      const payload = batch.map((c) => ({ ...c, missedNote: c.missed ? missedNote(c) : null }));
+      const payload = batch.map((c) => ({ ...c, missedNote: c.missed ? missedNote(c.missed) : null }));
       const [row] = await sql`SELECT jobclock_claim_batch(${sql.json(payload as never)}) AS answers`;
       return (row!.answers as Answer[]).map((a, k) => toOutcome(batch[k]!, a));
     }),
@@ -41,7 +42,7 @@ export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutc
 
 function toOutcome(c: SlotClaim, a: Answer): ClaimOutcome {
   const missedRun: RunRecord | null = a.missedId
-    ? record(c, Number(a.missedId), { slot: c.missed!.first, trigger: "schedule", status: "missed", startedAt: null, error: missedNote(c), missedCount: c.missed!.count, missedUntil: c.missed!.last })
+    ? record(c, Number(a.missedId), { slot: c.missed!.first, trigger: "schedule", status: "missed", startedAt: null, error: missedNote(c.missed!), missedCount: c.missed!.count, missedUntil: c.missed!.last })
     : null;
   switch (a.kind) {
     case "lost":
@@ -75,7 +76,3 @@ function record(
   };
 }
 
-function missedNote(c: SlotClaim): string {
-  const m = c.missed!;
-  return `${m.atLeast ? "at least " : ""}${m.count} slot${m.count === 1 ? "" : "s"} missed from ${new Date(m.first).toISOString()} to ${new Date(m.last).toISOString()}`;
-}

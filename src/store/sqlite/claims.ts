@@ -1,3 +1,4 @@
+import { missedNote } from "../missed-note.js";
 import type Database from "better-sqlite3";
 import type { ClaimOutcome, RunRecord, RunTrigger, SlotClaim } from "../types.js";
 
@@ -91,11 +92,9 @@ export class SqliteClaimer {
 
   private recordMissed(c: SlotClaim): RunRecord | null {
     const m = c.missed!;
-    const note = `${m.atLeast ? "at least " : ""}${m.count} slot${m.count === 1 ? "" : "s"} missed ` +
-      `from ${new Date(m.first).toISOString()} to ${new Date(m.last).toISOString()}`;
     return this.insertRecord({
       job: c.job, slot: m.first, trigger: "schedule", instanceId: c.instanceId, status: "missed",
-      startedAt: null, heartbeatAt: null, error: note, missedCount: m.count, missedUntil: m.last, createdAt: c.now,
+      startedAt: null, heartbeatAt: null, error: missedNote(m), missedCount: m.count, missedUntil: m.last, createdAt: c.now,
     });
   }
 
