@@ -45,7 +45,14 @@ function fieldsOf(key: string, v: unknown, depth: number): string[] {
     if (depth >= MAX_DEPTH) return [`${key}=${quote(JSON.stringify(v))}`];
     return entries.flatMap(([k, x]) => fieldsOf(`${key}.${k}`, x, depth + 1));
   }
+  if (typeof v === "number" && isTimeKey(key) && v > 1e12 && v < 1e13) return [`${key}=${new Date(v).toISOString()}`];
   return [`${key}=${quote(scalarText(v))}`];
+}
+
+/** Epoch milliseconds under these names read as times (`since=2026-11-30T23:29:12.587Z`), as the line's own time does. */
+function isTimeKey(key: string): boolean {
+  const name = key.slice(key.lastIndexOf(".") + 1);
+  return /^(since|slot|until|at|earliest)$|At$|Slot$|Until$/.test(name);
 }
 
 function isError(v: unknown): v is { message: string; code?: string } {

@@ -31,6 +31,14 @@ describe("text log format", () => {
     );
   });
 
+  it("shows epoch milliseconds of time fields as times, and leaves other numbers alone", () => {
+    const ms = Date.parse("2026-11-30T23:29:12.587Z");
+    const line = JSON.stringify({ level: 30, time: T, msg: "job delayed", since: ms, slot: ms, startedAt: ms, run: 1_796_081_352_587, durationMs: 830 });
+    expect(formatText(line)).toBe(
+      `${T} INFO  job delayed since=2026-11-30T23:29:12.587Z slot=2026-11-30T23:29:12.587Z startedAt=2026-11-30T23:29:12.587Z run=1796081352587 durationMs=830\n`,
+    );
+  });
+
   it("quotes a list item holding a comma, so items stay apart", () => {
     const line = JSON.stringify({ level: 30, time: T, msg: "m", jobs: ["a,b", "c"] });
     expect(formatText(line)).toBe(`${T} INFO  m jobs="a,b",c\n`);
