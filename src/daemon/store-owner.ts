@@ -19,7 +19,7 @@ export function guardStoreOwner(storeUrl: string, argv: string[] = process.argv)
   throw new JobclockError(
     "STORE_OWNER",
     `this command runs as root, but the store ${path} (or its folder) belongs to ${user}: as root it would create files there ` +
-      `that ${user}'s daemon cannot open. Run it as ${user}:\n  sudo -u ${user} ${commandLine(argv)}`,
+      `that ${user}'s daemon cannot open. Run it as ${user}:\n  sudo -u ${user} ${commandLine(argv)}\n(or, without sudo: runuser -u ${user} -- ${commandLine(argv)})`,
     2,
   );
 }

@@ -46,6 +46,11 @@ describe.skipIf(!isRoot("the store ownership tests (a real service user)"))("the
       expect(r.stderr).toContain(`sudo -u ${svc.name} ${process.execPath} ${CLI} --config ${join(p.dir, "jobclock.yaml")} ${args.join(" ")}`);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    // status as root still answers about the daemon, and says it cannot count the jobs (not "0").
+    const status = await p.run(["status"]);
+    expect(status.code).toBe(3);
+    expect(status.stdout).toMatch(/problem: this command runs as root, but the store .* belongs to jc-t-storesvc/);
+    expect(status.stdout).toMatch(/^jobs: {4}unknown \(the store could not be read; see above\)$/m);
     expect(readdirSync(join(p.dir, "data")).sort()).toEqual(files);
     for (const f of readdirSync(join(p.dir, "data"))) expect(statSync(join(p.dir, "data", f)).uid, f).toBe(svc.uid);
   });

@@ -90,7 +90,8 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   if (json) {
     stdio.out(JSON.stringify({
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
-      pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null, jobs: counts,
+      pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null,
+      jobs: storeProblem ? null : counts, storeProblem,
       supervisor: self?.supervisor ?? null, problems: self?.problems ?? [], instances: live,
     }, null, 2));
     return code;
@@ -104,7 +105,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   stdio.out(`pidfile: ${config.pidfile}`);
   stdio.out(`http:    ${httpText(config.http)}`);
   const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
-  stdio.out(`jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
+  stdio.out(storeProblem ? "jobs:    unknown (the store could not be read; see above)" : `jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
   printInstances(live);
   return code;
 }
