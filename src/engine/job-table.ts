@@ -78,7 +78,7 @@ export class JobTable {
    */
   recheckAt(job: LocalJob, at: number): void {
     job.version++;
-    const claimAt = job.nextSlot === null ? at : this.fireAt(job) - this.claimAheadMs;
+    const claimAt = job.nextSlot === null ? at : this.fireAt(job) - this.aheadFor(job);
     this.heap.push({ at: Math.max(at, claimAt), name: job.name, version: job.version });
   }
 
@@ -109,7 +109,15 @@ export class JobTable {
 
   private pushFireTime(job: LocalJob): void {
     if (job.nextSlot === null) return;
-    this.heap.push({ at: this.fireAt(job) - this.claimAheadMs, name: job.name, version: job.version });
+    this.heap.push({ at: this.fireAt(job) - this.aheadFor(job), name: job.name, version: job.version });
+  }
+
+  /**
+   * A paused job's slot only moves it past the slot, so nothing is gained by claiming it early,
+   * and a resume that lands just before the slot (within the claim-ahead) must still run it.
+   */
+  private aheadFor(job: LocalJob): number {
+    return job.paused ? 0 : this.claimAheadMs;
   }
 
   private dropStale(): void {

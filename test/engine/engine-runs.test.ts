@@ -186,6 +186,18 @@ describe("engine: control from the store", () => {
     await cli.close();
   });
 
+  it("a resume that lands just before a slot (inside the claim-ahead) still runs that slot", async () => {
+    const slots: number[] = [];
+    h = await startHarness([makeSpec("r", { ...every(10_000), paused: true })], { r: (ctx) => void slots.push(ctx.slot.getTime() - T0) });
+    const cli = SqliteStore.open(h.dbPath);
+    await h.clock.advance(19_960); // the 10 s slot passed while paused; the 20 s one is 40 ms away
+    await cli.setPaused("r", false, h.clock.now());
+    await new Promise((r) => setTimeout(r, 300)); // the push arrives (real time)
+    await h.clock.advance(1_000);
+    expect(slots).toEqual([20_000]);
+    await cli.close();
+  });
+
   it("notices a change whose push was lost at the next heartbeat", async () => {
     let n = 0;
     h = await startHarness([makeSpec("p", every(10_000))], { p: () => void n++ }, { start: false });
