@@ -7,6 +7,7 @@ import postgres from "postgres";
 import { PG_BASE, postgresUp } from "../helpers/postgres.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
+import { isRoot } from "../helpers/service-user.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { tempDir } from "../helpers/spec.js";
 import { tcpProxy } from "../helpers/tcp-proxy.js";
@@ -36,7 +37,7 @@ function exited(c: ChildProcess): Promise<void> {
 }
 
 /** Starts `n` daemons on one schema, each with its own folder, pidfile and log. */
-function startInstances(n: number, schemaName: string, jobs: string, base = BASE): { configs: string[]; procs: ChildProcess[] } {
+function startInstances(n: number, schemaName: string, jobs: string, base = BASE, host?: string): { configs: string[]; procs: ChildProcess[] } {
   const dir = tempDir("jobclock-multi-");
   const configs = Array.from({ length: n }, (_, k) => {
     const d = join(dir, `i${k}`);
@@ -46,7 +47,10 @@ function startInstances(n: number, schemaName: string, jobs: string, base = BASE
     return path;
   });
   const procs = configs.map((config) => {
-    const c = spawn(process.execPath, [CLI, "--config", config, "run"], { stdio: ["ignore", "ignore", "pipe"] });
+    // `host`: as on another machine, with a hostname of its own (a UTS namespace; needs root).
+    const argv = [process.execPath, CLI, "--config", config, "run"];
+    const [file, args] = host ? ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host, ...argv]] : [argv[0]!, argv.slice(1)];
+    const c = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
     c.stderr!.on("data", (d) => stderrOf.set(c, (stderrOf.get(c) ?? "") + d));
     return c;
   });
@@ -95,7 +99,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
     }
   });
 
-  it("two instances with different configs: the last apply wins, both follow the store; a stale config is refused and every instance says so", async () => {
+  it.skipIf(!isRoot("the two-machines config test (a hostname of its own through unshare)"))("two instances with different configs: the last apply wins, both follow the store; a stale config is refused and every instance says so", async () => {
     const cfgSchema = `${schema}_cfg`;
     schemasToDrop.push(cfgSchema);
     // The same cwd everywhere, as the same config deployed to every machine has (a job's cwd
@@ -113,19 +117,20 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       // Applied last: a edited away (1 of 3 retired, which the guard allows) and twenty b jobs,
       // so that both instances get some of them to claim first.
       const bJobs = Array.from({ length: 20 }, (_, i) => job(`b${i}`)).join("\n");
-      const second = startInstances(1, cfgSchema, `${job("k1")}\n${job("k2")}\n${bJobs}`);
+      const second = startInstances(1, cfgSchema, `${job("k1")}\n${job("k2")}\n${bJobs}`, BASE, "jc-deployed-host");
       await waitFor("job a to be retired", async () => (await sql`SELECT retired_at FROM jobs WHERE name = 'a'`)[0]!.retired_at !== null, 15_000);
       await waitFor("both instances to run b jobs (the first one follows the second's config)", async () => {
         const rows = await sql`SELECT DISTINCT instance_id FROM runs WHERE job LIKE 'b%'`;
         return rows.length === 2;
       }, 15_000);
       // Every instance logs the change, with where it came from.
-      await waitFor("the first instance to log the second's apply", () => /WARN\s+config applied: 1 job\(s\) retired .*by="start on /.test(logOf(first.configs[0]!)), 10_000);
+      await waitFor("the first instance to log the second's apply", () => /WARN\s+config applied: 1 job\(s\) retired .*by="start on jc-deployed-host"/.test(logOf(first.configs[0]!)), 10_000);
       const lastA = Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s);
       await new Promise((r) => setTimeout(r, 2_000));
       expect(Number((await sql`SELECT max(slot) AS s FROM runs WHERE job = 'a'`)[0]!.s)).toBe(lastA); // retired: no more runs
 
-      // A third instance started with the first, now stale, config: refused, it runs the store's jobs.
+      // A third instance, on the first one's machine, started with the first, now stale, config
+      // (the deploy of the second config did not reach it): refused, it runs the store's jobs.
       const stale = startInstances(1, cfgSchema, firstJobs);
       await waitFor("the stale instance to refuse its config", () => /ERROR\s+the config's jobs were NOT applied.*generation 1 .*store has moved on to generation 2/.test(logOf(stale.configs[0]!)), 15_000);
       await waitFor("the stale instance to run b jobs from the store", async () =>

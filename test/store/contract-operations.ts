@@ -38,19 +38,30 @@ export function describeOperationsContract(name: string, open: () => Promise<Sto
       expect(await store.applyJobs([], T0 + 1)).toMatchObject({ retired: ["a"] });
     });
 
-    it("numbers each new job set a generation, and refuses a set identical to an older one than the latest", async () => {
-      const first = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0, { ...guarded, source: "cli one@h1" });
-      const again = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 1, guarded);
-      expect(again.generation).toBe(first.generation); // the same set: no new generation
-      const second = await store.applyJobs([makeSpec("a"), makeSpec("b", { description: "edited" })], T0 + 2, { ...guarded, source: "cli two@h2" });
+    it("numbers each new job set a generation; from another machine, a set identical to an older one than the latest is stale", async () => {
+      const h1 = { ...guarded, host: "web1" };
+      const h2 = { ...guarded, host: "web2" };
+      const first = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0, { ...h1, source: "cli one@web1" });
+      const again = await store.applyJobs([makeSpec("b"), makeSpec("a")], T0 + 1, h2); // the same set, reordered
+      expect(again.generation).toBe(first.generation);
+      const second = await store.applyJobs([makeSpec("a"), makeSpec("b", { description: "edited" })], T0 + 2, { ...h2, source: "cli two@web2" });
       expect(second.generation).toBeGreaterThan(first.generation!);
-      const stale = await refusal(store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 3, guarded));
+      const stale = await refusal(store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 3, h1)); // web1 still has the old file
       expect((stale as ApplyRefusedError).reason).toBe("stale");
-      expect((stale as Error).message).toMatch(new RegExp(`generation ${first.generation} \\(applied .* by cli one@h1\\).*generation ${second.generation} \\(applied .* by cli two@h2\\)`));
+      expect((stale as Error).message).toMatch(new RegExp(`generation ${first.generation} \\(applied .* by cli one@web1\\).*generation ${second.generation} \\(applied .* by cli two@web2, from web2\\)`));
       expect((await store.getJob("b"))!.spec.description).toBe("edited");
-      const forced = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 4, { ...guarded, force: true });
+      const forced = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 4, { ...h1, force: true });
       expect(forced.generation).toBeGreaterThan(second.generation!);
       expect((await store.getJob("b"))!.spec.description).toBeNull();
+    });
+
+    it("an older set applied again from the machine that applied the latest is an undo, not a stale file", async () => {
+      const web1 = { ...guarded, host: "web1" };
+      await store.applyJobs([makeSpec("a"), makeSpec("b")], T0, web1);
+      await store.applyJobs([makeSpec("a"), makeSpec("b", { paused: true })], T0 + 1, web1);
+      const undo = await store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 2, web1);
+      expect(undo.updated).toEqual(["b"]);
+      expect((await store.getJob("b"))!.paused).toBe(false);
     });
 
     it("records pauses, resumes, triggers and applies with their source, for every instance to log", async () => {
@@ -96,17 +107,20 @@ export function describeOperationsContract(name: string, open: () => Promise<Sto
       expect((await store.listOpenIncidents()).map((i) => i.job)).toEqual(["b"]);
       expect((await store.changesSince(0)).triggers.map((t) => t.job)).toEqual(["b"]);
       expect(await store.controlEventsSince(0)).toEqual([]);
-      // The latest generation stays: the stale-config guard still knows the store's current set.
-      const again = await store.applyJobs([makeSpec("a"), makeSpec("b", { description: "2" })], T0 + 31 * day, guarded);
-      expect(again.added).toEqual([]);
-      expect(again.generation).not.toBeNull();
+      // Generations are kept however old (a machine may lag behind for longer than any retention):
+      // the first job set, from another machine, is still known as stale.
+      const stale = await refusal(store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 31 * day, { ...guarded, host: "elsewhere" }));
+      expect((stale as ApplyRefusedError).reason).toBe("stale");
     });
 
-    it("keeps at most keepRows control events, the newest", async () => {
+    it("keeps at most keepRows control events and generations, the newest", async () => {
       await store.applyJobs([makeSpec("a")], T0);
       for (let i = 0; i < 5; i++) await store.setPaused("a", i % 2 === 0, T0 + i, `cli u${i}@h`);
+      for (let i = 0; i < 3; i++) await store.applyJobs([makeSpec("a", { description: `v${i}` })], T0 + 5 + i, { ...guarded, host: "h1" });
       await store.pruneBookkeeping({ keepMs: 1e12, keepRows: 2, triggersKeepMs: 1e12 }, T0 + 10);
-      expect((await store.controlEventsSince(0)).map((e) => e.source)).toEqual(["cli u3@h", "cli u4@h"]);
+      expect((await store.controlEventsSince(0)).map((e) => e.action)).toEqual(["apply", "apply"]);
+      // The first set's generation is gone: applying it again is a new generation, not "stale".
+      expect((await store.applyJobs([makeSpec("a")], T0 + 11, { ...guarded, host: "h2" })).updated).toEqual(["a"]);
     });
   });
 }

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { firstSlot } from "../first-slot.js";
 import { applyDetail, hasChanges, JobSetHash, judgeApply, type ApplyOptions, type Generation } from "../apply-guard.js";
@@ -37,7 +38,7 @@ export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: nu
     const updates: unknown[] = [];
     for (const spec of chunk) {
       const { json, hash } = specJson(spec);
-      setHash.add(spec.name, hash);
+      setHash.add(hash);
       const shash = scheduleHash(spec);
       const old = existing.get(spec.name);
       if (!old) {
@@ -66,13 +67,14 @@ export async function applyInBulk(tx: Tx, specs: JobSpec[], now: number, rev: nu
 
 async function judgeAndRecord(tx: Tx, report: ApplyReport, jobsHash: string, activeBefore: number, now: number, options: ApplyOptions): Promise<void> {
   const newest = async (hash: string | null) =>
-    ((await tx`SELECT generation, jobs_hash AS "jobsHash", applied_at AS "appliedAt", source FROM config_generations
+    ((await tx`SELECT generation, jobs_hash AS "jobsHash", applied_at AS "appliedAt", source, host FROM config_generations
       WHERE ${hash}::text IS NULL OR jobs_hash = ${hash} ORDER BY generation DESC LIMIT 1`)[0] as Generation | undefined) ?? null;
   const latest = await newest(null);
   judgeApply({ options, report, activeBefore, matching: await newest(jobsHash), latest });
   report.generation = latest?.generation ?? null;
   if (latest?.jobsHash !== jobsHash) {
-    const [row] = await tx`INSERT INTO config_generations (jobs_hash, applied_at, source) VALUES (${jobsHash}, ${now}, ${options.source ?? "library"}) RETURNING generation`;
+    const [row] = await tx`INSERT INTO config_generations (jobs_hash, applied_at, source, host)
+      VALUES (${jobsHash}, ${now}, ${options.source ?? "library"}, ${options.host ?? hostname()}) RETURNING generation`;
     report.generation = Number(row!.generation);
   }
   if (hasChanges(report)) {

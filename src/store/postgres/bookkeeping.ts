@@ -37,8 +37,8 @@ export async function pruneBookkeeping(sql: postgres.Sql<Record<string, never>>,
       AND (claimed_by IS NOT NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.name = triggers.job AND jobs.retired_at IS NULL))`).count;
     removed += (await tx`DELETE FROM control_events WHERE at < ${cutoff}
       OR id < coalesce((SELECT id FROM control_events ORDER BY id DESC LIMIT 1 OFFSET ${offset}), 0)`).count;
-    removed += (await tx`DELETE FROM config_generations WHERE generation < (SELECT max(generation) FROM config_generations)
-      AND (applied_at < ${cutoff} OR generation < coalesce((SELECT generation FROM config_generations ORDER BY generation DESC LIMIT 1 OFFSET ${offset}), 0))`).count;
+    removed += (await tx`DELETE FROM config_generations
+      WHERE generation < coalesce((SELECT generation FROM config_generations ORDER BY generation DESC LIMIT 1 OFFSET ${offset}), 0)`).count;
     return removed;
   });
 }

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type Database from "better-sqlite3";
 import { scheduleHash, specJson, type JobSpec } from "../../job-spec.js";
 import { applyDetail, hasChanges, JobSetHash, judgeApply, type ApplyOptions, type Generation } from "../apply-guard.js";
@@ -37,7 +38,7 @@ export function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number
   for (const spec of specs) {
     remember.run(spec.name);
     const { json, hash } = specJson(spec);
-    setHash.add(spec.name, hash);
+    setHash.add(hash);
     const shash = scheduleHash(spec);
     const next = () => firstSlot(spec, now);
     const old = lookup.get(spec.name) as
@@ -70,13 +71,13 @@ export function applyJobsTx(db: Database.Database, specs: JobSpec[], now: number
   db.exec("DELETE FROM temp.applied");
   const jobsHash = setHash.digest();
   const generation = (sql: string, ...args: unknown[]) =>
-    (db.prepare(`SELECT generation, jobs_hash AS jobsHash, applied_at AS appliedAt, source FROM config_generations ${sql} ORDER BY generation DESC LIMIT 1`).get(...args) as Generation | undefined) ?? null;
+    (db.prepare(`SELECT generation, jobs_hash AS jobsHash, applied_at AS appliedAt, source, host FROM config_generations ${sql} ORDER BY generation DESC LIMIT 1`).get(...args) as Generation | undefined) ?? null;
   const latest = generation("");
   judgeApply({ options, report, activeBefore, matching: generation("WHERE jobs_hash = ?", jobsHash), latest });
   report.generation = latest?.generation ?? null;
   if (latest?.jobsHash !== jobsHash) {
-    report.generation = db.prepare("INSERT INTO config_generations (jobs_hash, applied_at, source) VALUES (?, ?, ?) RETURNING generation")
-      .pluck().get(jobsHash, now, options.source ?? "library") as number;
+    report.generation = db.prepare("INSERT INTO config_generations (jobs_hash, applied_at, source, host) VALUES (?, ?, ?, ?) RETURNING generation")
+      .pluck().get(jobsHash, now, options.source ?? "library", options.host ?? hostname()) as number;
   }
   if (hasChanges(report)) {
     recordControl(db, { at: now, source: options.source ?? "library", action: "apply", job: null, detail: applyDetail(report, report.generation, options.force === true) });

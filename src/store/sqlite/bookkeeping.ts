@@ -23,8 +23,8 @@ export function controlEventsSince(db: Database.Database, afterId: number, limit
  * The same rules as PostgreSQL's (bookkeeping.ts there): a notification goes once all its
  * deliveries are settled and it is older than keepMs or beyond the newest keepRows; its
  * deliveries go with it. Closed incidents older than keepMs. Claimed triggers (and those of
- * jobs that are gone) older than triggersKeepMs. Control events and generations by age and
- * count; the latest generation always stays (the stale-config guard compares against it).
+ * jobs that are gone) older than triggersKeepMs. Control events by age and count; config
+ * generations by count only (the stale-config guard compares against them, however old).
  */
 export function pruneBookkeepingTx(db: Database.Database, r: BookkeepingRetention, now: number): number {
   const cutoff = now - r.keepMs;
@@ -49,10 +49,10 @@ export function pruneBookkeepingTx(db: Database.Database, r: BookkeepingRetentio
     `DELETE FROM control_events WHERE at < ? OR id < coalesce((SELECT id FROM control_events ORDER BY id DESC LIMIT 1 OFFSET ?), 0)`,
     cutoff, r.keepRows - 1,
   );
+  // By count only: a machine can lag behind for longer than any age (the stale-config guard).
   run(
-    `DELETE FROM config_generations WHERE generation < (SELECT max(generation) FROM config_generations)
-       AND (applied_at < ? OR generation < coalesce((SELECT generation FROM config_generations ORDER BY generation DESC LIMIT 1 OFFSET ?), 0))`,
-    cutoff, r.keepRows - 1,
+    "DELETE FROM config_generations WHERE generation < coalesce((SELECT generation FROM config_generations ORDER BY generation DESC LIMIT 1 OFFSET ?), 0)",
+    r.keepRows - 1,
   );
   return removed;
 }

@@ -16,7 +16,8 @@ CREATE TABLE config_generations (
   generation BIGSERIAL PRIMARY KEY,
   jobs_hash  TEXT NOT NULL,
   applied_at BIGINT NOT NULL,
-  source     TEXT NOT NULL
+  source     TEXT NOT NULL,
+  host       TEXT NOT NULL      -- the machine it came from: the latest set's machine may go back (an undo)
 );
 CREATE INDEX config_generations_by_hash ON config_generations (jobs_hash, generation);
 

@@ -18,13 +18,15 @@ CREATE TABLE control_events (
 ) STRICT;
 CREATE INDEX control_events_by_time ON control_events (at);
 
--- One row per distinct job set applied: a config whose jobs match an older generation (not the
--- latest) is a stale file, refused unless forced.
+-- One row per distinct job set applied: a config whose jobs match an older generation than the
+-- latest, applied from another machine than the latest's, is a stale file, refused unless forced.
+-- Kept by count, not age: a machine can lag behind for longer than any retention.
 CREATE TABLE config_generations (
   generation INTEGER PRIMARY KEY AUTOINCREMENT,
   jobs_hash  TEXT NOT NULL,
   applied_at INTEGER NOT NULL,
-  source     TEXT NOT NULL
+  source     TEXT NOT NULL,
+  host       TEXT NOT NULL      -- the machine it came from: the latest set's machine may go back (an undo)
 ) STRICT;
 CREATE INDEX config_generations_by_hash ON config_generations (jobs_hash, generation);
 
