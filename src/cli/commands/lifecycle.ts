@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Command } from "commander";
 import { findConfigPath, loadConfig } from "../../config/load.js";
 import { redactStoreUrl } from "../../config/store-url.js";
@@ -83,8 +84,11 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
     const state = j.retiredAt !== null ? "retired" : jobHealth(j, now).state;
     counts[state] = (counts[state] ?? 0) + 1;
   }
-  const self = pid.state === "running" ? instances.find((i) => i.pid === pid.pid && i.stoppedAt === null) : undefined;
+  const self = pid.state === "running" ? instances.find((i) => i.pid === pid.pid && i.host === hostname() && i.stoppedAt === null) : undefined;
   const uptimeMs = self ? Date.now() - self.startedAt : null;
+  // Its heartbeat is a store write: a daemon that runs but cannot write (a full disk, a store
+  // gone read-only) stops heartbeating, and its runs will be abandoned. Say so.
+  const silentMs = self && now - self.lastSeen > 3 * config.heartbeatMs + 2_000 ? now - self.lastSeen : null;
   const state = { running: "running", stale: "dead (stale pidfile)", absent: "not running", untrusted: "unknown (a pidfile jobclock cannot trust)" }[pid.state];
   const live = instances.filter((i) => isLive(i, now, config.abandonAfterMs));
   if (json) {
@@ -92,7 +96,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
       pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null,
       jobs: storeProblem ? null : counts, storeProblem,
-      supervisor: self?.supervisor ?? null, problems: self?.problems ?? [], instances: live,
+      supervisor: self?.supervisor ?? null, problems: [...(self?.problems ?? []), ...(silentMs !== null ? [notHeartbeating(silentMs)] : [])], instances: live,
     }, null, 2));
     return code;
   }
@@ -100,6 +104,7 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   const pidText = pid.state === "running" ? ` (pid ${pid.pid}${uptimeMs !== null ? `, up ${formatDuration(uptimeMs)}` : ""}${under})` : "";
   stdio.out(`jobclock is ${state}${pidText}`);
   if (pid.state === "untrusted") stdio.out(`         ${untrustedMessage(config.pidfile, pid)}`);
+  if (silentMs !== null) stdio.out(`warning: ${notHeartbeating(silentMs)}`);
   stdio.out(`config:  ${config.path}`);
   stdio.out(`store:   ${redactStoreUrl(config.store)}${store ? "" : storeProblem ? `\n         problem: ${storeProblem}` : " (not created yet)"}`);
   stdio.out(`pidfile: ${config.pidfile}`);
@@ -108,6 +113,11 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
   stdio.out(storeProblem ? "jobs:    unknown (the store could not be read; see above)" : `jobs:    ${jobs.length - (counts.retired ?? 0)}${summary ? ` (${summary})` : ""}`);
   printInstances(live);
   return code;
+}
+
+function notHeartbeating(silentMs: number): string {
+  return `the daemon has not heartbeated in the store for ${formatDuration(silentMs)}: it cannot write there ` +
+    "(a full disk? a store that went read-only?); its log says why";
 }
 
 function printInstances(live: InstanceRecord[]): void {
