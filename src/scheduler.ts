@@ -96,14 +96,17 @@ export class Scheduler {
   }
 
   /**
-   * Applies the jobs (from `job()` or `setJobs()`) and starts scheduling. When `setJobs` asked
+   * Applies the jobs (from `job()` or `setJobs()`; with neither, the store's jobs are left as
+   * they are, and followed) and starts scheduling. When `setJobs` asked
    * for the guards and they refuse the apply, the scheduler still starts, on the jobs the store
    * already holds, and says so in `refused`: a daemon restarted with a bad file keeps running
    * the schedule everyone agreed on.
    */
   async start(): Promise<{ applied: ApplyReport | null; refused: ApplyRefusedError | null }> {
     if (this.engineRef) throw new Error("the scheduler is already started");
-    const specs = this.specs ?? this.resolveDefinitions();
+    // Nothing defined at all (no job(), no setJobs()): follow the store's jobs as they are. An
+    // empty apply would retire every job of a store other processes share.
+    const specs = this.specs ?? (this.definitions.size > 0 ? this.resolveDefinitions() : null);
     // Resolved specs replace the user's definitions; with 100,000 jobs, holding both at once
     // is what sets the process's peak memory.
     this.definitions.clear();
@@ -119,7 +122,7 @@ export class Scheduler {
     let applied: ApplyReport | null = null;
     let refused: ApplyRefusedError | null = null;
     try {
-      applied = await engine.apply(specs, this.applyOptions);
+      if (specs) applied = await engine.apply(specs, this.applyOptions);
     } catch (error) {
       if (!(error instanceof ApplyRefusedError)) throw error;
       refused = error;
