@@ -1,4 +1,4 @@
-import { createServer, request, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { ConnectionGuard } from "../../src/http/connection-guard.js";
 import { HTTP_LIMITS } from "../../src/http/server.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { startApp, type TestApp } from "../helpers/http-app.js";
+import { probe } from "./storm.js";
 
 // How long past its documented limit a connection may live: the server checks every 0.5 s,
 // plus scheduling slack on a busy 2-core machine.
@@ -39,19 +40,6 @@ function stalledClient(port: number, first: string, trickle?: string): Stalled {
     socket.on("close", () => clearInterval(timer));
   }
   return rec;
-}
-
-/** GET /healthz over a new connection, as an outside probe does. */
-function probe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/healthz", agent: false, timeout: 3_000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode === 200));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
-    req.end();
-  });
 }
 
 describe("HTTP limits under abuse (issue 12 item 17)", () => {
