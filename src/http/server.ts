@@ -110,7 +110,7 @@ export class HttpServer {
       if (found.route.access !== "open") authorize(req, this.d.config, found.route.access === "write");
       await found.route.handler({ req, res, url, params: found.params });
     } catch (error) {
-      this.fail(res, error);
+      this.fail(req, res, error);
     }
   }
 
@@ -122,7 +122,10 @@ export class HttpServer {
     res.end(method === "HEAD" ? undefined : text);
   }
 
-  private fail(res: ServerResponse, error: unknown): void {
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    // A client that went away mid-request (closed, reset, timed out or evicted for room) is not
+    // the daemon's error: an attacker doing it in a loop would otherwise flood the log.
+    if (req.socket.destroyed) return void this.d.log.debug({ err: error }, "http: client went away before its answer");
     if (res.headersSent) return void res.destroy();
     if (error instanceof HttpError) return sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
     this.d.log.error({ err: error }, "http: request failed");

@@ -1,4 +1,4 @@
-import { createServer, request, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { ConnectionGuard } from "../../src/http/connection-guard.js";
 import { HTTP_LIMITS } from "../../src/http/server.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { startApp, type TestApp } from "../helpers/http-app.js";
+import { probe } from "./storm.js";
 
 // How long past its documented limit a connection may live: the server checks every 0.5 s,
 // plus scheduling slack on a busy 2-core machine.
@@ -39,19 +40,6 @@ function stalledClient(port: number, first: string, trickle?: string): Stalled {
     socket.on("close", () => clearInterval(timer));
   }
   return rec;
-}
-
-/** GET /healthz over a new connection, as an outside probe does. */
-function probe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/healthz", agent: false, timeout: 3_000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode === 200));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
-    req.end();
-  });
 }
 
 describe("HTTP limits under abuse (issue 12 item 17)", () => {
@@ -91,11 +79,12 @@ describe("HTTP limits under abuse (issue 12 item 17)", () => {
 });
 
 describe("ConnectionGuard: at the cap, who makes room", () => {
-  it("the oldest connection without a request goes first, then the oldest idle keep-alive one; one being served never", async () => {
+  it("idle keep-alive ones first, then the one waiting longest for its headers or body; one being served never", async () => {
     const held: ServerResponse[] = [];
-    const server = createServer((req, res) => (req.url === "/hang" ? held.push(res) : res.end("ok")));
+    const hold = (path: string) => path.startsWith("/hang");
+    const server = createServer((req, res) => (hold(req.url ?? "") ? held.push(res) : res.end("ok")));
     const warnings: string[] = [];
-    const guard = new ConnectionGuard(server, 3, (m) => warnings.push(m));
+    const guard = new ConnectionGuard(server, 4, (m) => warnings.push(m));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     apps.push({ close: async () => { for (const r of held) r.end(); server.closeAllConnections(); await new Promise((r) => server.close(r)); } } as TestApp);
@@ -105,29 +94,37 @@ describe("ConnectionGuard: at the cap, who makes room", () => {
     };
     const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 
-    const busy1 = client(get("/hang"));
+    const busy = client(get("/hang"));
     await waitFor("the first request to be held", () => held.length === 1);
+    // Headers and 1 byte of a 10-byte body: its handler has it, yet it is a slow client.
+    const body = client("POST /hang-body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n{");
+    await waitFor("the body's request to be held", () => held.length === 2);
     const stalled = client("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
-    await waitFor("the stalled connection to be admitted", () => guard.open === 2);
-    const idle = client(get("/quick")); // answered, then kept alive
-    await waitFor("the keep-alive connection to be admitted", () => guard.open === 3);
+    await waitFor("the stalled connection to be admitted", () => guard.open === 3);
+    const idle = client(get("/quick")); // answered, then kept alive: the newest, yet the first to go
+    await waitFor("the keep-alive connection to be admitted", () => guard.open === 4);
     await new Promise((r) => setTimeout(r, 200));
 
-    const busy2 = client(get("/hang")); // at the cap: the stalled one makes room
-    await waitFor("the stalled connection to be evicted", () => !stalled.open);
-    await waitFor("the second request to be held", () => held.length === 2);
-    expect([busy1.open, idle.open, busy2.open]).toEqual([true, true, true]);
-
-    const busy3 = client(get("/hang")); // then the idle keep-alive one
+    const busy2 = client(get("/hang2"));
     await waitFor("the idle connection to be evicted", () => !idle.open);
-    await waitFor("the third request to be held", () => held.length === 3);
+    await waitFor("the second request to be held", () => held.length === 3);
+    expect([busy.open, body.open, stalled.open]).toEqual([true, true, true]);
 
-    const refused = client(get("/quick")); // all three are being served: the newcomer is refused
+    const busy3 = client(get("/hang3")); // then the one whose request began first: the body
+    await waitFor("the connection holding its body back to be evicted", () => !body.open);
+    await waitFor("the third request to be held", () => held.length === 4);
+    expect(stalled.open).toBe(true);
+
+    const busy4 = client(get("/hang4")); // then the stalled one
+    await waitFor("the stalled connection to be evicted", () => !stalled.open);
+    await waitFor("the fourth request to be held", () => held.length === 5);
+
+    const refused = client(get("/quick")); // all four are being served: the newcomer is refused
     await waitFor("the newcomer to be refused", () => !refused.open);
-    expect([busy1.open, busy2.open, busy3.open]).toEqual([true, true, true]);
-    expect(guard.open).toBe(3);
+    expect([busy.open, busy2.open, busy3.open, busy4.open]).toEqual([true, true, true, true]);
+    expect(guard.open).toBe(4);
     // Said once (a minute), not once per connection.
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^http: 3 connections open, the limit; /);
+    expect(warnings[0]).toMatch(/^http: 4 connections open, the limit; /);
   });
 });
