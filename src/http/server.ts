@@ -32,6 +32,9 @@ export const HTTP_LIMITS = {
   // Node checks the header and request timeouts only this often (30 s by default, so sockets
   // lived 15–30 s past a 5 s limit): a connection outlives its limit by at most this much.
   checkEveryMs: 500,
+  // A connection with nothing moving either way for this long is closed: an answer that a client
+  // never reads (the request timeout covers only the request) must not hold its place for ever.
+  stalledMs: 30_000,
 } as const;
 
 /**
@@ -58,6 +61,7 @@ export class HttpServer {
     }, (req, res) => {
       void this.handle(req, res);
     });
+    this.server.timeout = limits.stalledMs; // Node closes a socket idle this long (no callback given)
     // Not server.maxConnections: it refuses new connections at the cap, which a slowloris fills.
     this.guard = new ConnectionGuard(this.server, limits.maxConnections, (message) => d.log.warn(message));
   }
