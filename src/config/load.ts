@@ -180,7 +180,8 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
   const logFile = raw.log?.file;
   return {
     path, dir,
-    store: resolveStoreUrl(env.JOBCLOCK_STORE || raw.store || "sqlite:./data/jobclock.db", dir, problems),
+    // A blank JOBCLOCK_STORE is unset, as an empty one is (surrounding whitespace is trimmed off a URL).
+    store: resolveStoreUrl(env.JOBCLOCK_STORE?.trim() || raw.store || "sqlite:./data/jobclock.db", dir, problems),
     pidfile: resolve(dir, raw.pidfile ?? "./run/jobclock.pid"),
     log: {
       file: logFile === false ? null : resolve(dir, logFile ?? "./logs/jobclock.log"),
