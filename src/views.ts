@@ -96,7 +96,8 @@ export function jobView(job: JobRecord, now: number): JobView {
   const stillRunning = !newestEnded && job.runningCount > 0;
   const durationMs = newestEnded ? job.lastFinishedAt! - job.lastStartedAt! : null;
   return {
-    name: job.name, description: spec.description, tags: spec.tags,
+    // Free text may hold a `${NAME}` value too (see redactSecrets).
+    name: job.name, description: redactStrings(spec.description, knownSecrets), tags: redactStrings(spec.tags, knownSecrets),
     schedule: { ...spec.schedule, text: scheduleInWords(spec) },
     action: spec.action.kind, overlap: spec.overlap, paused: job.paused, retired: job.retiredAt !== null,
     health: job.retiredAt === null ? jobHealth(job, now) : null,

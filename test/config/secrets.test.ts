@@ -2,9 +2,9 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
-import { MIN_REDACTED_LENGTH, newKnownSecrets } from "../../src/config/secrets.js";
+import { knownSecrets, MIN_REDACTED_LENGTH, newKnownSecrets } from "../../src/config/secrets.js";
 import type { JobRecord } from "../../src/store/types.js";
-import { redactSecrets } from "../../src/views.js";
+import { jobView, redactSecrets } from "../../src/views.js";
 import { tempDir } from "../helpers/spec.js";
 
 const API_KEY = "ak_live_0123456789SECRET";
@@ -67,5 +67,13 @@ describe("env_file values in job listings (round 2 item 7d)", () => {
     const known = newKnownSecrets();
     known.remember({ variables: [], values: [["ONE", "1"], ["SHORT", "abcde"], ["A", "abcdef"], ["AB", "abcdefgh"], ["ODD", "a.b*c(d)$"]] });
     expect(known.redact("1 abcde abcdef abcdefgh xa.b*c(d)$y")).toBe("1 abcde ${A} ${AB} x${ODD}y");
+  });
+
+  it("the job view (the API's job list, the dashboard) shows description and tags with the values redacted", () => {
+    const config = configWithEnvFile();
+    knownSecrets.remember(config.secrets); // the process-wide set the daemon fills
+    const dump = config.jobs.find((j) => j.name === "dump")!;
+    const job = { ...record(dump), paused: false, retiredAt: null, lastRunId: null, lastStartedAt: null, lastFinishedAt: null, runningCount: 0, nextSlot: 0 } as unknown as JobRecord;
+    expect(jobView(job, 0)).toMatchObject({ description: "uses ${DB_PASSWORD}" });
   });
 });
