@@ -57,15 +57,14 @@ export function sqliteFolderProblem(path: string, writtenAsFolder = false): stri
 }
 
 /**
- * The driver decodes the user and password with decodeURIComponent, which throws on a `%` not
- * followed by two hex digits (`URIError: URI malformed` at `reload`): a config problem instead.
+ * The driver decodes the user, the password and the host with decodeURIComponent, which throws on
+ * a `%` not followed by two hex digits (`URIError: URI malformed` at `reload`): a config problem.
  */
 export function badPercentEscape(url: URL): string | null {
-  for (const part of ["username", "password"] as const) {
+  for (const [part, what] of [["username", "user"], ["password", "password"], ["host", "host"]] as const) {
     try {
       decodeURIComponent(url[part]);
     } catch {
-      const what = part === "username" ? "user" : "password";
       return `the ${what} has a "%" that is not followed by two hex digits; write a literal % as %25`;
     }
   }

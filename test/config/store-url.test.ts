@@ -89,8 +89,8 @@ describe("store URLs with whitespace, unparsable ones, and bad escapes (round 2:
     expect(problems).toEqual([expect.stringMatching(/^store: "postgres:\/\/postgres:\*\*\*" is not a valid PostgreSQL URL; /)]);
   });
 
-  it("a % not followed by two hex digits in the user or password is a config problem and a StoreError", async () => {
-    for (const [url, what] of [["postgres://u:%ZZS3CRET@h/db", "password"], ["postgres://u%G1:S3CRET@h/db", "user"]] as const) {
+  it("a % not followed by two hex digits in the user, password or host is a config problem and a StoreError", async () => {
+    for (const [url, what] of [["postgres://u:%ZZS3CRET@h/db", "password"], ["postgres://u%G1:S3CRET@h/db", "user"], ["postgres://u:S3CRET@h%ZZ/db", "host"]] as const) {
       const problems: string[] = [];
       resolveStoreUrl(url, "/x", problems);
       expect(problems).toEqual([`store: "${redactStoreUrl(url)}": the ${what} has a "%" that is not followed by two hex digits; write a literal % as %25`]);

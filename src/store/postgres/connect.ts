@@ -22,7 +22,7 @@ export function connect(url: string): { sql: Sql; schema: string } {
     // Node's "Invalid URL" error carries the whole URL (password included) in its `input`.
     throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)} is not a valid PostgreSQL URL; percent-encode special characters in the user and password`);
   }
-  // The driver would throw a bare "URIError: URI malformed" for a `%ZZ` in the user or password.
+  // The driver would throw a bare "URIError: URI malformed" for a `%ZZ` in the user, password or host.
   const badEscape = badPercentEscape(parsed);
   if (badEscape) throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)}: ${badEscape}`);
   const schema = parsed.searchParams.get("schema") ?? DEFAULT_SCHEMA;
