@@ -1,4 +1,5 @@
 import cronstrue from "cronstrue";
+import { knownSecrets, type KnownSecrets } from "./config/secrets.js";
 import { jobHealth } from "./health/job-health.js";
 import type { Health } from "./health/evaluate.js";
 import type { JobSpec } from "./job-spec.js";
@@ -9,10 +10,23 @@ import type { JobRecord, RunRecord } from "./store/types.js";
  * these shapes, so a script written against one works against the other.
  */
 
-/** Job env values are often secrets (tokens, passwords): listings show the names only. */
-export function redactEnv(job: JobRecord): JobRecord {
+/**
+ * A job as listings show it (`jobs --json`, the API): its `env` values are often secrets
+ * (tokens, passwords), so only the names show; and every value the config brought in from
+ * env_file or `${NAME}` (6 characters or more) reads `${NAME}` wherever it was substituted, as in
+ * a `command` or `shell`.
+ */
+export function redactSecrets(job: JobRecord, secrets: Pick<KnownSecrets, "redact"> = knownSecrets): JobRecord {
   const env = Object.fromEntries(Object.keys(job.spec.env).map((k) => [k, "***"]));
-  return { ...job, spec: { ...job.spec, env } };
+  return { ...job, spec: { ...redactStrings(job.spec, secrets), env } };
+}
+
+/** A copy of a JSON-like value with each string redacted. */
+function redactStrings<T>(value: T, secrets: Pick<KnownSecrets, "redact">): T {
+  if (typeof value === "string") return secrets.redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, secrets)) as T;
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v, secrets)])) as T;
 }
 
 const UNITS: [string, number][] = [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000], ["second", 1_000], ["millisecond", 1]];
@@ -82,7 +96,8 @@ export function jobView(job: JobRecord, now: number): JobView {
   const stillRunning = !newestEnded && job.runningCount > 0;
   const durationMs = newestEnded ? job.lastFinishedAt! - job.lastStartedAt! : null;
   return {
-    name: job.name, description: spec.description, tags: spec.tags,
+    // Free text may hold a `${NAME}` value too (see redactSecrets).
+    name: job.name, description: redactStrings(spec.description, knownSecrets), tags: redactStrings(spec.tags, knownSecrets),
     schedule: { ...spec.schedule, text: scheduleInWords(spec) },
     action: spec.action.kind, overlap: spec.overlap, paused: job.paused, retired: job.retiredAt !== null,
     health: job.retiredAt === null ? jobHealth(job, now) : null,

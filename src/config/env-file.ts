@@ -1,8 +1,10 @@
+import { CONTROL_FIX, controlCharacterIn } from "./env-values.js";
 import { FileReadProblem, readTextFile } from "./read-file.js";
 
 /** A secrets file has a few dozen lines; anything this big was not meant. */
 const MAX_ENV_FILE_BYTES = 1024 * 1024;
-const LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/;
+// `s`: a stray carriage return in a value is reported as one (below), not as a malformed line.
+const LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s;
 
 export type EnvFileResult =
   | { ok: true; vars: Map<string, string> }
@@ -57,6 +59,11 @@ export function parseEnvText(text: string, path: string): EnvFileResult {
     const value = unquote(rawValue.trim());
     if (value === null) {
       problems.push(`${at}: the value of ${key} starts with a quote but does not end with the same quote; quote the whole value, e.g. ${key}="…" (nothing may follow the closing quote)`);
+      return;
+    }
+    const control = controlCharacterIn(value);
+    if (control) {
+      problems.push(`${at}: the value of ${key} contains ${control}; ${CONTROL_FIX}`);
       return;
     }
     vars.set(key, value); // a key given twice: the last line wins, as in a shell

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { controlCharacterIn } from "./env-values.js";
 
 /** The daemon's HTTP server (API, dashboard, /metrics), resolved from `http:` in the config. */
 export interface HttpConfig {
@@ -30,7 +31,10 @@ export function resolveHttp(
     return null;
   }
   const token = raw?.token ?? null;
-  if (token !== null && token.length < MIN_TOKEN_LENGTH) {
+  const unusable = token === null ? null : tokenProblem(token);
+  if (unusable) {
+    problems.push(`http.token: ${unusable}`);
+  } else if (token !== null && token.length < MIN_TOKEN_LENGTH) {
     problems.push(`http.token: is too short (at least ${MIN_TOKEN_LENGTH} characters; use a random secret from the environment, e.g. \${JOBCLOCK_HTTP_TOKEN})`);
   }
   const loopback = isLoopback(parsed.host);
@@ -38,6 +42,19 @@ export function resolveHttp(
     problems.push(`http.listen: ${listen} is reachable from other machines; set http.token (a random secret, e.g. \${JOBCLOCK_HTTP_TOKEN}) or listen on 127.0.0.1`);
   }
   return { ...parsed, token, loopback };
+}
+
+/**
+ * A token with whitespace around it (a value read from a file keeps its newline) or a control
+ * character inside could never match what a client sends in its Authorization header: every
+ * request would be refused as unauthorised, with nothing saying why. Said without the token.
+ */
+function tokenProblem(token: string): string | null {
+  if (token !== token.trim()) {
+    return "starts or ends with whitespace or a line break (often left by reading it from a file), so no request could ever match it; remove it (e.g. TOKEN=$(tr -d '[:space:]' < file))";
+  }
+  const control = controlCharacterIn(token);
+  return control ? `contains ${control}, which no request header can carry; use a random token of letters and digits` : null;
 }
 
 function parseListen(text: string): { host: string; port: number } | null {

@@ -15,6 +15,11 @@ export interface Interpolation {
   invalid: { at: string; text: string }[];
   /** Paths whose value is incomplete: checks of those values would only repeat the problem. */
   failedPaths: Set<string>;
+  /**
+   * Every `${NAME}` met, where, and the value it gave (null: none): the variables the config uses
+   * for its own secrets are hidden from jobs, and the values are redacted from job listings.
+   */
+  used: { at: string; name: string; value: string | null }[];
 }
 
 // `${A:-${A:-${A:-…` a thousand deep is an attack on the parser's stack, not a config.
@@ -22,7 +27,7 @@ const MAX_NESTING = 8;
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 export function newInterpolation(): Interpolation {
-  return { missing: [], invalid: [], failedPaths: new Set() };
+  return { missing: [], invalid: [], failedPaths: new Set(), used: [] };
 }
 
 export function interpolateTree(value: unknown, vars: Variables, found: Interpolation, path: string[] = []): unknown {
@@ -48,6 +53,7 @@ export function interpolateString(text: string, vars: Variables, found: Interpol
   const result = new Scanner(text, vars, local, at).expand(0, false, 0);
   for (const p of local.missing) found.missing.push(p);
   for (const p of local.invalid) found.invalid.push(p);
+  for (const u of local.used) found.used.push(u);
   if (local.missing.length > 0 || local.invalid.length > 0) found.failedPaths.add(at);
   return result.value;
 }
@@ -96,6 +102,8 @@ class Scanner {
       const fallback = new Scanner(t, this.vars, own, this.at).expand(after + 2, true, depth + 1);
       if (!fallback.closed) return this.invalid(start, "is not closed; add the missing }");
       const found = this.vars.find(name);
+      // A name in an unused default counts as used too: `${SLACK_URL:-${OLD_SLACK_URL}}` names two secrets.
+      this.found.used.push({ at: this.at, name, value: found && "value" in found ? found.value : null }, ...own.used);
       if (found && "value" in found) return { value: found.value, end: fallback.end };
       this.found.missing.push(...own.missing);
       this.found.invalid.push(...own.invalid);
@@ -106,6 +114,7 @@ class Scanner {
 
   private lookup(name: string): string {
     const found = this.vars.find(name);
+    this.found.used.push({ at: this.at, name, value: found && "value" in found ? found.value : null });
     if (found && "value" in found) return found.value;
     const text = found
       ? `environment variable ${name} is set but empty (in ${found.emptyIn}); give it a value, or a default with \${${name}:-value}`

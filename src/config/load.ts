@@ -11,6 +11,7 @@ import { resolveJob } from "./resolve-job.js";
 import { describeIssues, jobSchema, type RawConfig } from "./schema.js";
 import { resolveStoreUrl } from "./store-url.js";
 import { resolveHttp, type HttpConfig } from "./http.js";
+import type { ConfigSecrets } from "./secrets.js";
 import { checkTree } from "./validate.js";
 import { Variables } from "./variables.js";
 import { parseYamlTree } from "./yaml.js";
@@ -40,6 +41,8 @@ export interface Config {
   envFile: string | null;
   /** Not problems, but worth saying (`validate` lists them): files a job needs that are missing. */
   warnings: string[];
+  /** Variables to hide from jobs and values to redact from listings (see secrets.ts). */
+  secrets: ConfigSecrets;
 }
 
 // A config of 100,000 jobs is a few MB; a file far larger than this was not meant as one.
@@ -123,21 +126,33 @@ function readConfig(text: string, path: string, env: NodeJS.ProcessEnv): Reading
   config.jobs = jobs;
   config.envFile = envFile.path;
   config.warnings = warnings;
+  config.secrets = secretsOf(found, envFile.values);
   return classify(envFile, found, problems, config);
+}
+
+// `${NAME}` under these keys feeds jobclock's own secrets (webhooks, the API token, the store's password).
+const OWN_SECRET_KEYS = /^(notify|http|store)(\.|$)/;
+
+function secretsOf(found: Interpolation, envFileValues: ReadonlyMap<string, string> | null): ConfigSecrets {
+  const variables = new Set(found.used.filter((u) => OWN_SECRET_KEYS.test(u.at)).map((u) => u.name));
+  // Every value of the env_file, used or not, and each value a reference gave (the environment's wins over the file's).
+  const values: [string, string][] = [...(envFileValues ?? [])];
+  for (const u of found.used) if (u.value !== null) values.push([u.name, u.value]);
+  return { variables: [...variables].sort(), values };
 }
 
 /** `env_file:` read before anything else, so `${NAME}` anywhere can use its values. */
 function readEnvFileOf(tree: Record<string, unknown>, dir: string, env: NodeJS.ProcessEnv) {
   const given = Object.hasOwn(tree, "env_file") ? tree.env_file : undefined;
   // A wrong type or an empty path is reported by the schema; its own path may use the environment.
-  if (typeof given !== "string" || given.trim() === "") return { path: null, problems: [], unreadable: false, variables: new Variables(env) };
+  if (typeof given !== "string" || given.trim() === "") return { path: null, problems: [], unreadable: false, variables: new Variables(env), values: null };
   const own = newInterpolation();
   const path = resolve(dir, interpolateString(given, new Variables(env), own, "env_file"));
-  if (own.failedPaths.size > 0) return { path, problems: [], unreadable: false, variables: new Variables(env) }; // reported with the others
+  if (own.failedPaths.size > 0) return { path, problems: [], unreadable: false, variables: new Variables(env), values: null }; // reported with the others
   const result = readEnvFile(path);
-  if (result.ok) return { path, problems: [], unreadable: false, variables: new Variables(env, result.vars, path) };
+  if (result.ok) return { path, problems: [], unreadable: false, variables: new Variables(env, result.vars, path), values: result.vars };
   const why = result.unreadable ? "it cannot be read: permission denied" : "see its problem above";
-  return { path, problems: result.problems, unreadable: result.unreadable, variables: new Variables(env, null, path, why) };
+  return { path, problems: result.problems, unreadable: result.unreadable, variables: new Variables(env, null, path, why), values: null };
 }
 
 function classify(envFile: ReturnType<typeof readEnvFileOf>, found: Interpolation, later: string[], config: Config): Reading {
@@ -180,7 +195,8 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
   const logFile = raw.log?.file;
   return {
     path, dir,
-    store: resolveStoreUrl(env.JOBCLOCK_STORE || raw.store || "sqlite:./data/jobclock.db", dir, problems),
+    // A blank JOBCLOCK_STORE is unset, as an empty one is (surrounding whitespace is trimmed off a URL).
+    store: resolveStoreUrl(env.JOBCLOCK_STORE?.trim() || raw.store || "sqlite:./data/jobclock.db", dir, problems),
     pidfile: resolve(dir, raw.pidfile ?? "./run/jobclock.pid"),
     log: {
       file: logFile === false ? null : resolve(dir, logFile ?? "./logs/jobclock.log"),
@@ -196,5 +212,6 @@ function buildConfig(raw: RawConfig, path: string, env: NodeJS.ProcessEnv, probl
     jobs: [],
     envFile: null,
     warnings: [],
+    secrets: { variables: [], values: [] },
   };
 }

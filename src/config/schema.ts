@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationProblem, parseDuration } from "../schedule/duration.js";
+import { CONTROL_FIX, controlCharacterIn, ENV_NAME, ENV_NAME_RULE, shownName } from "./env-values.js";
 
 /**
  * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (cron, timezones,
@@ -37,15 +38,24 @@ const httpUrl = z.string().superRefine((value, ctx) => {
   if (!ok) ctx.addIssue({ code: "custom", message: "is not an http(s) URL (expected https://…)" });
 });
 
-/** `env:` values are strings, numbers or booleans. Checked entry by entry on the map as given. */
+/**
+ * `env:` names are variable names; values are strings, numbers or booleans without control
+ * characters. Checked entry by entry on the map as given. A value is never repeated in a message:
+ * env values are where secrets go.
+ */
 const envSchema = z.unknown().superRefine((value, ctx) => {
   if (!isMap(value)) {
     ctx.addIssue({ code: "custom", message: `expected a map of NAME: value, got ${describeInput(value)}` });
     return;
   }
   for (const [key, v] of Object.entries(value)) {
-    if (!["string", "number", "boolean"].includes(typeof v)) {
+    if (!ENV_NAME.test(key)) {
+      ctx.addIssue({ code: "custom", message: `${shownName(key)} is not a variable name (${ENV_NAME_RULE}); write NAME: value` });
+    } else if (!["string", "number", "boolean"].includes(typeof v)) {
       ctx.addIssue({ code: "custom", path: [key], message: `expected a string, number or boolean, got ${describeInput(v)}` });
+    } else {
+      const control = typeof v === "string" ? controlCharacterIn(v) : null;
+      if (control) ctx.addIssue({ code: "custom", path: [key], message: `contains ${control}; ${CONTROL_FIX}` });
     }
   }
 }).transform((value) => value as Record<string, string | number | boolean>);

@@ -17,6 +17,7 @@ export interface CheckedTree {
  * failing section hiding the rest.
  */
 export function checkTree(tree: Record<string, unknown>, problems: string[]): CheckedTree {
+  problems.push(...nulBytes(tree, []));
   const raw: Record<string, unknown> = {};
   const unknown = Object.keys(tree).filter((k) => !Object.hasOwn(topFields, k));
   if (unknown.length > 0) problems.push(unknownKeysProblem([], unknown));
@@ -58,4 +59,19 @@ function listJobs(value: unknown, problems: string[]): [string, unknown][] {
     return [];
   }
   return Object.entries(value);
+}
+
+/**
+ * A NUL byte (YAML's "\0", or one an env_file variable brought in) can be in no argument, path,
+ * or setting: every run of a job would fail, with Node's message quoting the whole value. `env`
+ * values have their own check (any control character), so they are not reported twice.
+ */
+function nulBytes(value: unknown, at: string[]): string[] {
+  if (typeof value === "string") {
+    return value.includes("\0") ? [`${at.join(".") || "(top level)"}: contains a NUL byte (U+0000), which no command, path or setting can hold; remove it`] : [];
+  }
+  if (value === null || typeof value !== "object") return [];
+  if (at.length >= 1 && at[at.length - 1] === "env" && (at[0] === "defaults" || at[0] === "jobs")) return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  return entries.flatMap(([k, v]) => nulBytes(v, [...at, k]));
 }

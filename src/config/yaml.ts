@@ -43,6 +43,8 @@ export function parseYamlTree(text: string, path: string): Record<string, unknow
       `${path} is refused`, "yaml",
     );
   }
+  const tagged = typedValues(tree, []);
+  if (tagged.length > 0) throw new ConfigError(tagged, `${path} has problems`, "yaml");
   if (typeof tree === "object" && !Array.isArray(tree)) return tree as Record<string, unknown>;
   if (looksLikeIni(lines)) throw notYaml(path);
   const what = Array.isArray(tree) ? "a list" : "a single value";
@@ -50,6 +52,23 @@ export function parseYamlTree(text: string, path: string): Record<string, unknow
     [`(top level): the file is ${what}; it must be a map of keys such as store:, log: and jobs: (${SEE_EXAMPLE})`],
     `${path} has problems`, "yaml",
   );
+}
+
+/**
+ * Values that YAML tags turn into something other than a map, list or scalar: `!!omap` and
+ * `!!set` give a Map or a Set, `!!binary` bytes, `!!timestamp` a Date. Every check after this
+ * reads plain objects, so a Map was silently an empty map (`--- !!omap` was "OK, 0 jobs" with the
+ * default store; `log: !!omap [file: …]` was ignored): each is refused, naming its key.
+ */
+function typedValues(value: unknown, at: string[]): string[] {
+  if (value === null || typeof value !== "object") return [];
+  const where = at.length > 0 ? at.join(".") : "(top level)";
+  if (value instanceof Map) return [`${where}: is a YAML !!omap (an ordered map); write a plain map (key: value lines, without the tag)`];
+  if (value instanceof Set) return [`${where}: is a YAML !!set; write a plain map (key: value lines) or a list, without the tag`];
+  if (value instanceof Date) return [`${where}: is a YAML !!timestamp; write the value as a quoted string, without the tag`];
+  if (ArrayBuffer.isView(value)) return [`${where}: is YAML !!binary data; write a string, without the tag`];
+  if (Array.isArray(value)) return value.flatMap((v, i) => typedValues(v, [...at, String(i)]));
+  return Object.entries(value).flatMap(([k, v]) => typedValues(v, [...at, k]));
 }
 
 function notYaml(path: string): ConfigError {

@@ -15,7 +15,8 @@ export function formatText(line: string): string {
   try {
     entry = JSON.parse(line);
   } catch {
-    return line;
+    const end = line.endsWith("\n") ? "\n" : "";
+    return escapeControls(line.slice(0, line.length - end.length)) + end;
   }
   const time = typeof entry.time === "string" ? entry.time : new Date(Number(entry.time)).toISOString();
   const level = (LEVELS[Number(entry.level)] ?? String(entry.level)).padEnd(5);
@@ -23,15 +24,31 @@ export function formatText(line: string): string {
   for (const [k, v] of Object.entries(entry)) {
     if (!SKIP.has(k) && v !== undefined) fields.push(...fieldsOf(k, v, 0));
   }
-  return `${time} ${level} ${entry.msg ?? ""}${fields.length ? " " + fields.join(" ") : ""}\n`;
+  const msg = entry.msg === undefined ? "" : typeof entry.msg === "string" ? entry.msg : JSON.stringify(entry.msg);
+  return `${escapeControls(time)} ${escapeControls(level)} ${escapeControls(msg)}${fields.length ? " " + fields.join(" ") : ""}\n`;
 }
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators (some viewers break lines there).
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROLS_TEST = new RegExp(CONTROLS.source);
+
+/**
+ * A message can hold text from outside (a job name, a path, SUDO_USER): written raw, a "\n"
+ * in it would start a forged line (`… ERROR …`) that `tail -f` and grep take for the daemon's
+ * own, and an escape sequence would drive the operator's terminal. Escaped as JSON escapes them.
+ */
+function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** A JSON log line for a message the sink writes itself (the same shape pino writes). */
 export function sinkLine(level: "info" | "warn", msg: string): string {
   return `${JSON.stringify({ level: level === "info" ? 30 : 40, time: new Date().toISOString(), msg })}\n`;
 }
 
-function fieldsOf(key: string, v: unknown, depth: number): string[] {
+function fieldsOf(name: string, v: unknown, depth: number): string[] {
+  const key = escapeControls(name); // keys may be data too (a job's name as a key)
   if (isError(v)) return [`${key}=${quote(v.code ? `${v.code}: ${v.message}` : v.message)}`];
   if (Array.isArray(v)) {
     if (v.length === 0) return [`${key}=[]`];
@@ -67,8 +84,11 @@ function scalarText(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
 }
 
-/** Quoted (as JSON) only when the value would otherwise run into the next field or item. */
+/**
+ * Quoted (as JSON) only when the value would otherwise run into the next field or item, or holds
+ * a control character (JSON escapes those; an unquoted one could forge a line or drive a terminal).
+ */
 function quote(s: string, extra = ""): string {
-  const needs = new RegExp(`[\\s"=${extra}]`).test(s) || s === "";
-  return needs ? JSON.stringify(s) : s;
+  const needs = new RegExp(`[\\s"=${extra}]`).test(s) || s === "" || CONTROLS_TEST.test(s);
+  return needs ? escapeControls(JSON.stringify(s)) : s;
 }

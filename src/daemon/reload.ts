@@ -1,5 +1,6 @@
 import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
+import { knownSecrets } from "../config/secrets.js";
 import { ConfigError } from "../errors.js";
 import { hostname } from "node:os";
 import type { Scheduler } from "../scheduler.js";
@@ -16,6 +17,7 @@ export async function reload(scheduler: Scheduler, configPath: string, running: 
     logger.error({ problems }, "reload refused: the config has problems; keeping the running config");
     return;
   }
+  knownSecrets.remember(next.secrets);
   for (const key of ["store", "pidfile", "http"] as const) {
     // (For http: until the restart, the old listen address and token stay in force.)
     if (JSON.stringify(next[key]) !== JSON.stringify(running[key])) logger.warn(`reload: a change of ${key} takes effect at the next restart`);

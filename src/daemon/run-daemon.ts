@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type pino from "pino";
 import { loadConfig, type Config } from "../config/load.js";
 import { DaemonControl } from "./daemon-control.js";
+import { knownSecrets } from "../config/secrets.js";
 import { redactStoreUrl } from "../config/store-url.js";
 import { JobclockError } from "../errors.js";
 import { Scheduler } from "../scheduler.js";
@@ -94,6 +95,7 @@ async function openDaemon(configPath: string, daemonized: boolean): Promise<Open
   let config: Config;
   try {
     config = loadConfig(configPath);
+    knownSecrets.remember(config.secrets); // hidden from jobs, redacted from the API's job specs
     guardStoreOwner(config.store);
   } catch (error) {
     return failStartup(error);

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
 import { isLive, RUN_STATUSES, type Store } from "../store/types.js";
-import { jobView, redactEnv, runView } from "../views.js";
+import { jobView, redactSecrets, runView } from "../views.js";
 import { badRequest, notFound } from "./errors.js";
 import { CostBoundCache } from "./cost-bound-cache.js";
 import { Query, readJsonObject, sendJson } from "./request.js";
@@ -54,7 +54,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const job = await d.store.getJob(params.name!);
     if (!job) throw notFound(`job "${params.name}"`);
     const now = d.now();
-    sendJson(res, 200, { now, job: jobView(job, now), spec: redactEnv(job).spec });
+    sendJson(res, 200, { now, job: jobView(job, now), spec: redactSecrets(job).spec });
   });
 
   router.get(`${V1}/jobs/:name/runs`, async ({ res, url, params }) => {

@@ -1,3 +1,4 @@
+import { knownSecrets } from "../config/secrets.js";
 import type { AttemptRequest } from "./types.js";
 
 /**
@@ -9,12 +10,20 @@ const HIDDEN_FROM_JOBS = ["JOBCLOCK_STORE", "NOTIFY_SOCKET"] as const;
 
 /**
  * The environment of every job, whatever runs it (a child process or a module's worker thread):
- * the daemon's environment, as under cron or supervisord, minus jobclock's own secrets, plus the
- * job's `env`, plus the JOBCLOCK_* facts the README promises, which a job's `env` cannot override.
+ * the daemon's environment, as under cron or supervisord, minus jobclock's own secrets (the fixed
+ * ones above, and every variable the config uses under notify:, http: or store, e.g.
+ * SLACK_WEBHOOK_URL: `env` in a job would otherwise print it into the run's stored output), plus
+ * the job's `env` (which may hand a job one of those on purpose), plus the JOBCLOCK_* facts the
+ * README promises, which a job's `env` cannot override.
  */
-export function jobEnv(req: AttemptRequest, inherited: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function jobEnv(
+  req: AttemptRequest,
+  inherited: NodeJS.ProcessEnv = process.env,
+  configSecrets: ReadonlySet<string> = knownSecrets.variables,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...inherited };
   for (const name of HIDDEN_FROM_JOBS) delete env[name];
+  for (const name of configSecrets) delete env[name];
   return {
     ...env,
     ...req.spec.env,

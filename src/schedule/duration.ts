@@ -31,22 +31,40 @@ export function parseDuration(text: string): number | null {
 export function durationProblem(text: string): string {
   const input = text.trim();
   if (/^\d+(\.\d+)?$/.test(input)) return `"${text}" has no unit; durations need a unit: write ${input}s`;
-  const total = parseUnbounded(text);
-  if (total !== null && total > MAX_DURATION_MS) return `"${text}" is too long; the longest duration is ${MAX_DURATION_TEXT}`;
+  const parsed = parseParts(text);
+  if (parsed === "unit order") {
+    return `"${text}" repeats a unit or puts a smaller one first; write each unit once, largest first (e.g. 1h30m, 1m30s)`;
+  }
+  if (typeof parsed === "number" && parsed > MAX_DURATION_MS) return `"${text}" is too long; the longest duration is ${MAX_DURATION_TEXT}`;
   return `"${text}" is not a duration (${DURATION_EXAMPLES})`;
 }
 
 function parseUnbounded(text: string): number | null {
+  const parsed = parseParts(text);
+  return typeof parsed === "number" ? parsed : null;
+}
+
+/**
+ * The milliseconds, or why not. Each unit at most once and largest first: `5m5m` is more likely
+ * a slip (or a merge of two values) than a way to write 10m, and was silently read as 10m.
+ */
+function parseParts(text: string): number | "unit order" | null {
   const input = text.trim();
   if (input === "") return null;
   let total = 0;
+  let previous = Infinity;
+  let ordered = true;
   PART.lastIndex = 0;
   while (PART.lastIndex < input.length) {
     const start = PART.lastIndex;
     const match = PART.exec(input);
     if (!match || match.index !== start) return null;
-    total += Number(match[1]) * (UNIT_MS[match[2]!] ?? NaN);
+    const unit = UNIT_MS[match[2]!] ?? NaN;
+    if (!(unit < previous)) ordered = false;
+    previous = unit;
+    total += Number(match[1]) * unit;
   }
+  if (!ordered) return "unit order";
   return Number.isFinite(total) ? Math.round(total) : null;
 }
 

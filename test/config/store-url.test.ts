@@ -68,6 +68,41 @@ describe("redactStoreUrl: one redaction for every URL that may carry credentials
   });
 });
 
+describe("store URLs with whitespace, unparsable ones, and bad escapes (round 2: 7a, 7b, 14)", () => {
+  it("whitespace around the URL is trimmed, and redaction does not depend on the URL coming first", () => {
+    for (const written of ["\tpostgres://u:S3CRET@h/db", " postgres://u:S3CRET@h/db", "postgres://u:S3CRET@h/db \n"]) {
+      const problems: string[] = [];
+      expect(resolveStoreUrl(written, "/x", problems)).toBe("postgres://u:S3CRET@h/db");
+      expect(problems).toEqual([]);
+      expect(redactStoreUrl(written)).not.toContain("S3CRET");
+    }
+    expect(redactStoreUrl("\tpostgres://u:S3CRET@h/db")).toBe("\tpostgres://u:***@h/db");
+    expect(redactStoreUrl("see postgres://u:S3CRET@h/db")).toBe("see postgres://u:***@h/db");
+    expect(redactStoreUrl("u:S3CRET@h/db")).not.toContain("S3CRET");
+  });
+
+  it("an unparsable URL without an @ shows nothing after scheme://user:", () => {
+    const url = "postgres://postgres:S3CRET.127.0.0.1/postgres";
+    expect(redactStoreUrl(url)).toBe("postgres://postgres:***");
+    const problems: string[] = [];
+    resolveStoreUrl(url, "/x", problems);
+    expect(problems).toEqual([expect.stringMatching(/^store: "postgres:\/\/postgres:\*\*\*" is not a valid PostgreSQL URL; /)]);
+  });
+
+  it("a % not followed by two hex digits in the user, password or host is a config problem and a StoreError", async () => {
+    for (const [url, what] of [["postgres://u:%ZZS3CRET@h/db", "password"], ["postgres://u%G1:S3CRET@h/db", "user"], ["postgres://u:S3CRET@h%ZZ/db", "host"]] as const) {
+      const problems: string[] = [];
+      resolveStoreUrl(url, "/x", problems);
+      expect(problems).toEqual([`store: "${redactStoreUrl(url)}": the ${what} has a "%" that is not followed by two hex digits; write a literal % as %25`]);
+      expect(problems[0]).not.toContain("S3CRET");
+      const error = await openStore(url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({ code: "STORE_URL", message: expect.stringContaining(`the ${what} has a "%"`) });
+      expect((error as Error).message).not.toContain("S3CRET");
+    }
+  });
+});
+
 describe("a store path that is a folder", () => {
   it("is a config problem that says what to write instead", () => {
     const dir = tempDir();

@@ -96,3 +96,27 @@ describe("the config file itself", () => {
     expect(loadConfig(join(dir, "ok.yaml"), {}).jobs).toEqual([]);
   });
 });
+
+describe("round 2 item 9: YAML tags that make a Map, a Set, bytes or a date are refused, naming the key", () => {
+  it("a !!omap document is not an empty config with the default store", () => {
+    expect(refusal("--- !!omap\n- store: sqlite:/elsewhere.db\n- jobs: {}\n").problems).toEqual([
+      "(top level): is a YAML !!omap (an ordered map); write a plain map (key: value lines, without the tag)",
+    ]);
+  });
+
+  it("!!omap and !!set under a key are not silently ignored", () => {
+    expect(refusal("defaults: !!omap [paused: true]\nnotify: !!set {x}\nlog: !!omap [file: /etc/passwd]\njobs: {}\n").problems).toEqual([
+      "defaults: is a YAML !!omap (an ordered map); write a plain map (key: value lines, without the tag)",
+      "notify: is a YAML !!set; write a plain map (key: value lines) or a list, without the tag",
+      "log: is a YAML !!omap (an ordered map); write a plain map (key: value lines, without the tag)",
+    ]);
+  });
+
+  it("deeper, and for bytes and dates, the path is named", () => {
+    expect(refusal("jobs:\n  a:\n    every: 5m\n    shell: !!binary aGVsbG8=\n    env: !!omap [A: b]\n    tags: [x, !!timestamp 2001-12-14]\n").problems).toEqual([
+      "jobs.a.shell: is YAML !!binary data; write a string, without the tag",
+      "jobs.a.env: is a YAML !!omap (an ordered map); write a plain map (key: value lines, without the tag)",
+      "jobs.a.tags.1: is a YAML !!timestamp; write the value as a quoted string, without the tag",
+    ]);
+  });
+});

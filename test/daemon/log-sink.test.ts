@@ -1,6 +1,7 @@
 import { mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cliSource } from "../../src/cli/source.js";
 import { formatText, LogSink } from "../../src/daemon/log-sink.js";
 import { LogWriter } from "../../src/daemon/log-writer.js";
 import { waitFor } from "../helpers/engine-harness.js";
@@ -133,5 +134,35 @@ describe("log sink", () => {
     expect(readFileSync(file, "utf8")).toBe('{"msg":"back"}\n');
     expect(problems).toEqual([null, expect.stringMatching(/cannot be reopened/), null]);
     expect(reports.at(-1)).toMatch(/log file .* works again/);
+  });
+});
+
+describe("log-line injection (round 2 item 12)", () => {
+  it("a message with a newline, an escape or a Unicode line separator stays one line, escaped", () => {
+    const forged = `reload by cli root@h (sudo from x)\n${T} ERROR FORGED LINE \u001b[2J\r\u2028\u0085end`;
+    const out = formatText(JSON.stringify({ level: 30, time: T, msg: forged, job: "a\nb", "k\u001b": "v\u001b[31m", list: ["x\ny"] }));
+    expect(out.split("\n")).toHaveLength(2); // one line and its end
+    expect(out).toBe(
+      `${T} INFO  reload by cli root@h (sudo from x)\\n${T} ERROR FORGED LINE \\u001b[2J\\r\\u2028\\u0085end ` +
+      'job="a\\nb" k\\u001b="v\\u001b[31m" list="x\\ny"\n',
+    );
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+  });
+
+  it("a line that is not JSON is written with its control characters escaped", () => {
+    expect(formatText("plain \u001b[31m text\r\n")).toBe("plain \\u001b[31m text\\r\n");
+  });
+});
+
+describe("the CLI's source in the daemon's log (round 2 item 12)", () => {
+  const forged = `x)\n${T} ERROR FORGED LINE`;
+  it("SUDO_USER is believed only as root, and cut to a plausible user name", () => {
+    expect(cliSource({ SUDO_USER: "alice" }, 1000)).not.toContain("sudo from");
+    expect(cliSource({ SUDO_USER: "alice" }, 0)).toMatch(/ \(sudo from alice\)$/);
+    const shown = cliSource({ SUDO_USER: forged }, 0);
+    expect(shown).not.toMatch(/[\n\r]/);
+    expect(shown).toMatch(/ \(sudo from x2026-11-26T201041\.123ZERRORFORG\)$/); // 32 characters at most
+    expect(cliSource({ SUDO_USER: "\n)(" }, 0)).not.toContain("sudo from");
+    expect(cliSource({ SUDO_USER: "a".repeat(100) }, 0)).toMatch(/ \(sudo from a{32}\)$/);
   });
 });

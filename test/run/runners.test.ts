@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
+import { parseConfig } from "../../src/config/load.js";
+import { knownSecrets } from "../../src/config/secrets.js";
 import { Cancellation } from "../../src/run/cancellation.js";
 import { runAttempt } from "../../src/run/runner.js";
 import { TailBuffer } from "../../src/run/tail-buffer.js";
@@ -208,6 +210,49 @@ describe("job environment", () => {
     } finally {
       delete process.env.JOBCLOCK_STORE;
       delete process.env.INHERITED_VAR;
+    }
+  });
+
+  it("hides every variable the config uses for its own secrets (notify:, http:, store), unless a job's env hands it over (round 2 item 7c)", async () => {
+    const secrets = {
+      SLACK_WEBHOOK_URL: "https://hooks.slack.example/services/T0/B0/SLACKSECRET",
+      JOBCLOCK_HTTP_TOKEN: "TOKENSECRET-0123456789",
+      HOOK_SIGNING: "SIGNINGSECRET",
+      PGPASS: "PGSECRET",
+      INHERITED_VAR: "yes",
+    };
+    Object.assign(process.env, secrets);
+    const dir = tempDir();
+    try {
+      const config = parseConfig(
+        `store: "postgres://app:\${PGPASS}@db.internal/jobs"
+notify:
+  slack: { webhook: "\${SLACK_WEBHOOK_URL}" }
+  webhooks: [{ url: https://ops.example.com/hook, secret: "\${HOOK_SIGNING}" }]
+http: { token: "\${JOBCLOCK_HTTP_TOKEN}" }
+jobs:
+  a: { every: 5m, shell: "env" }
+  b: { every: 5m, shell: "env", env: { SLACK_WEBHOOK_URL: "\${SLACK_WEBHOOK_URL}" } }
+`, join(dir, "jobclock.yaml"), process.env);
+      expect(config.secrets.variables).toEqual(["HOOK_SIGNING", "JOBCLOCK_HTTP_TOKEN", "PGPASS", "SLACK_WEBHOOK_URL"].sort());
+      knownSecrets.remember(config.secrets); // as the daemon does once it has read its config
+      const printer = join(dir, "print-env.mjs");
+      writeFileSync(printer, "console.log(Object.entries(process.env).map(([k, v]) => k + '=' + v).join('\\n'));\nexport default () => {};\n");
+      for (const action of [
+        { kind: "shell" as const, script: "env" },
+        { kind: "command" as const, argv: ["/usr/bin/env"] },
+        { kind: "module" as const, path: printer },
+      ]) {
+        const out = (await runAttempt(request(makeSpec("a", { action })), undefined)).stdout;
+        expect(out, action.kind).toContain("INHERITED_VAR=yes"); // the rest of the environment is still inherited
+        for (const [name, value] of Object.entries(secrets).filter(([n]) => n !== "INHERITED_VAR")) {
+          expect(out, `${action.kind}: ${name}`).not.toContain(value);
+        }
+      }
+      const b = config.jobs.find((j) => j.name === "b")!;
+      expect((await runAttempt(request(b), undefined)).stdout).toContain(`SLACK_WEBHOOK_URL=${secrets.SLACK_WEBHOOK_URL}\n`);
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
     }
   });
 });

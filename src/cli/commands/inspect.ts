@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
 import { isLive, RUN_STATUSES, type InstanceRecord, type RunRecord, type RunStatus } from "../../store/types.js";
-import { redactEnv } from "../../views.js";
+import { knownSecrets } from "../../config/secrets.js";
+import { redactSecrets } from "../../views.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
 import { ago, describeSchedule, firstLine, iso, runDuration, table } from "../format.js";
@@ -15,12 +16,14 @@ export function registerInspect(program: Command, exit: Exit): void {
     .option("--json", "print JSON")
     .option("--all", "include retired jobs")
     .action(async (o: { json?: boolean; all?: boolean }) => {
-      const store = await storeFrom(operationalConfig(globals()), false);
+      const config = operationalConfig(globals());
+      knownSecrets.remember(config.secrets); // for redactSecrets below
+      const store = await storeFrom(config, false);
       const jobs = store ? await store.listJobs({ includeRetired: o.all === true }) : [];
       await store?.close();
       if (o.json) {
         const now = Date.now();
-        return exit((stdio.out(JSON.stringify(jobs.map((j) => ({ ...redactEnv(j), health: j.retiredAt === null ? jobHealth(j, now) : null })), null, 2)), 0));
+        return exit((stdio.out(JSON.stringify(jobs.map((j) => ({ ...redactSecrets(j), health: j.retiredAt === null ? jobHealth(j, now) : null })), null, 2)), 0));
       }
       if (jobs.length === 0) return exit((stdio.out("no jobs in the store yet (start the daemon, or run `jobclock reload`)"), 0));
       const now = Date.now();

@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "../../errors.js";
-import { redactStoreUrl } from "../../config/store-url.js";
+import { badPercentEscape, redactStoreUrl } from "../../config/store-url.js";
 import { loadMigrations } from "../migrations.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -22,6 +22,9 @@ export function connect(url: string): { sql: Sql; schema: string } {
     // Node's "Invalid URL" error carries the whole URL (password included) in its `input`.
     throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)} is not a valid PostgreSQL URL; percent-encode special characters in the user and password`);
   }
+  // The driver would throw a bare "URIError: URI malformed" for a `%ZZ` in the user, password or host.
+  const badEscape = badPercentEscape(parsed);
+  if (badEscape) throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)}: ${badEscape}`);
   const schema = parsed.searchParams.get("schema") ?? DEFAULT_SCHEMA;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new StoreError("STORE_URL", `store ${redactStoreUrl(url)}: schema "${schema}" must be a plain lower-case identifier`);
