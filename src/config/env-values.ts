@@ -21,6 +21,14 @@ export function controlCharacterIn(value: string): string | null {
   return `${CONTROL_NAMES[code] ?? "a control character"} (${unicode})`;
 }
 
+/** `a NUL byte (U+0000)` when `value` holds one: the one character no process environment can carry. */
+export function nulIn(value: string): string | null {
+  return value.includes("\u0000") ? "a NUL byte (U+0000)" : null;
+}
+
+/** The rest of a message after a job `env` value's `… contains a NUL byte (U+0000)`. */
+export const NUL_FIX = "no process environment can hold one; remove it";
+
 /** The rest of a message after `… contains a NUL byte (U+0000)`. */
 export const CONTROL_FIX = "environment values may hold printable characters and tabs only; to hand a job a multi-line value, give it a file path instead";
 

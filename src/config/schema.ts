@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { durationProblem, parseDuration } from "../schedule/duration.js";
-import { CONTROL_FIX, controlCharacterIn, ENV_NAME, ENV_NAME_RULE, shownName } from "./env-values.js";
+import { ENV_NAME, ENV_NAME_RULE, NUL_FIX, nulIn, shownName } from "./env-values.js";
 
 /**
  * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (cron, timezones,
@@ -54,8 +54,9 @@ const envSchema = z.unknown().superRefine((value, ctx) => {
     } else if (!["string", "number", "boolean"].includes(typeof v)) {
       ctx.addIssue({ code: "custom", path: [key], message: `expected a string, number or boolean, got ${describeInput(v)}` });
     } else {
-      const control = typeof v === "string" ? controlCharacterIn(v) : null;
-      if (control) ctx.addIssue({ code: "custom", path: [key], message: `contains ${control}; ${CONTROL_FIX}` });
+      // Line breaks are fine (a PEM key); a NUL makes every spawn fail, quoting the value.
+      const nul = typeof v === "string" ? nulIn(v) : null;
+      if (nul) ctx.addIssue({ code: "custom", path: [key], message: `contains ${nul}; ${NUL_FIX}` });
     }
   }
 }).transform((value) => value as Record<string, string | number | boolean>);

@@ -35,13 +35,9 @@ describe("env names (round 2 item 14)", () => {
 });
 
 describe("control characters in env and env_file values (round 2 item 7e)", () => {
-  it("a NUL, a line break or an escape in an env value is refused by key, never showing the value", () => {
+  it("a NUL in an env value is refused by key, never showing the value; line breaks and escapes are values like any other", () => {
     const found = problems(`jobs:\n  a:\n    every: 5m\n    shell: "true"\n    env: { NUL: "${SECRET}\\0x", NL: "${SECRET}\\nx", ESC: "\\e[31m${SECRET}", TAB: "a\\tb" }\n`);
-    expect(found).toEqual([
-      "jobs.a.env.NUL: contains a NUL byte (U+0000); environment values may hold printable characters and tabs only; to hand a job a multi-line value, give it a file path instead",
-      "jobs.a.env.NL: contains a line break (U+000A); environment values may hold printable characters and tabs only; to hand a job a multi-line value, give it a file path instead",
-      "jobs.a.env.ESC: contains an escape character (U+001B); environment values may hold printable characters and tabs only; to hand a job a multi-line value, give it a file path instead",
-    ]);
+    expect(found).toEqual(["jobs.a.env.NUL: contains a NUL byte (U+0000); no process environment can hold one; remove it"]);
     expect(found.join("\n")).not.toContain(SECRET);
   });
 
