@@ -59,10 +59,11 @@ export function readPidfile(path: string): PidfileState {
   if (owner.uid !== me && owner.uid !== 0) {
     const folder = folderTrustedFor(dirname(path), owner.uid);
     if (!folder.trusted) {
-      return {
-        state: "untrusted", pid,
-        why: `the pidfile belongs to ${userName(owner.uid)}, who is neither this user (${userName(me)}), root, nor the owner of a folder made for them by root (${folder.why})`,
-      };
+      const who = `the pidfile belongs to ${userName(owner.uid)}, who is neither this user (${userName(me)})`;
+      const why = folder.ownerUid === owner.uid
+        ? `${who} nor root; they own its folder, but ${folder.why}`
+        : `${who}, root, nor the owner of its folder (${folder.ownerUid === null ? "unknown" : userName(folder.ownerUid)})`;
+      return { state: "untrusted", pid, why };
     }
   }
   return { state: "running", pid };
