@@ -3,8 +3,10 @@ import { dirname } from "node:path";
 
 /** A folder jobclock had just made was replaced (by a symlink, or a file) before its mode was set. */
 export class FolderReplacedError extends Error {
-  constructor(readonly path: string, readonly code: "ELOOP" | "ENOTDIR") {
-    super(`${code}: ${path} was replaced by ${code === "ELOOP" ? "a symbolic link" : "something other than a folder"} right after jobclock made it; its mode was left alone`);
+  readonly code = "EFOLDERREPLACED";
+
+  constructor(readonly path: string, what: string) {
+    super(`${path} was replaced by ${what} right after jobclock made it; its mode was left alone`);
     this.name = "FolderReplacedError";
   }
 }
@@ -31,8 +33,8 @@ export function makeFolders(dir: string, mode: number): void {
 /**
  * chmod through a descriptor of the folder just made: a path-based chmod follows a symlink that
  * someone swapped in for it meanwhile (anyone who can write the parent can), and would change
- * the mode of whatever it points at. O_NOFOLLOW refuses the symlink (ELOOP), O_DIRECTORY
- * anything that is not a folder (ENOTDIR): either is a FolderReplacedError.
+ * the mode of whatever it points at. O_NOFOLLOW refuses the symlink, O_DIRECTORY anything that
+ * is not a folder: either is a FolderReplacedError.
  */
 function setMode(dir: string, mode: number): void {
   let fd: number;
@@ -40,13 +42,21 @@ function setMode(dir: string, mode: number): void {
     fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") throw new FolderReplacedError(dir, code);
+    if (code === "ELOOP" || code === "ENOTDIR") throw new FolderReplacedError(dir, isSymlink(dir) ? "a symbolic link" : "something other than a folder");
     throw error;
   }
   try {
     fchmodSync(fd, mode);
   } finally {
     closeSync(fd);
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
