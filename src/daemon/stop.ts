@@ -124,8 +124,7 @@ function ticksOf(pid: number): number | null {
   }
 }
 
-/** The runs the stopping daemon still waits for, or null; exported for its test. */
-export async function waitingReport(store: Store, pid: number): Promise<{ key: string; text: string } | null> {
+async function waitingReport(store: Store, pid: number): Promise<{ key: string; text: string } | null> {
   const host = hostname();
   const instances = (await store.listInstances()).filter((i) => i.pid === pid && i.host === host && i.stoppedAt === null);
   const ids = new Set(instances.map((i) => i.id));
