@@ -1,12 +1,13 @@
 import Database from "better-sqlite3";
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BASE_CONFIG, CLI, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { PG_BASE, postgresUp } from "../helpers/postgres.js";
+import { isRoot, serviceUser, type ServiceUser } from "../helpers/service-user.js";
 import { tempDir } from "../helpers/spec.js";
 
 /**
@@ -30,10 +31,12 @@ function daemon(yaml: string): Project {
   return p;
 }
 
-const run = (p: Project, args: string[]) =>
+/** The built CLI on P's config; `wrap` runs it through another program (runuser, unshare). */
+const run = (p: Project, args: string[], wrap: string[] = []) =>
   new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [CLI, "--config", join(p.dir, "jobclock.yaml"), ...args], {
+    const argv = [...wrap, process.execPath, CLI, "--config", join(p.dir, "jobclock.yaml"), ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: p.dir, env: { ...process.env, JOBCLOCK_CONFIG: "" }, stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -209,5 +212,113 @@ describe("a second SIGTERM while start-up does not complete (finding 5)", () => 
       await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await admin.end();
     }
+  });
+});
+
+/**
+ * Findings 6a, 6b and 14 need a second real user (and, for hidepid, a private mount of /proc):
+ * root only, as in CI.
+ */
+describe.skipIf(!isRoot("the hostile-user pidfile tests (real users, a private /proc)"))("another user's process or lock", () => {
+  let mallory: ServiceUser;
+  let svc: ServiceUser;
+  const procs: ChildProcess[] = [];
+
+  beforeAll(() => {
+    mallory = serviceUser("jc-t-mal3");
+    svc = serviceUser("jc-t-svc3");
+  });
+
+  afterAll(() => {
+    for (const child of procs) child.kill("SIGKILL");
+    mallory?.remove();
+    svc?.remove();
+  });
+
+  /** A process titled like the daemon, of USER (root when null), visible before its pidfile is written. */
+  async function jobclockRunOf(user: ServiceUser | null): Promise<ChildProcess> {
+    const child = spawn("sleep", ["120"], { argv0: "jobclock run", stdio: "ignore", ...(user && { uid: user.uid, gid: user.gid }) });
+    procs.push(child);
+    await waitFor("the process to be visible", () => existsSync(`/proc/${child.pid}/cmdline`) && readFileSync(`/proc/${child.pid}/cmdline`, "utf8").startsWith("jobclock run"), 5_000);
+    return child;
+  }
+
+  function chownAll(p: Project, user: ServiceUser): void {
+    execFileSync("chown", ["-R", `${user.uid}:${user.gid}`, p.dir]);
+  }
+
+  const asUser = (user: ServiceUser) => ["runuser", "-u", user.name, "--"];
+
+  it("6a: mallory's own folder in world-writable /tmp does not make her pidfile believed: root's start refuses, stop signals nothing (was: \"already running\", and SIGTERM sent)", async () => {
+    const impostor = await jobclockRunOf(mallory);
+    const tmp = tempDir("jobclock-sticky-");
+    chmodSync(tmp, 0o1777);
+    const jcm = join(tmp, "jcm");
+    mkdirSync(jcm);
+    chownSync(jcm, mallory.uid, mallory.gid);
+    const pidfile = join(jcm, "jobclock.pid");
+    writeFileSync(pidfile, `${impostor.pid}\n`);
+    chownSync(pidfile, mallory.uid, mallory.gid);
+    const p = project(BASE_CONFIG.replace("pidfile: ./run/jobclock.pid", `pidfile: ${pidfile}`) + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
+    const start = await run(p, ["start"]);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`they own its folder, but ${jcm} is in ${tmp}, which every user may write, so jc-t-mal3 could have made it`);
+    const stop = await run(p, ["stop"]);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/not provably this jobclock/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(impostor.exitCode).toBeNull();
+    expect(impostor.signalCode).toBeNull();
+  });
+
+  it("6b: under /proc hidepid=2 a pid that cannot be inspected is not believed (was: \"already running\", then stop: unexpected error kill EPERM)", async () => {
+    const roots = await jobclockRunOf(null); // another user's process, hidden from the service user
+    const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
+    mkdirSync(join(p.dir, "run"));
+    writeFileSync(join(p.dir, "run/jobclock.pid"), `${roots.pid}\n`);
+    chownAll(p, svc); // the service user's own pidfile: this user is trusted, the process is not visible
+    const hidden = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t proc -o hidepid=2 proc /proc && exec "$@"', "sh", ...asUser(svc)];
+    const why = `process ${roots.pid} cannot be inspected in /proc (another user's process, with /proc mounted hidepid), so it cannot be proven to be this daemon`;
+    const status = await run(p, ["status"], hidden);
+    expect(status.code, status.stderr).toBe(4);
+    expect(status.stdout).toContain(why);
+    const start = await run(p, ["start"], hidden);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(why);
+    const stop = await run(p, ["stop"], hidden);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toContain(why);
+    expect(stop.stderr).not.toMatch(/unexpected error|EPERM/);
+    expect(roots.exitCode).toBeNull();
+  });
+
+  it("6b: stop of a daemon that runs as another user says whom to run stop as (was: \"unexpected error: kill EPERM … please report it\")", async () => {
+    const roots = await jobclockRunOf(null); // root's daemon, root's pidfile: believed, but not ours to signal
+    const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
+    mkdirSync(join(p.dir, "run"));
+    writeFileSync(join(p.dir, "run/jobclock.pid"), `${roots.pid}\n`);
+    chmodSync(p.dir, 0o755);
+    const stop = await run(p, ["stop"], asUser(svc));
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toBe(`jobclock: jobclock (pid ${roots.pid}) runs as root, and jc-t-svc3 may not signal it (EPERM); run stop as root (\`sudo jobclock stop\`)\n`);
+    expect(roots.exitCode).toBeNull();
+  });
+
+  it("14: another user's lock dated in the future is stale, and start-up ends at once saying whose it is (was: \"held by another jobclock starting up\" for ever)", async () => {
+    const tmp = tempDir("jobclock-sticky-");
+    chmodSync(tmp, 0o1777);
+    const pidfile = join(tmp, "jobclock.pid");
+    const p = project(BASE_CONFIG.replace("pidfile: ./run/jobclock.pid", `pidfile: ${pidfile}`) + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
+    chownAll(p, svc);
+    writeFileSync(pidfile, "not a pid\n"); // stale: replacing it takes the lock
+    chownSync(pidfile, svc.uid, svc.gid);
+    mkdirSync(`${pidfile}.lock`);
+    chownSync(`${pidfile}.lock`, mallory.uid, mallory.gid);
+    const future = new Date("2099-01-01T00:00:00Z");
+    utimesSync(`${pidfile}.lock`, future, future);
+    const r = await run(p, ["run"], asUser(svc));
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(2_500); // no 3 s wait for a lock that will never be released
+    expect(r.stderr).toMatch(new RegExp(`^jobclock: a stale lock ${pidfile}\\.lock \\(owned by jc-t-mal3, dated \\d+\\S* in the future\\) cannot be removed by jc-t-svc3 \\(EPERM\\); remove it as root`));
   });
 });
