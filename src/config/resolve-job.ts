@@ -4,6 +4,7 @@ import { Cron } from "croner";
 import { JOB_DEFAULTS, JOB_NAME_MAX_LENGTH, JOB_NAME_PATTERN, JOB_NAME_RULE, type JobAction, type JobScheduleSpec, type JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
 import { splitCommand } from "./argv.js";
+import { fileKind } from "../os/regular-file.js";
 import type { RawJob } from "./schema.js";
 
 export interface ResolveContext {
@@ -192,6 +193,7 @@ function fileProblem(path: string, mustExecute: boolean): string | null {
     return MISSING;
   }
   if (stat.isDirectory()) return "is a folder, not a file";
+  if (!stat.isFile()) return `is ${fileKind(stat)}, not a regular file`; // a FIFO would block the run that reads it
   if (mustExecute && !isExecutable(path)) return "is not executable (chmod +x it)";
   return null;
 }

@@ -24,6 +24,7 @@ export class DaemonControl {
   private reloadTimer: NodeJS.Timeout | null = null;
   private reloadPending = false;
   private reloadSignals = 0;
+  private pidfile: { release(): void } | null = null;
 
   constructor(private readonly configPath: string, private readonly logger: pino.Logger, private readonly sink: LogSink) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -36,6 +37,11 @@ export class DaemonControl {
         else this.logger.info("log file reopened (SIGUSR1)");
       });
     });
+  }
+
+  /** The pidfile is ours from now on: released if a second stop signal ends a start-up that does not complete. */
+  holdPidfile(pidfile: { release(): void }): void {
+    this.pidfile = pidfile;
   }
 
   /**
@@ -51,7 +57,8 @@ export class DaemonControl {
 
   private stop(signal: string): void {
     if (!this.scheduler) {
-      this.logger.info(`${signal} during start-up: stopping as soon as start-up completes`);
+      if (this.stopSignal) return this.abortStartup(signal);
+      this.logger.info(`${signal} during start-up: stopping as soon as start-up completes (send it again to exit at once)`);
       this.stopSignal = signal;
       return;
     }
@@ -62,6 +69,23 @@ export class DaemonControl {
     }
     this.stopSignal = signal;
     this.beginStop(signal);
+  }
+
+  /**
+   * A second stop signal while start-up has not completed (a store that does not answer, a
+   * file that blocks): exit now, releasing the pidfile. Not process.exit: at exit Node waits for
+   * its thread pool, and a thread stuck in a system call would keep the process alive; the
+   * signal's own default action ends it whatever the threads are doing.
+   */
+  private abortStartup(signal: string): void {
+    try {
+      process.stderr.write(`jobclock: ${signal} again during start-up: exiting now, without completing start-up\n`);
+    } catch {
+      // no stderr: exiting is what matters
+    }
+    this.pidfile?.release();
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
   }
 
   private beginStop(signal: string): void {

@@ -1,5 +1,6 @@
-import { close, constants, fchmod, open } from "node:fs";
-import { makeFolders } from "../os/folders.js";
+import { close, constants, fchmod } from "node:fs";
+import { FolderReplacedError, makeFolders } from "../os/folders.js";
+import { NotRegularFileError, openRegular } from "../os/regular-file.js";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { JobclockError } from "../errors.js";
@@ -13,7 +14,6 @@ export const LOG_FILE_MODE = 0o640;
 const FIRST_REOPEN_RETRY_MS = 1_000;
 const MAX_REOPEN_RETRY_MS = 60_000;
 
-const openAsync = promisify(open);
 const fchmodAsync = promisify(fchmod);
 
 /**
@@ -107,19 +107,22 @@ export class FileLog {
 
 /**
  * Opens PATH for appending, creating missing folders (0750) and the file (0640) with explicit
- * modes. Returns the descriptor; rejects with the system error.
+ * modes. Only a regular file is taken, opened without following a symlink and without
+ * blocking: a FIFO put at the path would otherwise hold a thread-pool thread in open() for
+ * ever (start-up never completing, or the process unable to exit). Returns the descriptor;
+ * rejects with the system error or a NotRegularFileError.
  */
 export async function openLogFile(path: string): Promise<number> {
   makeFolders(dirname(path), LOG_DIR_MODE); // a few syscalls, at open and at a reopen only
-  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
+  const flags = constants.O_WRONLY | constants.O_APPEND;
   try {
-    const fd = await openAsync(path, flags | constants.O_CREAT | constants.O_EXCL, LOG_FILE_MODE);
+    const fd = await openRegular(path, flags | constants.O_CREAT | constants.O_EXCL, { mode: LOG_FILE_MODE });
     await fchmodAsync(fd, LOG_FILE_MODE); // the umask may have taken bits off; never adds any
     return fd;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  return openAsync(path, flags);
+  return openRegular(path, flags);
 }
 
 function closeQuietly(fd: number): void {
@@ -128,6 +131,11 @@ function closeQuietly(fd: number): void {
 
 /** The system error in words, with what to do about it. */
 export function explain(error: unknown): string {
+  if (error instanceof NotRegularFileError) {
+    if (error.kind === "a folder") return "it is a folder; set log.file to a file path";
+    return `it is ${error.kind}, not a regular file; remove it, or set log.file to a regular file's path`;
+  }
+  if (error instanceof FolderReplacedError) return `${error.message}; keep the log in a folder only jobclock's user can write`;
   const e = error as NodeJS.ErrnoException;
   const user = currentUserName();
   switch (e.code) {

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { makeFolders } from "../os/folders.js";
+import { FolderReplacedError, makeFolders } from "../os/folders.js";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
 import { currentUserName, userName } from "../os/users.js";
@@ -16,6 +16,9 @@ export function preparePidfileFolder(path: string): void {
   try {
     makeFolders(dirname(path), PIDFILE_DIR_MODE);
   } catch (error) {
+    if (error instanceof FolderReplacedError) {
+      throw new PidfileError("PIDFILE_FOLDER", `cannot create ${error.path}, the folder of pidfile ${path}: ${error.message}. Keep the pidfile in a folder only jobclock's user can write (such as /run/jobclock)`);
+    }
     throw new PidfileError("PIDFILE_FOLDER", folderMessage(path, (error as NodeJS.ErrnoException).path ?? dirname(path), error));
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 
 export interface ProcessInfo {
   /** Its command line, arguments joined by spaces ("jobclock run" for the daemon: its process title). */
@@ -13,8 +13,8 @@ export interface ProcessInfo {
 const TICKS_PER_SECOND = 100;
 
 /**
- * What Linux says about a process, or null where there is no /proc (then the caller decides)
- * or the process is gone. Used to prove a pid is this daemon's before believing or signalling it.
+ * What Linux says about a process, or null where there is no /proc, the process is gone, or
+ * /proc hides it (hidepid): the caller tells these apart with procMounted and pidAlive. Used to prove a pid is this daemon's before believing or signalling it.
  */
 export function processInfo(pid: number): ProcessInfo | null {
   try {
@@ -25,6 +25,15 @@ export function processInfo(pid: number): ProcessInfo | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether this system has a /proc to ask (Linux). Where it has one, a process that cannot be
+ * looked at there is hidden from us (hidepid) and must not be taken at its pid's word; only where
+ * there is no /proc at all is the pid all there is. Our own entry is always visible.
+ */
+export function procMounted(): boolean {
+  return existsSync("/proc/self/stat");
 }
 
 /** The process's start time in ticks since boot: a pid and this number name one process for good. */

@@ -113,6 +113,7 @@ async function openDaemon(configPath: string, daemonized: boolean): Promise<Open
   } catch (error) {
     return failStartup(error);
   }
+  control.holdPidfile(pidfile);
   try {
     await sink.open();
   } catch (error) {

@@ -49,10 +49,10 @@ export async function startDaemon(
     // Not supervised, whatever started this command: the daemon must not say it is.
     env: unsupervisedEnv(process.env),
   });
-  const outcome = await new Promise<StartupMessage | { type: "exit"; code: number | null } | { type: "timeout" }>((resolve) => {
+  const outcome = await new Promise<StartupMessage | { type: "exit"; code: number | null; signal: string | null } | { type: "timeout" }>((resolve) => {
     const timer = setTimeout(() => resolve({ type: "timeout" }), STARTUP_TIMEOUT_MS);
     child.once("message", (m: StartupMessage) => (clearTimeout(timer), resolve(m)));
-    child.once("exit", (code) => (clearTimeout(timer), resolve({ type: "exit", code })));
+    child.once("exit", (code, signal) => (clearTimeout(timer), resolve({ type: "exit", code, signal })));
   });
   child.removeAllListeners();
   if (child.connected) child.disconnect();
@@ -66,7 +66,7 @@ export async function startDaemon(
       printError(`jobclock failed to start: ${outcome.message}`);
       return outcome.exitCode;
     case "exit":
-      printError(`jobclock exited during start-up (code ${outcome.code}); see ${config.log.file ?? "its output"}`);
+      printError(`jobclock exited during start-up (${outcome.signal ? `ended by ${outcome.signal}` : `code ${outcome.code}`}); see ${config.log.file ?? "its output"}`);
       return 1;
     case "timeout":
       printError(`jobclock did not report ready within ${STARTUP_TIMEOUT_MS / 1000}s; see ${config.log.file ?? "its output"}`);

@@ -1,11 +1,12 @@
-import { unlinkSync } from "node:fs";
+import { statSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Config } from "../config/load.js";
 import { pidAlive } from "../engine/recovery.js";
 import { formatDuration } from "../schedule/duration.js";
 import type { Store } from "../store/types.js";
 import { readPidfile, untrustedMessage } from "./pidfile.js";
-import { startTicks } from "./process-identity.js";
+import { processInfo, startTicks } from "./process-identity.js";
+import { currentUserName, userName } from "../os/users.js";
 import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
 import { describeSupervisor } from "./supervisor.js";
 
@@ -56,7 +57,13 @@ export async function stopDaemon(
       printError(`jobclock: ${supervisedRefusal(supervisor, options.verb ?? "stop", true)}`);
       return 2;
     }
-    process.kill(pid, "SIGTERM");
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+      printError(`jobclock: ${notPermittedMessage(config.pidfile, pid)}`);
+      return 1;
+    }
     print(`stopping jobclock (pid ${pid})…${supervisor ? ` (--force: ${describeSupervisor(supervisor)} will show it stopped, and will not restart it)` : ""}`);
     return await waitForExit(config, store, pid, identity, print);
   } finally {
@@ -90,6 +97,25 @@ async function waitForExit(config: Config, store: Store | null, pid: number, ide
   return 0;
 }
 
+/**
+ * The daemon runs as another user, whom this user may not signal (a daemon of the service user
+ * stopped by an operator account, or root's daemon by the service user): say whom to run as.
+ */
+function notPermittedMessage(pidfile: string, pid: number): string {
+  const uid = processInfo(pid)?.uid ?? ownerOf(pidfile);
+  const them = uid === null ? "another user" : userName(uid);
+  const run = uid === null ? "as the user it runs as" : uid === 0 ? "as root (`sudo jobclock stop`)" : `as ${them} (\`sudo -u ${them} jobclock stop\`)`;
+  return `jobclock (pid ${pid}) runs as ${them}, and ${currentUserName()} may not signal it (EPERM); run stop ${run}`;
+}
+
+function ownerOf(path: string): number | null {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return null;
+  }
+}
+
 function ticksOf(pid: number): number | null {
   try {
     return startTicks(pid);
@@ -105,6 +131,7 @@ async function waitingReport(store: Store, pid: number): Promise<{ key: string; 
   const runs = (await store.listRuns({ status: "running", limit: 1_000 })).filter((r) => r.instanceId && ids.has(r.instanceId));
   if (runs.length === 0) return null;
   const now = Date.now();
-  const list = runs.map((r) => `${r.job} #${r.id} (running ${formatDuration(now - (r.startedAt ?? now))})`).join(", ");
+  // Clamped: a run's start is stamped by the daemon's clock (or the database's), which can be a little ahead of ours.
+  const list = runs.map((r) => `${r.job} #${r.id} (running ${formatDuration(Math.max(0, now - (r.startedAt ?? now)))})`).join(", ");
   return { key: runs.map((r) => r.id).join(","), text: `waiting for ${runs.length} run(s) to finish: ${list}` };
 }

@@ -1,4 +1,6 @@
+import { closeSync, constants } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { NotRegularFileError, openRegularSync } from "../os/regular-file.js";
 import { watchDeadline, type StopCause } from "./deadline.js";
 import { jobEnv } from "./job-env.js";
 import { TailBuffer } from "./tail-buffer.js";
@@ -37,6 +39,8 @@ const flush = () => new Promise((r) => process.stdout.write("", () => process.st
 export function runModule(req: AttemptRequest): Promise<AttemptResult> {
   const { spec } = req;
   if (spec.action.kind !== "module") throw new Error(`runModule cannot run a ${spec.action.kind} job`);
+  const problem = moduleFileProblem(spec.action.path);
+  if (problem) return Promise.resolve({ status: "failed", exitCode: null, signal: null, error: problem, stdout: "", stderr: "" });
   const stdout = new TailBuffer(OUTPUT_LIMIT_BYTES);
   const stderr = new TailBuffer(OUTPUT_LIMIT_BYTES);
   const worker = new Worker(BOOTSTRAP, {
@@ -77,4 +81,26 @@ export function runModule(req: AttemptRequest): Promise<AttemptResult> {
     worker.on("error", (e) => finish(stopped?.status ?? "failed", e.stack ?? String(e)));
     worker.on("exit", (code) => finish(stopped?.status ?? "failed", stopped?.message ?? `worker exited with code ${code} before finishing`));
   });
+}
+
+/**
+ * Why the module file cannot be run, or null. Checked before the worker starts: the worker's
+ * import reads the file through the thread pool, and a FIFO there (anyone who can write the
+ * folder can make one) would hold a thread for ever; after four such runs the log stops and the
+ * daemon cannot exit. The check opens it without blocking, following a symlink (deploys link
+ * releases), and takes only a regular file.
+ */
+export function moduleFileProblem(path: string): string | null {
+  try {
+    closeSync(openRegularSync(path, constants.O_RDONLY, { follow: true }));
+    return null;
+  } catch (error) {
+    if (error instanceof NotRegularFileError) {
+      return `module file ${path} is ${error.kind}, not a regular file; point module at an ES module file`;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return `module file ${path} does not exist; deploy it, or fix module in the config`;
+    if (code === "EACCES") return `module file ${path} cannot be read (EACCES): give the daemon's user read access to it`;
+    return `module file ${path} cannot be opened (${code ?? (error as Error).message})`;
+  }
 }

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
-import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, statSync, type Stats } from "node:fs";
 import { makeFolders } from "../../os/folders.js";
+import { fileKind, NotRegularFileError, openRegularSync } from "../../os/regular-file.js";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "../../errors.js";
@@ -42,13 +43,27 @@ export function openSqlite(path: string, options: SqliteOpenOptions = {}): Datab
   }
 }
 
-/** For `validate`: an existing store file that is not SQLite, said without opening it. */
+/**
+ * For `validate`: an existing store path that is not a SQLite file, said without opening it as
+ * a database. Read without blocking and without following a symlink, regular files only: a
+ * FIFO there would hang `validate`.
+ */
 export function sqliteFileProblem(url: string): string | null {
   if (!url.startsWith("sqlite:")) return null;
   const path = url.slice("sqlite:".length);
-  if (path === ":memory:" || !existsSync(path)) return null;
+  if (path === ":memory:") return null;
   const header = Buffer.alloc(16);
-  const fd = openSync(path, "r");
+  let fd: number;
+  try {
+    fd = openRegularSync(path, constants.O_RDONLY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null; // created at first start; a bad folder is reported elsewhere
+    if (code === "ELOOP") return `store: ${path} is a symbolic link; point store at the real file`;
+    // A folder has its own message, from the store URL check.
+    if (error instanceof NotRegularFileError) return error.kind === "a folder" ? null : notRegularText(path, error.kind);
+    return null; // unreadable here (another user's): opening the store says who owns it
+  }
   try {
     const n = readSync(fd, header, 0, 16, 0);
     // An empty file is what we create ourselves before SQLite writes its header.
@@ -59,13 +74,28 @@ export function sqliteFileProblem(url: string): string | null {
   return `store: ${path} exists and is not a SQLite database; point store at a new path`;
 }
 
+function notRegularText(path: string, kind: string): string {
+  return `store: ${path} is ${kind}, not a regular file; point store at a SQLite database file`;
+}
+
+/**
+ * What is at the store's path: a symlink is refused whether or not it dangles (SQLite would
+ * follow it, and create a world-readable database wherever it points), and so is anything but
+ * a regular file. lstat, not existsSync: existsSync follows the link and calls a dangling one absent.
+ */
 function prepareFile(path: string, create: boolean): void {
-  if (existsSync(path)) {
-    if (lstatSync(path).isSymbolicLink()) {
-      throw new StoreError("STORE_SYMLINK", `store file ${path} is a symbolic link; point store at the real file`);
-    }
-    return;
+  let st: Stats | null = null;
+  try {
+    st = lstatSync(path);
+  } catch {
+    // missing (or unreachable: creating it says why)
   }
+  if (st?.isSymbolicLink()) {
+    throw new StoreError("STORE_SYMLINK", `store file ${path} is a symbolic link; point store at the real file`);
+  }
+  if (st && !st.isFile() && !st.isDirectory()) throw new StoreError("STORE_NOT_FILE", notRegularText(path, fileKind(st)));
+  if (st) return; // a folder is refused with its own message by the store URL check
+
   if (!create) {
     throw new StoreError("STORE_MISSING", `store file ${path} does not exist; start the daemon once, or check \`store\``);
   }
