@@ -3,20 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { splitCommand } from "../../src/config/argv.js";
-import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/spec.js";
+import { problems } from "../helpers/config.js";
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  const dir = tempDir();
-  try {
-    parseConfig(yaml, join(dir, "jobclock.yaml"), env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).exitCode).toBe(2);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the config to be refused");
-}
 
 const shellJob = (extra: string) => `jobs:\n  sync-orders:\n    shell: "true"\n${extra}`;
 

@@ -2,19 +2,9 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/spec.js";
+import { problems } from "../helpers/config.js";
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(yaml, join(tempDir(), "jobclock.yaml"), env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).exitCode).toBe(2);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the config to be refused");
-}
 
 const job = (extra: string) => `jobs:\n  a:\n    shell: "true"\n${extra}`;
 

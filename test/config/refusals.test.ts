@@ -5,20 +5,10 @@ import { loadConfig, parseConfig } from "../../src/config/load.js";
 import { durationProblem, parseDuration } from "../../src/schedule/duration.js";
 import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/spec.js";
+import { problems } from "../helpers/config.js";
 
 /** Values accepted before round 2 that failed (or silently did something else) later. */
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  const dir = tempDir();
-  try {
-    parseConfig(yaml, join(dir, "jobclock.yaml"), env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).exitCode).toBe(2);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the config to be refused");
-}
 
 const SECRET = "S3CRET-VALUE";
 

@@ -9,6 +9,7 @@ import { waitFor } from "../helpers/engine-harness.js";
 import { PG_BASE, postgresUp } from "../helpers/postgres.js";
 import { isRoot, serviceUser, type ServiceUser } from "../helpers/service-user.js";
 import { tempDir } from "../helpers/spec.js";
+import { alive } from "../helpers/processes.js";
 
 /**
  * Round 2 of issue 12: the daemon's own files made hostile by whoever can write their folders
@@ -53,14 +54,6 @@ const run = (p: Project, args: string[], wrap: string[] = []) =>
 const log = (p: Project) => (existsSync(join(p.dir, "logs/info.log")) ? readFileSync(join(p.dir, "logs/info.log"), "utf8") : "");
 const pidOf = (p: Project) => Number(readFileSync(join(p.dir, "run/jobclock.pid"), "utf8"));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-}
 
 function runsOf(p: Project, job: string): { status: string; error: string | null }[] {
   const db = new Database(join(p.dir, "data/jobclock.db"), { readonly: true });

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BASE_CONFIG, CLI, daemonUrl, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { isRoot } from "../helpers/service-user.js";
+import { alive, fill } from "../helpers/processes.js";
 
 type Project = ReturnType<typeof project>;
 const started: Project[] = [];
@@ -167,22 +168,6 @@ describe("SIGHUP storm", () => {
 });
 
 /** Writes until the file system is full. */
-function fill(path: string): void {
-  const chunk = Buffer.alloc(64 * 1024, 120);
-  try {
-    for (;;) writeFileSync(path, chunk, { flag: "a" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
-  }
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-}
 
 

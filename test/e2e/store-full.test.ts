@@ -1,10 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BASE_CONFIG, project, stopForGood } from "../helpers/cli.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { isRoot } from "../helpers/service-user.js";
+import { fill } from "../helpers/processes.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -12,17 +13,6 @@ afterEach(async () => {
 });
 
 /** Writes zeros until the file system is full. */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch {
-    // ENOSPC: full
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe.skipIf(!isRoot("the full store test (a 2 MiB tmpfs)"))("a store on a full disk", () => {
   it("status says the daemon has stopped heartbeating, and why to look in its log", async () => {
