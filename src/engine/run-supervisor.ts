@@ -189,7 +189,7 @@ export class RunSupervisor {
     const finished: RunRecord = {
       id: run.id, job: run.job, slot: run.slot, trigger: run.trigger, instanceId: run.instanceId, attempt, status: result.status,
       startedAt: run.startedAt, finishedAt, heartbeatAt: run.heartbeatAt, exitCode: result.exitCode, signal: result.signal,
-      error: result.error, missedCount: run.missedCount, missedUntil: run.missedUntil, createdAt: run.createdAt,
+      error: result.error, missedCount: run.missedCount, missedUntil: run.missedUntil, blockedBy: run.blockedBy, createdAt: run.createdAt,
     };
     this.d.events.emit("run:finished", finished, {
       status: result.status, exitCode: result.exitCode, signal: result.signal, error: result.error, stdout: result.stdout,

@@ -3,7 +3,7 @@ import type { JobRecord, RunRecord, RunStatus, RunTrigger, InstanceRecord } from
 /** Column lists for SELECTs, kept next to the mappers that read them. */
 export const RUN_COLUMNS =
   "id, job, slot, trigger, instance_id, attempt, status, started_at, finished_at, heartbeat_at, " +
-  "exit_code, signal, error, missed_count, missed_until, created_at";
+  "exit_code, signal, error, missed_count, missed_until, blocked_by, created_at";
 
 export const JOB_COLUMNS =
   "name, spec, spec_hash, anchor, next_slot, paused, retired_at, queued_slot, last_run_id, " +
@@ -14,7 +14,7 @@ export interface RunRow {
   id: number; job: string; slot: number; trigger: string; instance_id: string | null; attempt: number;
   status: string; started_at: number | null; finished_at: number | null; heartbeat_at: number | null;
   exit_code: number | null; signal: string | null; error: string | null;
-  missed_count: number | null; missed_until: number | null; created_at: number;
+  missed_count: number | null; missed_until: number | null; blocked_by: number | null; created_at: number;
 }
 
 export function toRun(r: RunRow): RunRecord {
@@ -22,7 +22,7 @@ export function toRun(r: RunRow): RunRecord {
     id: r.id, job: r.job, slot: r.slot, trigger: r.trigger as RunTrigger, instanceId: r.instance_id,
     attempt: r.attempt, status: r.status as RunStatus, startedAt: r.started_at, finishedAt: r.finished_at,
     heartbeatAt: r.heartbeat_at, exitCode: r.exit_code, signal: r.signal, error: r.error,
-    missedCount: r.missed_count, missedUntil: r.missed_until, createdAt: r.created_at,
+    missedCount: r.missed_count, missedUntil: r.missed_until, blockedBy: r.blocked_by ?? null, createdAt: r.created_at,
   };
 }
 

@@ -30,6 +30,8 @@ export interface RunRecord {
   /** For `missed` records: how many slots, up to which one. */
   missedCount: number | null;
   missedUntil: number | null;
+  /** For `skipped` records: the run that was still going (or queued ahead) at the slot. */
+  blockedBy: number | null;
   createdAt: number;
 }
 

@@ -185,7 +185,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       // result waited for the store), never for a claim whose answer was lost and nobody ran.
       const statuses = await sql`SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status`;
       expect(statuses.map((r) => r.status as string).filter((s) => !["succeeded", "missed", "skipped"].includes(s))).toEqual([]);
-      const blockers = await sql`SELECT DISTINCT r.id, r.status FROM runs s JOIN runs r ON r.id = substring(s.error from '#([0-9]+)')::bigint
+      const blockers = await sql`SELECT DISTINCT r.id, r.status FROM runs s JOIN runs r ON r.id = s.blocked_by
         WHERE s.status = 'skipped'`;
       expect(blockers.filter((r) => r.status !== "succeeded")).toEqual([]);
       expect(resumedInMs).toBeLessThan(2_500); // claims are retried every second; the driver reconnects at once
@@ -233,7 +233,7 @@ describe.skipIf(!up)("several instances on one PostgreSQL store", () => {
       // running.
       expect(statuses.filter((r) => !["succeeded", "skipped"].includes(r.status as string))).toEqual([]);
       const skips = await sql`SELECT s.slot, s.instance_id = r.instance_id AS by_holder, r.status, r.finished_at
-        FROM runs s JOIN runs r ON r.id = substring(s.error from '#([0-9]+)')::bigint WHERE s.status = 'skipped'`;
+        FROM runs s JOIN runs r ON r.id = s.blocked_by WHERE s.status = 'skipped'`;
       expect(skips.length).toBe(Number(statuses.find((r) => r.status === "skipped")?.n ?? 0)); // each names its run
       expect(skips.filter((k) => k.status !== "succeeded")).toEqual([]);
       expect(skips.filter((k) => k.by_holder && Number(k.finished_at) < Number(k.slot) - CLOCK_SLACK_MS)).toEqual([]);

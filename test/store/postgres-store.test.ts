@@ -6,6 +6,7 @@ import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { makeSpec } from "../helpers/spec.js";
 import { describeStoreContract } from "./contract.js";
 import { describeOperationsContract } from "./contract-operations.js";
+import { describeClaimContract } from "./contract-claims.js";
 
 const BASE = PG_BASE;
 
@@ -27,6 +28,7 @@ afterAll(async () => {
 
 if (up) describeStoreContract("PostgresStore", () => PostgresStore.open(fresh()));
 if (up) describeOperationsContract("PostgresStore", () => PostgresStore.open(fresh()));
+if (up) describeClaimContract("PostgresStore", () => PostgresStore.open(fresh()));
 
 describe.skipIf(!up)("PostgresStore specifics", () => {
   it("keeps separate setups apart by schema in one database", async () => {

@@ -6,9 +6,11 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec, tempDir } from "../helpers/spec.js";
 import { describeStoreContract } from "./contract.js";
 import { describeOperationsContract } from "./contract-operations.js";
+import { describeClaimContract } from "./contract-claims.js";
 
 describeStoreContract("SqliteStore", async () => SqliteStore.open(join(tempDir(), "jobclock.db")));
 describeOperationsContract("SqliteStore", async () => SqliteStore.open(join(tempDir(), "jobclock.db")));
+describeClaimContract("SqliteStore", async () => SqliteStore.open(join(tempDir(), "jobclock.db")));
 
 describe("SqliteStore on disk", () => {
   it("creates the database file readable by its owner only", async () => {
