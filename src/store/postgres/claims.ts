@@ -1,5 +1,5 @@
 import { judgeClaim, type ClaimedJob, type ClaimVerdict } from "../claim/claim-rule.js";
-import { claimOutcome, claimWrites, type ClaimWrites, type NewRun } from "../claim/claim-writes.js";
+import { claimOutcome, claimWrites, type ClaimWrites } from "../claim/claim-writes.js";
 import type { ClaimOutcome, RunTrigger, SlotClaim } from "../types.js";
 import type { Tx } from "./apply.js";
 import type { Sql } from "./connect.js";
@@ -10,8 +10,8 @@ const BATCH = 100;
 
 /**
  * PostgreSQL's claim: the claim rule (claim-rule.ts) decided here, in the client, over rows read
- * and locked in the claim's transaction, and its rows written in bulk: about five statements for
- * a hundred claims. Each batch locks its jobs' rows with SKIP LOCKED, so it never waits on
+ * and locked in the claim's transaction, and its rows written in bulk: two round trips for a
+ * hundred claims (a third when triggers are among them). Each batch locks its jobs' rows with SKIP LOCKED, so it never waits on
  * another instance's batch: a row held elsewhere answers "contended" and is looked at again a
  * moment later. A job claimed twice in one batch (a burst of triggers) is judged in rounds, one
  * claim of it per round, so the second sees the first's run. A batch whose round trip fails may
@@ -52,31 +52,27 @@ interface LockedJob {
 
 async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> {
   const names = claims.map((c) => c.job);
-  const locked = new Map((await tx<LockedJob[]>`SELECT name, next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger
-    FROM jobs WHERE name = ANY(${names}::text[]) FOR UPDATE SKIP LOCKED`).map((r) => [r.name, r]));
+  // Sent together (one round trip). The second is a statement of its own, run after the first
+  // has its locks: it sees every run committed before a row was ours.
+  const [lockedRows, runningRows] = await Promise.all([
+    tx<LockedJob[]>`SELECT name, next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger
+      FROM jobs WHERE name = ANY(${names}::text[]) FOR UPDATE SKIP LOCKED`,
+    tx`SELECT job, id FROM runs WHERE job = ANY(${names}::text[]) AND status = 'running' ORDER BY id`,
+  ]);
+  const locked = new Map(lockedRows.map((r) => [r.name, r]));
+  const running = new Map<string, number[]>();
+  for (const r of runningRows) (running.get(r.job as string) ?? running.set(r.job as string, []).get(r.job as string)!).push(Number(r.id));
   const absent = names.filter((n) => !locked.has(n));
   const present = absent.length === 0 ? new Set<string>() : new Set((await tx`SELECT name FROM jobs WHERE name = ANY(${absent}::text[])`).map((r) => r.name as string));
-  // A statement of its own, after the lock: it sees every run committed before the row was ours.
-  const running = new Map<string, number[]>();
-  if (locked.size > 0) {
-    for (const r of await tx`SELECT job, id FROM runs WHERE job = ANY(${[...locked.keys()]}::text[]) AND status = 'running' ORDER BY id`) {
-      const list = running.get(r.job as string) ?? running.set(r.job as string, []).get(r.job as string)!;
-      list.push(Number(r.id));
-    }
-  }
   const judged = claims.map((c): { verdict: ClaimVerdict; writes: ClaimWrites | null } => {
     const row = locked.get(c.job);
     if (!row) return { verdict: { kind: "lost" }, writes: null }; // answered below: contended, or no such job
     const verdict = judgeClaim(c, claimedJob(row), running.get(c.job) ?? []);
     return { verdict, writes: verdict.kind === "go" ? claimWrites(c, verdict) : null };
   });
-  const triggers = judged.flatMap((j) => (j.writes?.triggerId != null ? [j.writes.triggerId] : []));
-  const wonTriggers = triggers.length === 0 ? new Set<number>() : new Set((await tx`UPDATE triggers SET claimed_by = ${claims[0]!.instanceId}, claimed_at = ${claims[0]!.now}
-    WHERE id = ANY(${triggers}::bigint[]) AND claimed_by IS NULL RETURNING id`).map((r) => Number(r.id)));
-  const live = judged.map((j) => (j.writes && (j.writes.triggerId === null || wonTriggers.has(j.writes.triggerId)) ? j.writes : null));
-  const missedIds = await insertRuns(tx, live.map((w) => w?.missed ?? null));
-  const runIds = await insertRuns(tx, live.map((w, k) => (w && (!w.missed || missedIds[k] !== null) ? w.run : null)));
-  await updateJobs(tx, claims, live, missedIds, runIds);
+  const won = await claimTriggers(tx, claims[0]!, judged.flatMap((j) => (j.writes?.triggerId != null ? [j.writes.triggerId] : [])));
+  const live = judged.map((j) => (j.writes && (j.writes.triggerId === null || won.has(j.writes.triggerId)) ? j.writes : null));
+  const { missedIds, runIds } = await writeClaims(tx, claims, live);
   const links = live.flatMap((w, k) => (w?.triggerId != null && runIds[k] != null ? [{ id: w.triggerId, run: runIds[k] }] : []));
   if (links.length > 0) {
     await tx`UPDATE triggers SET run_id = l.run FROM jsonb_to_recordset(${tx.json(links as never)}) AS l(id bigint, run bigint) WHERE triggers.id = l.id`;
@@ -91,47 +87,68 @@ async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> 
   });
 }
 
-/** Inserts the rows given (nulls skipped); each one's id, or null where the unique index refused it (the slot was taken). */
-async function insertRuns(tx: Tx, rows: (NewRun | null)[]): Promise<(number | null)[]> {
-  const wanted = rows.flatMap((r, k) => (r ? [{ k, ...r }] : []));
-  const ids: (number | null)[] = rows.map(() => null);
-  if (wanted.length === 0) return ids;
-  const inserted = await tx`INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error,
-      missed_count, missed_until, blocked_by, created_at)
-    SELECT job, slot, trigger, "instanceId", 1, status, "startedAt", "startedAt", error, "missedCount", "missedUntil", "blockedBy", "createdAt"
-    FROM jsonb_to_recordset(${tx.json(wanted as never)}) AS r(k int, job text, slot bigint, trigger text, "instanceId" text, status text,
-      "startedAt" bigint, error text, "missedCount" bigint, "missedUntil" bigint, "blockedBy" bigint, "createdAt" bigint)
-    ORDER BY k
-    ON CONFLICT DO NOTHING RETURNING id, job, slot, status`;
-  // Within a round a job has one claim, and so at most one row of each status here.
-  const byKey = new Map(inserted.map((r) => [`${r.job}\u0000${r.status}`, Number(r.id)]));
-  for (const w of wanted) ids[w.k] = byKey.get(`${w.job}\u0000${w.status}`) ?? null;
-  return ids;
+/** A trigger claim owns its trigger row first (compare-and-set); the ids won here. */
+async function claimTriggers(tx: Tx, c: SlotClaim, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const won = await tx`UPDATE triggers SET claimed_by = ${c.instanceId}, claimed_at = ${c.now}
+    WHERE id = ANY(${ids}::bigint[]) AND claimed_by IS NULL RETURNING id`;
+  return new Set(won.map((r) => Number(r.id)));
 }
 
-/** The one write to each job row: past the slot, the queue emptied or filled, the run that started. */
-async function updateJobs(tx: Tx, claims: SlotClaim[], live: (ClaimWrites | null)[], missedIds: (number | null)[], runIds: (number | null)[]): Promise<void> {
-  const updates = live.flatMap((w, k) => {
-    if (!w) return [];
-    const taken = (w.missed !== null && missedIds[k] === null) || (w.run !== null && runIds[k] === null);
-    const started = w.run?.status === "running" && runIds[k] !== null ? runIds[k] : null;
-    const queue = !taken && (w.missed === null || missedIds[k] !== null) ? w.setQueue : null;
-    if (!w.advanceTo && !w.clearQueue && !queue && started === null) return [];
-    return [{
-      name: claims[k]!.job, advance: w.advanceTo !== null, next: w.advanceTo?.nextSlot ?? null, clear: w.clearQueue,
-      queueSlot: queue?.slot ?? null, queueTrigger: queue?.trigger ?? null, started, at: claims[k]!.now,
-    }];
-  });
-  if (updates.length === 0) return;
-  await tx`UPDATE jobs SET
-      next_slot = CASE WHEN u.advance THEN u.next ELSE jobs.next_slot END,
-      queued_slot = CASE WHEN u."queueSlot" IS NOT NULL THEN u."queueSlot" WHEN u.clear THEN NULL ELSE jobs.queued_slot END,
-      queued_trigger = CASE WHEN u."queueSlot" IS NOT NULL THEN u."queueTrigger" WHEN u.clear THEN NULL ELSE jobs.queued_trigger END,
-      last_run_id = coalesce(u.started, jobs.last_run_id),
-      last_started_at = CASE WHEN u.started IS NOT NULL THEN u.at ELSE jobs.last_started_at END
-    FROM jsonb_to_recordset(${tx.json(updates as never)}) AS u(name text, advance boolean, next bigint, clear boolean,
-      "queueSlot" bigint, "queueTrigger" text, started bigint, at bigint)
-    WHERE jobs.name = u.name`;
+/**
+ * Every row the round's claims write, in one statement: the missed records, then the runs of
+ * the claims whose missed record went in (a refused one means the slot was taken), then the one
+ * write to each job row (past the slot, the queue emptied or filled, the run that started).
+ * Returns the inserted ids by claim; null where the unique index refused a row.
+ */
+async function writeClaims(tx: Tx, claims: SlotClaim[], live: (ClaimWrites | null)[]): Promise<{ missedIds: (number | null)[]; runIds: (number | null)[] }> {
+  const missedIds: (number | null)[] = claims.map(() => null);
+  const runIds: (number | null)[] = claims.map(() => null);
+  const rows = live.flatMap((w, k) => (w ? [payload(claims[k]!, w)] : []));
+  if (rows.length === 0) return { missedIds, runIds };
+  const written = await tx`WITH p AS (
+      SELECT * FROM jsonb_to_recordset(${tx.json(rows as never)}) AS p(job text, inst text, at bigint, advance boolean, next bigint,
+        clear boolean, q_slot bigint, q_trigger text, m_slot bigint, m_error text, m_count bigint, m_until bigint,
+        r_slot bigint, r_status text, r_trigger text, r_error text, r_blocked bigint)
+    ), missed AS (
+      INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, error, missed_count, missed_until, created_at)
+      SELECT job, m_slot, 'schedule', inst, 1, 'missed', m_error, m_count, m_until, at FROM p WHERE m_slot IS NOT NULL
+      ON CONFLICT DO NOTHING RETURNING id, job
+    ), ok AS (
+      SELECT * FROM p WHERE m_slot IS NULL OR job IN (SELECT job FROM missed)
+    ), run AS (
+      INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error, blocked_by, created_at)
+      SELECT job, r_slot, r_trigger, inst, 1, r_status, CASE WHEN r_status = 'running' THEN at END,
+        CASE WHEN r_status = 'running' THEN at END, r_error, r_blocked, at
+      FROM ok WHERE r_slot IS NOT NULL
+      ON CONFLICT DO NOTHING RETURNING id, job, status
+    ), job_rows AS (
+      UPDATE jobs SET
+        next_slot = CASE WHEN p.advance THEN p.next ELSE jobs.next_slot END,
+        queued_slot = CASE WHEN ok.q_slot IS NOT NULL THEN ok.q_slot WHEN p.clear THEN NULL ELSE jobs.queued_slot END,
+        queued_trigger = CASE WHEN ok.q_slot IS NOT NULL THEN ok.q_trigger WHEN p.clear THEN NULL ELSE jobs.queued_trigger END,
+        last_run_id = coalesce(started.id, jobs.last_run_id),
+        last_started_at = CASE WHEN started.id IS NOT NULL THEN p.at ELSE jobs.last_started_at END
+      FROM p LEFT JOIN ok ON ok.job = p.job LEFT JOIN run started ON started.job = p.job AND started.status = 'running'
+      WHERE jobs.name = p.job
+      RETURNING jobs.name
+    )
+    SELECT 'missed' AS what, id, job FROM missed UNION ALL SELECT 'run', id, job FROM run`;
+  // Within a round each job has one claim: its missed record and its run, at most one of each.
+  const index = new Map(claims.map((c, k) => [c.job, k]));
+  for (const r of written) (r.what === "missed" ? missedIds : runIds)[index.get(r.job as string)!] = Number(r.id);
+  return { missedIds, runIds };
+}
+
+/** One claim's rows, flat, for jsonb_to_recordset. */
+function payload(c: SlotClaim, w: ClaimWrites): Record<string, unknown> {
+  return {
+    job: c.job, inst: c.instanceId, at: c.now, advance: w.advanceTo !== null, next: w.advanceTo?.nextSlot ?? null, clear: w.clearQueue,
+    q_slot: w.setQueue?.slot ?? null, q_trigger: w.setQueue?.trigger ?? null,
+    m_slot: w.missed?.slot ?? null, m_error: w.missed?.error ?? null, m_count: w.missed?.missedCount ?? null, m_until: w.missed?.missedUntil ?? null,
+    r_slot: w.run?.slot ?? null, r_status: w.run?.status ?? null, r_trigger: w.run?.trigger ?? null, r_error: w.run?.error ?? null,
+    r_blocked: w.run?.blockedBy ?? null,
+  };
 }
 
 function claimedJob(r: LockedJob): ClaimedJob {
