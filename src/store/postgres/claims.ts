@@ -1,17 +1,18 @@
 import { judgeClaim, type ClaimedJob, type ClaimVerdict } from "../claim/claim-rule.js";
-import { claimOutcome, claimWrites, type ClaimWrites } from "../claim/claim-writes.js";
+import { claimOutcome, claimWrites, type ClaimWrites, type NewRun } from "../claim/claim-writes.js";
 import type { ClaimOutcome, RunTrigger, SlotClaim } from "../types.js";
 import type { Tx } from "./apply.js";
 import type { Sql } from "./connect.js";
 
-// Claims per transaction. Batches go out together (the driver spreads them over its
-// connections), so the database works on them in parallel; each holds its rows briefly.
-const BATCH = 100;
+// Claims per transaction. Each transaction costs a handful of statements whatever its size (and
+// on these VMs each statement's write and wakeup is most of the cost), so batches are large;
+// several go out together (the driver spreads them over its connections).
+const BATCH = 200;
 
 /**
  * PostgreSQL's claim: the claim rule (claim-rule.ts) decided here, in the client, over rows read
- * and locked in the claim's transaction, and its rows written in bulk: two round trips for a
- * hundred claims (a third when triggers are among them). Each batch locks its jobs' rows with SKIP LOCKED, so it never waits on
+ * and locked in the claim's transaction, and its rows written in bulk: a few statements for
+ * hundreds of claims. Each batch locks its jobs' rows with SKIP LOCKED, so it never waits on
  * another instance's batch: a row held elsewhere answers "contended" and is looked at again a
  * moment later. A job claimed twice in one batch (a burst of triggers) is judged in rounds, one
  * claim of it per round, so the second sees the first's run. A batch whose round trip fails may
@@ -96,59 +97,57 @@ async function claimTriggers(tx: Tx, c: SlotClaim, ids: number[]): Promise<Set<n
 }
 
 /**
- * Every row the round's claims write, in one statement: the missed records, then the runs of
- * the claims whose missed record went in (a refused one means the slot was taken), then the one
- * write to each job row (past the slot, the queue emptied or filled, the run that started).
- * Returns the inserted ids by claim; null where the unique index refused a row.
+ * Every row the round's claims write: the missed records (rare: a catch-up), then the runs of
+ * the claims whose missed record went in (a refused one means the slot was taken), then the
+ * one write to each job row (past the slot, the queue emptied or filled, the run that started).
+ * Plain bulk statements over a recordset: joins between a statement's own CTEs were planned
+ * as nested loops and cost the server more than the round trip they saved. Returns the
+ * inserted ids by claim; null where the unique index refused a row.
  */
 async function writeClaims(tx: Tx, claims: SlotClaim[], live: (ClaimWrites | null)[]): Promise<{ missedIds: (number | null)[]; runIds: (number | null)[] }> {
-  const missedIds: (number | null)[] = claims.map(() => null);
-  const runIds: (number | null)[] = claims.map(() => null);
-  const rows = live.flatMap((w, k) => (w ? [payload(claims[k]!, w)] : []));
-  if (rows.length === 0) return { missedIds, runIds };
-  const written = await tx`WITH p AS (
-      SELECT * FROM jsonb_to_recordset(${tx.json(rows as never)}) AS p(job text, inst text, at bigint, advance boolean, next bigint,
-        clear boolean, q_slot bigint, q_trigger text, m_slot bigint, m_error text, m_count bigint, m_until bigint,
-        r_slot bigint, r_status text, r_trigger text, r_error text, r_blocked bigint)
-    ), missed AS (
-      INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, error, missed_count, missed_until, created_at)
-      SELECT job, m_slot, 'schedule', inst, 1, 'missed', m_error, m_count, m_until, at FROM p WHERE m_slot IS NOT NULL
-      ON CONFLICT DO NOTHING RETURNING id, job
-    ), ok AS (
-      SELECT * FROM p WHERE m_slot IS NULL OR job IN (SELECT job FROM missed)
-    ), run AS (
-      INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error, blocked_by, created_at)
-      SELECT job, r_slot, r_trigger, inst, 1, r_status, CASE WHEN r_status = 'running' THEN at END,
-        CASE WHEN r_status = 'running' THEN at END, r_error, r_blocked, at
-      FROM ok WHERE r_slot IS NOT NULL
-      ON CONFLICT DO NOTHING RETURNING id, job, status
-    ), job_rows AS (
-      UPDATE jobs SET
-        next_slot = CASE WHEN p.advance THEN p.next ELSE jobs.next_slot END,
-        queued_slot = CASE WHEN ok.q_slot IS NOT NULL THEN ok.q_slot WHEN p.clear THEN NULL ELSE jobs.queued_slot END,
-        queued_trigger = CASE WHEN ok.q_slot IS NOT NULL THEN ok.q_trigger WHEN p.clear THEN NULL ELSE jobs.queued_trigger END,
-        last_run_id = coalesce(started.id, jobs.last_run_id),
-        last_started_at = CASE WHEN started.id IS NOT NULL THEN p.at ELSE jobs.last_started_at END
-      FROM p LEFT JOIN ok ON ok.job = p.job LEFT JOIN run started ON started.job = p.job AND started.status = 'running'
-      WHERE jobs.name = p.job
-      RETURNING jobs.name
-    )
-    SELECT 'missed' AS what, id, job FROM missed UNION ALL SELECT 'run', id, job FROM run`;
-  // Within a round each job has one claim: its missed record and its run, at most one of each.
-  const index = new Map(claims.map((c, k) => [c.job, k]));
-  for (const r of written) (r.what === "missed" ? missedIds : runIds)[index.get(r.job as string)!] = Number(r.id);
+  const missedIds = await insertRuns(tx, live.map((w) => w?.missed ?? null));
+  const runIds = await insertRuns(tx, live.map((w, k) => (w?.run && (!w.missed || missedIds[k] !== null) ? w.run : null)));
+  const updates = live.flatMap((w, k) => {
+    if (!w) return [];
+    const taken = w.missed !== null && missedIds[k] === null;
+    const started = w.run?.status === "running" ? runIds[k] : null;
+    return [{
+      name: claims[k]!.job, advance: w.advanceTo !== null, next: w.advanceTo?.nextSlot ?? null, clear: w.clearQueue,
+      queueSlot: taken ? null : (w.setQueue?.slot ?? null), queueTrigger: taken ? null : (w.setQueue?.trigger ?? null),
+      started: started ?? null, at: claims[k]!.now,
+    }];
+  });
+  if (updates.length > 0) {
+    await tx`UPDATE jobs SET
+        next_slot = CASE WHEN u.advance THEN u.next ELSE jobs.next_slot END,
+        queued_slot = CASE WHEN u."queueSlot" IS NOT NULL THEN u."queueSlot" WHEN u.clear THEN NULL ELSE jobs.queued_slot END,
+        queued_trigger = CASE WHEN u."queueSlot" IS NOT NULL THEN u."queueTrigger" WHEN u.clear THEN NULL ELSE jobs.queued_trigger END,
+        last_run_id = coalesce(u.started, jobs.last_run_id),
+        last_started_at = CASE WHEN u.started IS NOT NULL THEN u.at ELSE jobs.last_started_at END
+      FROM jsonb_to_recordset(${tx.json(updates as never)}) AS u(name text, advance boolean, next bigint, clear boolean,
+        "queueSlot" bigint, "queueTrigger" text, started bigint, at bigint)
+      WHERE jobs.name = u.name`;
+  }
   return { missedIds, runIds };
 }
 
-/** One claim's rows, flat, for jsonb_to_recordset. */
-function payload(c: SlotClaim, w: ClaimWrites): Record<string, unknown> {
-  return {
-    job: c.job, inst: c.instanceId, at: c.now, advance: w.advanceTo !== null, next: w.advanceTo?.nextSlot ?? null, clear: w.clearQueue,
-    q_slot: w.setQueue?.slot ?? null, q_trigger: w.setQueue?.trigger ?? null,
-    m_slot: w.missed?.slot ?? null, m_error: w.missed?.error ?? null, m_count: w.missed?.missedCount ?? null, m_until: w.missed?.missedUntil ?? null,
-    r_slot: w.run?.slot ?? null, r_status: w.run?.status ?? null, r_trigger: w.run?.trigger ?? null, r_error: w.run?.error ?? null,
-    r_blocked: w.run?.blockedBy ?? null,
-  };
+/** Inserts the rows given (nulls skipped); each one's id, or null where the unique index refused it. */
+async function insertRuns(tx: Tx, rows: (NewRun | null)[]): Promise<(number | null)[]> {
+  const ids: (number | null)[] = rows.map(() => null);
+  const wanted = rows.flatMap((r, k) => (r ? [{ k, job: r.job, slot: r.slot, trigger: r.trigger, inst: r.instanceId, status: r.status,
+    started: r.startedAt, error: r.error, count: r.missedCount, until: r.missedUntil, blocked: r.blockedBy, at: r.createdAt }] : []));
+  if (wanted.length === 0) return ids;
+  const inserted = await tx`INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error,
+      missed_count, missed_until, blocked_by, created_at)
+    SELECT job, slot, trigger, inst, 1, status, started, started, error, count, until, blocked, at
+    FROM jsonb_to_recordset(${tx.json(wanted as never)}) AS r(k int, job text, slot bigint, trigger text, inst text, status text,
+      started bigint, error text, count bigint, until bigint, blocked bigint, at bigint)
+    ORDER BY k
+    ON CONFLICT DO NOTHING RETURNING id, job`;
+  // Within a round each job has one claim, so one row of this statement at most.
+  const index = new Map(wanted.map((w) => [w.job, w.k]));
+  for (const r of inserted) ids[index.get(r.job as string)!] = Number(r.id);
+  return ids;
 }
 
 function claimedJob(r: LockedJob): ClaimedJob {
