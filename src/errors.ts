@@ -40,9 +40,19 @@ export class UnknownJobError extends JobclockError {
   }
 }
 
+/**
+ * A store call failed. `transient`: the store could not be reached, or was busy (a connection
+ * refused or cut, a lock held elsewhere, no answer in time): the same call may well work in a
+ * moment, and is worth trying again as soon as the store answers. Otherwise the store refused
+ * it (a full disk, a file that is not a database, bad credentials): retrying will not help
+ * until someone acts.
+ */
 export class StoreError extends JobclockError {
-  constructor(code: string, message: string) {
+  readonly transient: boolean;
+
+  constructor(code: string, message: string, options: { transient?: boolean } = {}) {
     super(code, message, 1);
+    this.transient = options.transient ?? false;
   }
 }
 

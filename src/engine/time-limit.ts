@@ -1,3 +1,5 @@
+import { StoreError } from "../errors.js";
+
 /** How long a store call on the scheduling path may take before it counts as failed. */
 export const STORE_CALL_LIMIT_MS = 10_000;
 
@@ -10,7 +12,7 @@ export const STORE_CALL_LIMIT_MS = 10_000;
 export function withTimeLimit<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: the store did not answer within ${ms}ms`)), ms);
+    timer = setTimeout(() => reject(new StoreError("STORE_TIMEOUT", `${what}: the store did not answer within ${ms}ms`, { transient: true })), ms);
     timer.unref?.();
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));

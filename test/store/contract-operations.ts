@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApplyRefusedError } from "../../src/store/apply-guard.js";
+import { StoreError } from "../../src/errors.js";
 import type { Store } from "../../src/store/types.js";
 import { makeSpec } from "../helpers/spec.js";
 
@@ -111,6 +112,23 @@ export function describeOperationsContract(name: string, open: () => Promise<Sto
       // the first job set, from another machine, is still known as stale.
       const stale = await refusal(store.applyJobs([makeSpec("a"), makeSpec("b")], T0 + 31 * day, { ...guarded, host: "elsewhere" }));
       expect((stale as ApplyRefusedError).reason).toBe("stale");
+    });
+
+    it("turns every failure into a StoreError, transient or not, never a raw driver error", async () => {
+      const other = await open();
+      await other.applyJobs([makeSpec("a")], T0);
+      await other.close();
+      const calls: [string, () => Promise<unknown>][] = [
+        ["listJobs", () => other.listJobs()], ["getRun", () => other.getRun(1)], ["heartbeat", () => other.heartbeat("i", T0, [])],
+        ["claimSlots", () => other.claimSlots([])], ["listOpenIncidents", () => other.listOpenIncidents()], ["setPaused", () => other.setPaused("a", true, T0)],
+      ];
+      for (const [name, call] of calls) {
+        const error = await call().then(() => null, (e: unknown) => e);
+        if (name === "claimSlots" && error === null) continue; // nothing to claim: no call made
+        expect(error, name).toBeInstanceOf(StoreError);
+        // A closed PostgreSQL pool is a connection fault (retry); a closed SQLite file is not.
+        expect((error as StoreError).transient, name).toBe(other.kind === "postgres");
+      }
     });
 
     it("keeps at most keepRows control events and generations, the newest", async () => {

@@ -20,6 +20,7 @@ const BATCH = 200;
  * looks for them (LostClaims); the other batches' answers stand.
  */
 export async function claimAll(sql: Sql, claims: SlotClaim[]): Promise<ClaimOutcome[]> {
+  if (claims.length === 0) return [];
   const batches: SlotClaim[][] = [];
   for (let i = 0; i < claims.length; i += BATCH) batches.push(claims.slice(i, i + BATCH));
   const settled = await Promise.allSettled(batches.map((batch) => sql.begin((tx) => claimBatch(tx, batch))));

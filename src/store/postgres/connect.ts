@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { fileURLToPath } from "node:url";
-import { StoreError } from "../../errors.js";
+import { JobclockError, StoreError } from "../../errors.js";
 import { badPercentEscape, redactStoreUrl } from "../../config/store-url.js";
 import { loadMigrations } from "../migrations.js";
 
@@ -78,13 +78,23 @@ export async function migrate(sql: Sql, schema: string, description: string): Pr
   });
 }
 
+// Connection faults (the driver's and the socket's) and the server's "not now" answers: worth another try.
+const TRANSIENT = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ETIMEDOUT", "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED",
+  "57P01", "57P02", "57P03", "53300", "40001", "40P01", "55P03",
+]);
+
+/** Every PostgreSQL failure as a StoreError, transient or not, with a message that names the store (redacted) and the fix. */
 export function translatePgError(error: unknown, description: string): Error {
-  if (error instanceof StoreError) return error;
+  if (error instanceof JobclockError) return error;
   const e = error as { code?: string; message?: string };
-  if (e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "CONNECT_TIMEOUT") {
-    return new StoreError("STORE_UNREACHABLE", `store ${description} is unreachable (${e.code}); check that PostgreSQL runs and the URL is right`);
+  const code = e.code ?? "";
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "CONNECT_TIMEOUT" || code === "EHOSTUNREACH") {
+    return new StoreError("STORE_UNREACHABLE", `store ${description} is unreachable (${code}); check that PostgreSQL runs and the URL is right`, { transient: true });
   }
-  if (e.code === "28P01" || e.code === "28000") return new StoreError("STORE_AUTH", `store ${description}: authentication failed; check the user and password`);
-  if (e.code === "3D000") return new StoreError("STORE_MISSING", `store ${description}: the database does not exist; create it first`);
+  if (code === "28P01" || code === "28000") return new StoreError("STORE_AUTH", `store ${description}: authentication failed; check the user and password`);
+  if (code === "3D000") return new StoreError("STORE_MISSING", `store ${description}: the database does not exist; create it first`);
+  if (TRANSIENT.has(code)) return new StoreError("STORE_UNAVAILABLE", `store ${description}: ${e.message ?? code} (${code}); retrying`, { transient: true });
   return new StoreError("STORE_FAILED", `store ${description}: ${e.message ?? String(error)}`);
 }

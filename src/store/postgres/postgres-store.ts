@@ -7,6 +7,7 @@ import type {
   RunFilter, RunOutput, RunRecord, RunResult, RunStatus, SlotClaim, Store, Timeline, TimelineQuery, TriggerRequest,
 } from "../types.js";
 import { applyInBulk } from "./apply.js";
+import { withTypedErrors } from "../typed-errors.js";
 import { ApplyRefusedError, refusedEvent } from "../apply-guard.js";
 import { claimAll } from "./claims.js";
 import { connect, migrate, translatePgError, type Sql } from "./connect.js";
@@ -32,6 +33,7 @@ export class PostgresStore extends WithIncidents implements Store {
   static async open(url: string): Promise<PostgresStore> {
     const { sql, schema } = connect(url);
     const store = new PostgresStore(sql, schema, url);
+    withTypedErrors(store, (error) => translatePgError(error, store.description));
     try {
       await migrate(sql, schema, store.description);
     } catch (error) {

@@ -4,7 +4,7 @@ import { makeFolders } from "../../os/folders.js";
 import { fileKind, NotRegularFileError, openRegularSync } from "../../os/regular-file.js";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { StoreError } from "../../errors.js";
+import { JobclockError, StoreError } from "../../errors.js";
 import { loadMigrations } from "../migrations.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -176,14 +176,14 @@ function ownerName(uid: number): string {
 }
 
 export function translateSqliteError(error: unknown, path: string): Error {
-  if (error instanceof StoreError) return error;
+  if (error instanceof JobclockError) return error;
   const code = (error as { code?: string }).code ?? "";
   const message = (error as Error).message ?? String(error);
   if (code === "SQLITE_NOTADB" || /not a database/i.test(message)) {
     return new StoreError("STORE_NOT_SQLITE", `store file ${path} is not a SQLite database; point store at a new path (the file was left untouched)`);
   }
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
-    return new StoreError("STORE_LOCKED", `store ${path} is locked by another process; try again, or find what holds it (fuser ${path})`);
+    return new StoreError("STORE_LOCKED", `store ${path} is locked by another process; try again, or find what holds it (fuser ${path})`, { transient: true });
   }
   if (code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM") {
     return new StoreError("STORE_UNWRITABLE", `cannot open store ${path} for writing (${message}): ${ownershipText(path)}`);

@@ -11,6 +11,7 @@ import { watchDatabase } from "./file-watch.js";
 import { SqliteIncidents } from "./incidents.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
 import { applyJobsTx } from "./apply.js";
+import { withTypedErrors } from "../typed-errors.js";
 import { ApplyRefusedError, refusedEvent } from "../apply-guard.js";
 import { controlEventsSince, pruneBookkeepingTx, recordControl } from "./bookkeeping.js";
 import { JOB_COLUMNS, RUN_COLUMNS, toInstance, toJob, toRun, type InstanceRow, type JobRow, type RunRow } from "../rows.js";
@@ -61,7 +62,7 @@ export class SqliteStore extends WithIncidents implements Store {
 
 
   static open(path: string, options?: SqliteOpenOptions): SqliteStore {
-    return new SqliteStore(openSqlite(path, options), path);
+    return withTypedErrors(new SqliteStore(openSqlite(path, options), path), (error) => translateSqliteError(error, path));
   }
 
   async close(): Promise<void> {
