@@ -1,5 +1,4 @@
 export { createScheduler, Scheduler, type JobOptions, type SchedulerOptions } from "./scheduler.js";
-export { Engine, type EngineOptions } from "./engine/engine.js";
 export type { EngineEvents } from "./engine/events.js";
 export type { JobContext, JobHandler, JobLog } from "./run/types.js";
 export type { JobSpec, OverlapPolicy } from "./job-spec.js";

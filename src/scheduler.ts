@@ -6,7 +6,7 @@ import { jobSchema, describeIssues } from "./config/schema.js";
 import { resolveStoreUrl } from "./config/store-url.js";
 import { Engine } from "./engine/engine.js";
 import { SpecInterner } from "./engine/intern.js";
-import type { EngineEvents } from "./engine/events.js";
+import type { EngineEmitter, EngineEvents } from "./engine/events.js";
 import { ConfigError } from "./errors.js";
 import type { JobSpec } from "./job-spec.js";
 import type { Logger } from "./logger.js";
@@ -62,7 +62,8 @@ export interface SchedulerOptions {
 }
 
 /**
- * The library entry point (PRODUCT §9). The daemon is built on this same class.
+ * The library's one entry point; the daemon is built on this same class, through these same
+ * methods (the Engine inside is not part of the API).
  *
  *   const clock = createScheduler({ store: "sqlite:./data/jobclock.db" });
  *   clock.job("sync-orders", { every: "5m" }, async (ctx) => { … });
@@ -105,8 +106,9 @@ export class Scheduler {
   async start(): Promise<{ applied: ApplyReport | null; refused: ApplyRefusedError | null }> {
     if (this.engineRef) throw new Error("the scheduler is already started");
     // Nothing defined at all (no job(), no setJobs()): follow the store's jobs as they are. An
-    // empty apply would retire every job of a store other processes share.
-    const specs = this.specs ?? (this.definitions.size > 0 ? this.resolveDefinitions() : null);
+    // empty apply would retire every job of a store other processes share. Both: one job set.
+    const defined = this.definitions.size > 0 ? this.resolveDefinitions() : null;
+    const specs = defined && this.specs ? mergeJobSets(defined, this.specs) : (defined ?? this.specs);
     // Resolved specs replace the user's definitions; with 100,000 jobs, holding both at once
     // is what sets the process's peak memory.
     this.definitions.clear();
@@ -143,11 +145,53 @@ export class Scheduler {
     return null;
   }
 
+  /** Drains (no new slots; running runs finish for up to `timeout`, then are cancelled) and closes the store. */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
-    const engine = this.engineRef;
-    if (!engine) return;
-    await engine.stop(ms(options.timeout));
+    if (!this.engineRef) return;
+    await this.drain(options);
+    await this.close();
+  }
+
+  /**
+   * Takes no new slots and lets running runs finish for up to `timeout` (default: the
+   * scheduler's shutdownTimeout), then cancels what is left. The store stays open (for what
+   * must still be written, such as notifications) until `close()`.
+   */
+  async drain(options: { timeout?: Duration } = {}): Promise<void> {
+    await this.engineRef?.stop(ms(options.timeout));
+  }
+
+  /** Closes the store, unless it was given open (then it is the caller's). */
+  async close(): Promise<void> {
     if (typeof this.options.store !== "object") await this.storeRef?.close();
+  }
+
+  /** This process's id among the store's instances. */
+  get instanceId(): string {
+    return this.engine.instanceId;
+  }
+
+  get host(): string {
+    return this.engine.host;
+  }
+
+  /** The clock slots are judged on: this machine's, corrected to the store's (PostgreSQL). */
+  get clock(): Clock {
+    return this.engine.clock;
+  }
+
+  /** The engine's typed events, for watchers that follow them (health, metrics). */
+  get events(): EngineEmitter {
+    return this.engine.events;
+  }
+
+  get uptimeMs(): number {
+    return this.engineRef?.uptimeMs ?? 0;
+  }
+
+  /** Reports (or, with null, clears) something wrong with this process itself, shown by `status`. */
+  setProblem(key: string, text: string | null): void {
+    this.engine.setProblem(key, text);
   }
 
   trigger(name: string, source?: string): Promise<void> {
@@ -169,6 +213,7 @@ export class Scheduler {
     return this.engineRef?.activeRuns() ?? [];
   }
 
+  /** The engine itself, for tests; everything else goes through the methods above. */
   get engine(): Engine {
     if (!this.engineRef) throw new Error("the scheduler is not started; call start() first");
     return this.engineRef;
@@ -217,6 +262,14 @@ export class Scheduler {
 
 export function createScheduler(options: SchedulerOptions = {}): Scheduler {
   return new Scheduler(options);
+}
+
+/** `job()` definitions and `setJobs()` specs together, names unique across both. */
+function mergeJobSets(a: JobSpec[], b: JobSpec[]): JobSpec[] {
+  const names = new Set(a.map((s) => s.name));
+  const twice = b.filter((s) => names.has(s.name)).map((s) => `jobs.${s.name}: defined by job() and by setJobs(); job names are unique`);
+  if (twice.length > 0) throw new ConfigError(twice, "invalid job definitions");
+  return [...a, ...b];
 }
 
 /** Scheduler-level durations: milliseconds, or a duration string such as "30s". */

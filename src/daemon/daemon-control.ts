@@ -64,7 +64,7 @@ export class DaemonControl {
     }
     if (this.stopSignal) {
       this.logger.warn(`${signal} again: cancelling running jobs now`);
-      void this.scheduler.engine.stop(0);
+      void this.scheduler.drain({ timeout: 0 });
       return;
     }
     this.stopSignal = signal;
@@ -96,10 +96,10 @@ export class DaemonControl {
     this.logger.info({ signal, running: runs.map((r) => `${r.job}#${r.id}`) }, `stopping: waiting up to ${timeoutMs}ms for ${runs.length} run(s)`);
     // Drain the engine first (health checks and notifications keep running meanwhile), then stop
     // those, then close the store.
-    scheduler.engine.stop()
+    scheduler.drain()
       .then(() => this.beforeStop())
       .catch((error) => this.logger.warn({ err: error }, "stopping health checks and notifications failed"))
-      .then(() => scheduler.stop())
+      .then(() => scheduler.close())
       .then(
       () => this.resolveStopped(0),
       (error) => {

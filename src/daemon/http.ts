@@ -21,13 +21,12 @@ export async function startHttp(
   scheduler: Scheduler, config: Config, watchers: Watchers, logger: pino.Logger, logSink?: () => LogSinkStats,
 ): Promise<DaemonHttp | null> {
   if (!config.http) return null;
-  const engine = scheduler.engine;
   const store = scheduler.store;
-  const now = () => engine.clock.now();
+  const now = () => scheduler.clock.now();
   const metrics = new Metrics({
-    events: engine.events,
+    events: scheduler.events,
     health: () => watchers.monitor.states(now()),
-    runningRuns: () => engine.activeRuns().length,
+    runningRuns: () => scheduler.activeRuns().length,
     instances: () => store.listInstances(),
     liveWithinMs: config.abandonAfterMs,
     now,
@@ -36,8 +35,8 @@ export async function startHttp(
   const server = new HttpServer({
     config: config.http,
     api: {
-      store, control: engine, instanceId: engine.instanceId, version: VERSION,
-      uptimeMs: () => engine.uptimeMs, abandonAfterMs: config.abandonAfterMs, now,
+      store, control: scheduler, instanceId: scheduler.instanceId, version: VERSION,
+      uptimeMs: () => scheduler.uptimeMs, abandonAfterMs: config.abandonAfterMs, now,
     },
     metrics,
     log: logger,

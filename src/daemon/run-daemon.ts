@@ -170,8 +170,7 @@ async function startScheduler(config: Config, supervisor: string | null, logger:
       logger.error({ reason: refused.reason }, `the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
       warnings.push(`the config's jobs were NOT applied; running the store's jobs instead: ${refused.message}`);
     }
-    const engine = scheduler.engine;
-    sink.onProblem((text) => engine.setProblem("log", text));
+    sink.onProblem((text) => scheduler!.setProblem("log", text));
     await scheduler.store.setNotifiers(notifiersFrom(config.notify).map((n) => n.id));
     watchers = startWatchers(scheduler, config, logger, (notifier, outcome) => http?.metrics.notification(notifier, outcome));
     http = await startHttp(scheduler, config, watchers, logger, () => sink.stats());

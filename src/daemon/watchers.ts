@@ -18,12 +18,11 @@ export function startWatchers(
   scheduler: Scheduler, config: Config, logger: pino.Logger,
   onDeliveryOutcome?: DispatcherOptions["onOutcome"],
 ): Watchers {
-  const engine = scheduler.engine;
   const notifiers = notifiersFrom(config.notify);
-  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: engine.instanceId, log: logger, onOutcome: onDeliveryOutcome });
+  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: scheduler.instanceId, log: logger, onOutcome: onDeliveryOutcome });
   const monitor = new HealthMonitor({
-    store: scheduler.store, events: engine.events, clock: engine.clock, log: logger, // judged on the store's clock, as the engine claims
-    instanceId: engine.instanceId, host: engine.host,
+    store: scheduler.store, events: scheduler.events, clock: scheduler.clock, log: logger, // judged on the store's clock, as the engine claims
+    instanceId: scheduler.instanceId, host: scheduler.host,
     onNotified: () => dispatcher.kick(), hold: () => dispatcher.hold(), release: () => dispatcher.release(),
   });
   dispatcher.start();

@@ -35,4 +35,37 @@ describe("the library's Scheduler", () => {
       await clock.stop({ timeout: 0 });
     }
   });
+
+  it("job() and setJobs() before start() are one job set (setJobs used to drop the job() jobs)", async () => {
+    const path = join(tempDir(), "both.db");
+    const clock = createScheduler({ store: `sqlite:${path}` });
+    clock.job("handled", { every: "1h" }, () => {});
+    await clock.setJobs([makeSpec("configured", { action: { kind: "shell", script: "true" } })]);
+    const { applied } = await clock.start();
+    try {
+      expect(applied).toMatchObject({ added: ["handled", "configured"] });
+      expect((await clock.jobs()).map((j) => j.name)).toEqual(["configured", "handled"]);
+    } finally {
+      await clock.stop({ timeout: 0 });
+    }
+    const twice = createScheduler({ store: `sqlite:${join(tempDir(), "twice.db")}` });
+    twice.job("same", { every: "1h" }, () => {});
+    await twice.setJobs([makeSpec("same")]);
+    await expect(twice.start()).rejects.toThrow(/jobs\.same: defined by job\(\) and by setJobs\(\); job names are unique/);
+  });
+
+  it("drain() lets the running run finish and keeps the store open until close()", async () => {
+    const path = join(tempDir(), "drain.db");
+    let release!: () => void;
+    const clock = createScheduler({ store: `sqlite:${path}` });
+    clock.job("slow", { every: "1h", runOnStart: true }, () => new Promise<void>((r) => (release = r)));
+    await clock.start();
+    while (clock.activeRuns().length === 0) await new Promise((r) => setTimeout(r, 10));
+    const drained = clock.drain({ timeout: "10s" });
+    release();
+    await drained;
+    expect((await clock.runs({ job: "slow" }))[0]!.status).toBe("succeeded"); // the store still answers
+    await clock.close();
+    await expect(clock.runs()).rejects.toThrow();
+  });
 });
