@@ -27,7 +27,7 @@ export async function followChanges(o: {
       o.warn("the store cannot push changes here; polling for them instead", error);
     }
   }
-  const pollOnBeat = o.syncMs === null && unsubscribe !== null && o.store.kind === "sqlite";
+  const pollOnBeat = o.syncMs === null && unsubscribe !== null && o.store.traits.reliablePush;
   const pollMs = o.syncMs ?? (unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
   const poll = pollOnBeat ? null : new Loop(o.clock, pollMs, () => o.sync(), (e) => o.warn("store sync failed", e));
   return {

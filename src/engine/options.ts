@@ -26,9 +26,8 @@ export interface EngineOptions {
   recheckMs?: number;
   /**
    * Idle jobs are claimed this long before their slot, so the store's bookkeeping is done
-   * when the slot comes and the run starts on time. Default: 100 ms on SQLite (a local file),
-   * 250 ms on PostgreSQL, where a tick's claims are a round trip to a server other instances
-   * share (measured: 1,000 jobs a second from three instances, batches took up to ~150 ms).
+   * when the slot comes and the run starts on time. Default: the store's `traits.claimAheadMs`
+   * (100 ms on SQLite, a local file; 250 ms on PostgreSQL, a shared server).
    */
   claimAheadMs?: number;
   /**
@@ -56,7 +55,7 @@ export function withDefaults(options: EngineOptions): EngineSettings {
     abandonAfterMs: options.abandonAfterMs ?? 30_000,
     syncMs: options.syncMs ?? null,
     recheckMs: options.recheckMs ?? 30_000,
-    claimAheadMs: options.claimAheadMs ?? (options.store.kind === "postgres" ? 250 : 100),
+    claimAheadMs: options.claimAheadMs ?? options.store.traits.claimAheadMs,
     stealAfterMs: options.stealAfterMs ?? 300,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
     retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },

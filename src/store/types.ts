@@ -212,8 +212,17 @@ export interface BookkeepingRetention {
  * The one source of truth every instance follows. Implementations must make `claimSlots`
  * atomic per claim: with several instances on one database exactly one claim for a slot wins.
  */
+/** What the engine must know of a store to use it well, beyond its methods. */
+export interface StoreTraits {
+  /** Its pushed changes are not lost (a watch on a local file), so the fallback poll may be rare. */
+  reliablePush: boolean;
+  /** How long before a slot to claim it: a local file answers in microseconds, a shared server in a round trip under other instances' load. */
+  claimAheadMs: number;
+}
+
 export interface Store extends IncidentStore {
   readonly kind: "sqlite" | "postgres";
+  readonly traits: StoreTraits;
   /** A redacted description safe to log. */
   readonly description: string;
   close(): Promise<void>;

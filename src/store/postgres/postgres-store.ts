@@ -21,6 +21,11 @@ import { controlEventsSince, pruneBookkeeping, recordControl } from "./bookkeepi
  */
 export class PostgresStore extends WithIncidents implements Store {
   readonly kind = "postgres" as const;
+  /**
+   * NOTIFYs are lost with a dropped connection; a tick's claims are a round trip to a server
+   * other instances share (1,000 jobs a second from three instances: batches up to ~150 ms).
+   */
+  readonly traits = { reliablePush: false, claimAheadMs: 250 };
   readonly description: string;
   protected readonly incidents: PgIncidents;
 
