@@ -16,10 +16,10 @@ for (let i = 0; i < jobs; i++) {
 }
 await clock.start();
 const cpu0 = process.cpuUsage();
-process.stdout.write(JSON.stringify({ ready: true, instanceId: clock.engine.instanceId }) + "\n");
+process.stdout.write(JSON.stringify({ ready: true, instanceId: clock.instanceId }) + "\n");
 process.once("SIGTERM", async () => {
   const cpu = process.cpuUsage(cpu0);
   await clock.stop({ timeout: 0 });
-  writeFileSync(process.env.SAMPLES_FILE, JSON.stringify({ instanceId: clock.engine.instanceId, cpuMicros: cpu.user + cpu.system, samples }));
+  writeFileSync(process.env.SAMPLES_FILE, JSON.stringify({ instanceId: clock.instanceId, cpuMicros: cpu.user + cpu.system, samples }));
   process.stdout.write(JSON.stringify({ done: true }) + "\n");
 });
