@@ -3,7 +3,7 @@ import { jitterFor } from "../schedule/jitter.js";
 import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../schedule/schedule.js";
 import type { JobRecord } from "../store/types.js";
 import { SlotHeap } from "./heap.js";
-import { SharedSpecs, type SharedSpec } from "./intern.js";
+import { SharedSpecs, type SharedSpec } from "./shared-specs.js";
 
 export interface LocalJob {
   name: string;
