@@ -212,7 +212,7 @@ describe("engine: housekeeping", () => {
   it("a run found as a lost claim and also answered late runs once, even if it ended in between", async () => {
     const calls: number[] = [];
     h = await startHarness([makeSpec("once", every(3_600_000))], { once: (ctx) => void calls.push(ctx.runId) }, { start: false });
-    const { RunSupervisor } = await import("../../src/engine/run-supervisor.js");
+    const { RunSupervisor } = await import("../../src/engine/runs/run-supervisor.js");
     const { EngineEmitter } = await import("../../src/engine/events.js");
     const { silentLogger } = await import("../../src/logger.js");
     const runs = new RunSupervisor({

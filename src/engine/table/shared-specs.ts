@@ -1,4 +1,4 @@
-import type { JobSpec } from "../job-spec.js";
+import type { JobSpec } from "../../job-spec.js";
 
 /** A job's spec without its name: the part many jobs have in common. */
 export type SharedSpec = Readonly<Omit<JobSpec, "name">>;

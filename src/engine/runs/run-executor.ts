@@ -1,11 +1,11 @@
-import type { Clock } from "../clock.js";
-import type { Cancellation } from "../run/cancellation.js";
-import type { JobSpec } from "../job-spec.js";
-import { retryDelay } from "../schedule/backoff.js";
-import { runAttempt } from "../run/runner.js";
-import type { AttemptResult, JobHandler } from "../run/types.js";
-import type { RunRecord, Store } from "../store/types.js";
-import type { EngineEmitter } from "./events.js";
+import type { Clock } from "../../clock.js";
+import type { Cancellation } from "../../run/cancellation.js";
+import type { JobSpec } from "../../job-spec.js";
+import { retryDelay } from "../../schedule/backoff.js";
+import { runAttempt } from "../../run/runner.js";
+import type { AttemptResult, JobHandler } from "../../run/types.js";
+import type { RunRecord, Store } from "../../store/types.js";
+import type { EngineEmitter } from "../events.js";
 
 export interface ExecutedRun {
   result: AttemptResult;

@@ -1,7 +1,7 @@
-import type { JobSpec } from "../job-spec.js";
-import { jitterFor } from "../schedule/jitter.js";
-import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../schedule/schedule.js";
-import type { JobRecord } from "../store/types.js";
+import type { JobSpec } from "../../job-spec.js";
+import { jitterFor } from "../../schedule/jitter.js";
+import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../../schedule/schedule.js";
+import type { JobRecord } from "../../store/types.js";
 import { SlotHeap } from "./heap.js";
 import { SharedSpecs, type SharedSpec } from "./shared-specs.js";
 

@@ -1,10 +1,10 @@
-import type { Logger } from "../logger.js";
-import type { InstanceRecord, Store } from "../store/types.js";
-import type { EngineEmitter } from "./events.js";
+import type { Logger } from "../../logger.js";
+import type { InstanceRecord, Store } from "../../store/types.js";
+import type { EngineEmitter } from "../events.js";
 import type { InstanceProblems } from "./instance-problems.js";
-import { abandonDeadRuns } from "./recovery.js";
+import { abandonDeadRuns } from "./dead-instances.js";
 import type { StoreClock } from "./store-clock.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
 const MAX_ROUND_TRIP_MS = 1_000;

@@ -1,15 +1,15 @@
-import { sleep, type Clock } from "../clock.js";
-import type { JobSpec } from "../job-spec.js";
-import type { Logger } from "../logger.js";
-import { Cancellation } from "../run/cancellation.js";
-import type { JobHandler } from "../run/types.js";
-import type { FinishOutcome, RunRecord, RunResult, Store } from "../store/types.js";
+import { sleep, type Clock } from "../../clock.js";
+import type { JobSpec } from "../../job-spec.js";
+import type { Logger } from "../../logger.js";
+import { Cancellation } from "../../run/cancellation.js";
+import type { JobHandler } from "../../run/types.js";
+import type { FinishOutcome, RunRecord, RunResult, Store } from "../../store/types.js";
 import { Batcher } from "./batcher.js";
-import type { EngineEmitter } from "./events.js";
+import type { EngineEmitter } from "../events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
 import { StartQueue } from "./start-queue.js";
 import { isStoreAway } from "./store-away.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 
 interface ActiveRun {

@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.js";
-import type { ControlEvent, Store } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { ControlEvent, Store } from "../../store/types.js";
 
 const PAGE = 500;
 

@@ -1,7 +1,7 @@
-import type { Clock } from "../clock.js";
-import type { Store } from "../store/types.js";
-import { Loop } from "./loop.js";
-import { FALLBACK_POLL_MS, POLL_MS } from "./options.js";
+import type { Clock } from "../../clock.js";
+import type { Store } from "../../store/types.js";
+import { Loop } from "../loop.js";
+import { FALLBACK_POLL_MS, POLL_MS } from "../options.js";
 
 export interface ChangeFeed {
   /** The fallback poll rides on the heartbeat instead of a loop of its own. */

@@ -1,13 +1,13 @@
-import type { Logger } from "../logger.js";
-import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../../store/types.js";
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import type { ClaimSharing } from "./claim-sharing.js";
-import type { EngineEmitter } from "./events.js";
-import { fullSpec, type JobTable, type LocalJob } from "./job-table.js";
+import type { EngineEmitter } from "../events.js";
+import { fullSpec, type JobTable, type LocalJob } from "../table/job-table.js";
 import type { LostClaims } from "./lost-claims.js";
-import type { RunSupervisor } from "./run-supervisor.js";
-import type { StoreClock } from "./store-clock.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import type { RunSupervisor } from "../runs/run-supervisor.js";
+import type { StoreClock } from "../heartbeat/store-clock.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 // A slot this far before the engine went live was missed while nobody was running.
 const LIVE_TOLERANCE_MS = 1_000;

@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.js";
-import type { RunRecord, Store } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { RunRecord, Store } from "../../store/types.js";
 
 /**
  * A claim whose answer never came (the connection dropped, or the store answered too late) may

@@ -1,5 +1,5 @@
-import { pidAlive } from "../os/process.js";
-import type { InstanceRecord, RunRecord, Store } from "../store/types.js";
+import { pidAlive } from "../../os/process.js";
+import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
 
 /**
  * Frees jobs whose runs lost their instance (PRODUCT §4). An instance is dead when it stopped
