@@ -41,7 +41,7 @@ export class LogWriter {
   writeErrors = 0;
   dropped = 0;
 
-  constructor(private readonly o: LogWriterOptions) {}
+  constructor(private readonly options: LogWriterOptions) {}
 
   /** Where to write from now on; the previous descriptor is closed once its last write is done. */
   setFd(fd: number): void {
@@ -64,7 +64,7 @@ export class LogWriter {
   push(line: string): void {
     this.queue.push(line);
     this.queueBytes += Buffer.byteLength(line);
-    while (this.queueBytes > this.o.maxBufferBytes && this.queue.length > 0) {
+    while (this.queueBytes > this.options.maxBufferBytes && this.queue.length > 0) {
       this.queueBytes -= Buffer.byteLength(this.queue.shift()!);
       this.dropped++;
       this.droppedUnreported++;
@@ -127,7 +127,7 @@ export class LogWriter {
       // Said where the gap is: after the lines written before it, before the ones kept.
       const n = this.droppedUnreported;
       this.droppedUnreported = 0;
-      this.queue.unshift(this.o.note(`${n} log line(s) were dropped here: the ${this.o.label} could not be written (or did not keep up)`));
+      this.queue.unshift(this.options.note(`${n} log line(s) were dropped here: the ${this.options.label} could not be written (or did not keep up)`));
       this.queueBytes += Buffer.byteLength(this.queue[0]!);
     }
     if (this.queue.length === 0) return null;
@@ -150,8 +150,8 @@ export class LogWriter {
     this.writeErrors++;
     this.backoffMs = Math.min(MAX_RETRY_MS, Math.max(FIRST_RETRY_MS, this.backoffMs * 2));
     this.setProblem(
-      `${this.o.label} cannot be written (${error.code ?? error.message}); log lines are kept in memory ` +
-      `(up to ${Math.round(this.o.maxBufferBytes / 1024)} KiB, then the oldest are dropped) and written when it works again`,
+      `${this.options.label} cannot be written (${error.code ?? error.message}); log lines are kept in memory ` +
+      `(up to ${Math.round(this.options.maxBufferBytes / 1024)} KiB, then the oldest are dropped) and written when it works again`,
     );
     this.schedule(this.backoffMs);
     this.resolveDrained();
@@ -183,7 +183,7 @@ export class LogWriter {
   private setProblem(text: string | null): void {
     if (text === this.problem) return;
     this.problem = text;
-    this.o.onProblem(text);
+    this.options.onProblem(text);
   }
 
   private resolveDrained(): void {

@@ -39,7 +39,7 @@ export class Engine {
   readonly clock: StoreClock;
   private readonly log: Logger;
   private readonly handlers: Map<string, JobHandler>;
-  private readonly o: EngineSettings;
+  private readonly settings: EngineSettings;
   private readonly table: JobTable;
   private readonly runs: RunSupervisor;
   private readonly housekeeping: Housekeeping;
@@ -74,7 +74,7 @@ export class Engine {
     this.log = options.logger ?? silentLogger;
     this.handlers = options.handlers ?? new Map();
     this.instanceId = options.instanceId ?? `${this.host}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.o = withDefaults(options);
+    this.settings = withDefaults(options);
     this.supervisor = options.supervisor ?? null;
     this.controlLog = new ControlLog(this.store, this.log);
     this.wake = new WakeTimer(this.clock, () => this.tick(), (message) => this.warn(message));
@@ -84,9 +84,9 @@ export class Engine {
       afterRun: (job, queuedSlot) => this.afterRun(job, queuedSlot),
       warn: (message, error) => this.warn(message, error),
     });
-    this.table = new JobTable(this.o.claimAheadMs);
+    this.table = new JobTable(this.settings.claimAheadMs);
     this.lostClaims = new LostClaims(this.store, this.instanceId, this.log);
-    this.sharing = new ClaimSharing(this.store, this.instanceId, this.table, this.o.stealAfterMs);
+    this.sharing = new ClaimSharing(this.store, this.instanceId, this.table, this.settings.stealAfterMs);
     this.claimer = new Claimer({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId,
       table: this.table, runs: this.runs, sharing: this.sharing, lostClaims: this.lostClaims,
@@ -95,11 +95,11 @@ export class Engine {
     });
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
-      heartbeatMs: this.o.heartbeatMs, abandonAfterMs: this.o.abandonAfterMs,
+      heartbeatMs: this.settings.heartbeatMs, abandonAfterMs: this.settings.abandonAfterMs,
       heldRunIds: () => this.runs.list().map((r) => r.id),
       problems: this.problems,
       // An instance that missed two heartbeats (and a second) no longer gets its jobs' first claim.
-      onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.o.heartbeatMs + 1_000),
+      onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.settings.heartbeatMs + 1_000),
       onClockCorrected: () => this.arm(),
       onAbandoned: (jobs) => this.afterAbandoned(jobs),
       warn: (message, error) => this.warn(message, error),
@@ -136,7 +136,7 @@ export class Engine {
     this.prepared ??= (async () => {
       const now = this.clock.now();
       await this.store.registerInstance({
-        id: this.instanceId, host: this.host, pid: process.pid, version: this.o.version,
+        id: this.instanceId, host: this.host, pid: process.pid, version: this.settings.version,
         startedAt: now, lastSeen: now, stoppedAt: null, supervisor: this.supervisor,
       });
       await this.controlLog.begin();
@@ -160,10 +160,10 @@ export class Engine {
     if (earliest !== undefined && earliest < this.liveSince - 1_000) {
       this.log.info({ earliest: new Date(earliest).toISOString() }, "slots came due while no daemon was running; each job catches up as its `catchup` says");
     }
-    this.feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.o.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
+    this.feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.settings.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
     const pollOnBeat = this.feed.pollOnBeat;
-    this.heartbeat = new Loop(this.clock, this.o.heartbeatMs, () => this.beat(pollOnBeat), (e) => this.warn("heartbeat failed", e));
-    this.loops.push(new Loop(this.clock, this.o.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)));
+    this.heartbeat = new Loop(this.clock, this.settings.heartbeatMs, () => this.beat(pollOnBeat), (e) => this.warn("heartbeat failed", e));
+    this.loops.push(new Loop(this.clock, this.settings.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)));
     this.arm();
   }
 
@@ -179,7 +179,7 @@ export class Engine {
    * Graceful drain: take no new slots, let running runs finish for up to `timeoutMs`, then
    * cancel what is left and record it as cancelled.
    */
-  stop(timeoutMs = this.o.shutdownTimeoutMs): Promise<void> {
+  stop(timeoutMs = this.settings.shutdownTimeoutMs): Promise<void> {
     if (this.state === "stopping") {
       // Asked again while draining (a second SIGTERM or Ctrl-C): stop waiting.
       if (timeoutMs === 0) {
@@ -253,7 +253,7 @@ export class Engine {
     if (this.state !== "running" && (this.state !== "stopping" || this.runs.starts.size === 0)) return;
     const now = this.clock.now();
     const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
-    this.wake.set(Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.o.recheckMs));
+    this.wake.set(Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.settings.recheckMs));
   }
 
   /** While a tick awaits the store, keep a timer for runs waiting in the start queue. */
@@ -388,7 +388,7 @@ export class Engine {
   }
 
   private prune(): Promise<void> {
-    return pruneStore(this.store, this.table.names(), this.o.retention, () => this.clock.now(), () => this.state === "running", this.log);
+    return pruneStore(this.store, this.table.names(), this.settings.retention, () => this.clock.now(), () => this.state === "running", this.log);
   }
 
   private warn(message: string, error?: unknown): void {

@@ -43,11 +43,11 @@ export class HealthMonitor {
   private notifiers: string[] = [];
   private readonly listeners: [string, (...a: never[]) => void][] = [];
 
-  constructor(private readonly o: MonitorOptions) {}
+  constructor(private readonly options: MonitorOptions) {}
 
   start(): void {
     const on = <K extends keyof EngineEvents>(event: K, fn: (...a: EngineEvents[K]) => void) => {
-      this.o.events.on(event, fn);
+      this.options.events.on(event, fn);
       this.listeners.push([event, fn as unknown as (...a: never[]) => void]);
     };
     on("run:started", (run) => (this.cache.onRunStarted(run), this.touch(run.job)));
@@ -76,17 +76,17 @@ export class HealthMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const [event, fn] of this.listeners) this.o.events.off(event as keyof EngineEvents, fn as never);
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    for (const [event, fn] of this.listeners) this.options.events.off(event as keyof EngineEvents, fn as never);
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
     await this.pass;
   }
 
   /** One evaluation of every job; exposed for tests. */
   async evaluate(): Promise<void> {
-    if (this.refreshWanted || this.o.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
+    if (this.refreshWanted || this.options.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
       this.refreshWanted = false; // a request arriving during the refresh sets it again
-      await this.cache.refreshAll(this.o.store);
-      this.refreshedAt = this.o.clock.now();
+      await this.cache.refreshAll(this.options.store);
+      this.refreshedAt = this.options.clock.now();
     }
     await this.evaluateNames([...this.cache.names()], true);
   }
@@ -100,19 +100,19 @@ export class HealthMonitor {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
-    this.timer = this.o.clock.setTimeout(() => void this.run(), ms);
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    this.timer = this.options.clock.setTimeout(() => void this.run(), ms);
   }
 
   private async run(): Promise<void> {
     this.timer = null;
-    const full = this.o.clock.now() - this.lastFull >= (this.o.everyMs ?? 5_000);
-    this.pass = (full ? this.evaluate().then(() => void (this.lastFull = this.o.clock.now())) : this.evaluateDirty())
-      .catch((error) => this.o.log.warn({ err: error }, "health evaluation failed"));
+    const full = this.options.clock.now() - this.lastFull >= (this.options.everyMs ?? 5_000);
+    this.pass = (full ? this.evaluate().then(() => void (this.lastFull = this.options.clock.now())) : this.evaluateDirty())
+      .catch((error) => this.options.log.warn({ err: error }, "health evaluation failed"));
     await this.pass;
     this.pass = null;
     if (this.stopped) return;
-    const untilFull = this.lastFull + (this.o.everyMs ?? 5_000) - this.o.clock.now();
+    const untilFull = this.lastFull + (this.options.everyMs ?? 5_000) - this.options.clock.now();
     this.schedule(this.dirty.size > 0 ? 0 : Math.max(0, untilFull));
   }
 
@@ -121,7 +121,7 @@ export class HealthMonitor {
     for (const key of this.dirty) {
       const name = key.startsWith("!") ? key.slice(1) : key;
       if (key.startsWith("!")) {
-        const fresh = await this.o.store.getJob(name);
+        const fresh = await this.options.store.getJob(name);
         if (fresh && fresh.retiredAt === null) this.cache.put(fresh);
         else this.cache.remove(name);
       }
@@ -132,12 +132,12 @@ export class HealthMonitor {
   }
 
   private async evaluateNames(names: string[], all: boolean): Promise<void> {
-    const { store, clock } = this.o;
+    const { store, clock } = this.options;
     const now = clock.now();
     const incidents = new Map((await store.listOpenIncidents()).map((i) => [i.job, i]));
     this.notifiers = await store.getNotifiers();
     let wrote = false;
-    this.o.hold?.();
+    this.options.hold?.();
     try {
       let slice = performance.now();
       for (const name of names) {
@@ -154,19 +154,19 @@ export class HealthMonitor {
       }
       if (all) for (const incident of incidents.values()) await this.closeIfGone(incident, now);
     } finally {
-      this.o.release?.();
+      this.options.release?.();
     }
-    if (wrote) this.o.onNotified?.();
+    if (wrote) this.options.onNotified?.();
   }
 
   /** An incident of a job the cache does not know: close it silently if the job is really gone (retired). */
   private async closeIfGone(incident: IncidentRecord, now: number): Promise<void> {
-    const fresh = await this.o.store.getJob(incident.job);
+    const fresh = await this.options.store.getJob(incident.job);
     if (fresh && fresh.retiredAt === null) {
       this.cache.put(fresh); // new since the last refresh: watch it from now on
       return;
     }
-    await this.o.store.closeIncident({ id: incident.id, now, notify: null });
+    await this.options.store.closeIncident({ id: incident.id, now, notify: null });
   }
 
   /** Brings the job's incident in line with its health; true if a notification was written. */
@@ -175,12 +175,12 @@ export class HealthMonitor {
     if (!unhealthy && !incident) return false;
     if (unhealthy && incident?.state === health.state) return this.maybeRemind(job, health, incident, now);
     // A transition: confirm it on a fresh read (another instance may have just run the job).
-    const fresh = await this.o.store.getJob(job.name);
+    const fresh = await this.options.store.getJob(job.name);
     if (!fresh || fresh.retiredAt !== null) return false;
     this.cache.put(fresh);
     const confirmed = this.cache.health(fresh.name, now)!;
     if (confirmed.state !== health.state) return false; // the next pass will look again
-    const { store, log } = this.o;
+    const { store, log } = this.options;
     if (unhealthy && !incident) {
       const notify = await this.notification("opened", fresh, confirmed, null, now);
       const opened = await store.openIncident({ job: job.name, state: confirmed.state as IncidentState, since: confirmed.since, now, notify });
@@ -204,17 +204,17 @@ export class HealthMonitor {
     const every = job.spec.remindMs;
     if (every === null || now - incident.lastNotifiedAt < every) return false;
     const notify = await this.notification("reminder", job, health, incident.state, now);
-    return this.o.store.remindIncident({ id: incident.id, lastNotifiedAt: incident.lastNotifiedAt, now, notify });
+    return this.options.store.remindIncident({ id: incident.id, lastNotifiedAt: incident.lastNotifiedAt, now, notify });
   }
 
   private async notification(kind: NotificationKind, job: JobRecord, health: Health, previous: IncidentState | null, now: number) {
     const payload: NotificationFacts = {
       version: 1, kind, job: job.name, description: job.spec.description, state: health.state, previousState: previous,
       since: health.since, reason: health.reason, lastRun: null, nextSlot: job.paused ? null : job.nextSlot,
-      errorLines: [], host: this.o.host, instance: this.o.instanceId, at: now,
+      errorLines: [], host: this.options.host, instance: this.options.instanceId, at: now,
     };
     if (job.lastRunId !== null) {
-      const run = await this.o.store.getRun(job.lastRunId);
+      const run = await this.options.store.getRun(job.lastRunId);
       if (run) {
         payload.lastRun = {
           id: run.id, status: run.status === "running" ? null : run.status, startedAt: run.startedAt, finishedAt: run.finishedAt,
@@ -224,8 +224,8 @@ export class HealthMonitor {
     }
     if (health.state === "failing") {
       // The failed run: the latest finished one (a newer run may be going already).
-      const failed = (await this.o.store.listRuns({ job: job.name, limit: 20 })).find((r) => FINISHED_BAD.includes(r.status));
-      if (failed) payload.errorLines = firstErrorLines(failed.error, (await this.o.store.getRunOutput(failed.id))?.stderr ?? null);
+      const failed = (await this.options.store.listRuns({ job: job.name, limit: 20 })).find((r) => FINISHED_BAD.includes(r.status));
+      if (failed) payload.errorLines = firstErrorLines(failed.error, (await this.options.store.getRunOutput(failed.id))?.stderr ?? null);
     }
     return { kind, payload, notifiers: this.notifiers };
   }
