@@ -23,6 +23,8 @@ import { ClaimSharing } from "./claim/claim-sharing.js";
 import { Claimer, CONTENDED_RECHECK_MS } from "./claim/claimer.js";
 import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 import { followChanges, type ChangeFeed } from "./follow/change-feed.js";
+import { Lifecycle, type EngineState } from "./lifecycle.js";
+import { coalescing, type Coalesced } from "../util/coalesce.js";
 
 export type { EngineOptions } from "./options.js";
 
@@ -52,21 +54,19 @@ export class Engine {
   private readonly supervisor: string | null;
   private heartbeat: Loop | null = null;
   private readonly wake: WakeTimer;
-  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private readonly lifecycle = new Lifecycle(this.events);
+  /** One tick at a time; a wake during a (slow) claim gets one more tick after it. */
+  private readonly ticks: Coalesced = coalescing(() => this.tickPass());
+  /** When the engine went live: slots before it were missed while no instance ran; uptime counts from it. */
   private liveSince = 0;
   private rev = 0;
   private token = "";
-  private ticking = false;
-  private tickAgain = false;
-  private startedAt = 0;
   private unhandled = new Set<string>();
   private queuedOnLoad: JobRecord[] = [];
-  private stopping: Promise<void> | null = null;
+  /** The instance's registration: done once, by the first of apply() and start(). */
   private prepared: Promise<void> | null = null;
   private feed: ChangeFeed | null = null;
   private syncChain: Promise<void> = Promise.resolve();
-  /** The tick's claim in flight, if any (a stop waits for it). */
-  private claiming: Promise<void> = Promise.resolve();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -90,7 +90,7 @@ export class Engine {
     this.claimer = new Claimer({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId,
       table: this.table, runs: this.runs, sharing: this.sharing, lostClaims: this.lostClaims,
-      liveSince: () => this.liveSince, takingSlots: () => this.state === "running",
+      liveSince: () => this.liveSince, takingSlots: () => this.taking,
       reload: (name) => this.reload(name), warn: (m, e) => this.warn(m, e),
     });
     this.housekeeping = new Housekeeping({
@@ -106,12 +106,17 @@ export class Engine {
     });
   }
 
-  get running(): boolean {
-    return this.state === "running";
+  get state(): EngineState {
+    return this.lifecycle.state;
+  }
+
+  /** Claiming slots and starting runs (not yet, or no longer, while starting or draining). */
+  private get taking(): boolean {
+    return this.lifecycle.is("running");
   }
 
   get uptimeMs(): number {
-    return this.startedAt ? this.clock.now() - this.startedAt : 0;
+    return this.liveSince ? this.clock.now() - this.liveSince : 0;
   }
 
   /**
@@ -121,10 +126,10 @@ export class Engine {
    */
   async apply(specs: JobSpec[], options: ApplyOptions = {}): Promise<ApplyReport> {
     // Anchors and first slots are written on the store's clock too.
-    if (this.state === "new") await this.prepare();
+    if (this.lifecycle.is("new", "starting")) await this.prepare();
     const report = await this.store.applyJobs(specs, this.clock.now(), { source: `library on ${this.host}`, ...options });
     this.events.emit("jobs:applied", report);
-    if (this.state === "running") await this.sync(true);
+    if (this.taking) await this.sync(true);
     return report;
   }
 
@@ -146,21 +151,28 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    if (this.state !== "new") throw new Error("an engine starts once; create a new one to start again");
+    this.lifecycle.transition("starting");
     const preparedEarlier = this.prepared !== null;
-    await this.prepare();
-    // Prepared at an earlier apply: look again for dead instances' runs, just before going live.
-    if (preparedEarlier) await this.housekeeping.beat();
-    this.startedAt = this.clock.now();
-    this.state = "running";
+    try {
+      await this.prepare();
+      // Prepared at an earlier apply: look again for dead instances' runs, just before going live.
+      if (preparedEarlier) await this.housekeeping.beat();
+    } catch (error) {
+      this.lifecycle.transition("stopped");
+      throw error;
+    }
     this.liveSince = this.clock.now();
+    this.lifecycle.transition("running");
     await this.sync(true);
     const earliest = this.table.nextFireAt();
     // Not a clock jump: slots that fell while no instance ran are caught up by each job's policy.
     if (earliest !== undefined && earliest < this.liveSince - 1_000) {
       this.log.info({ earliest: new Date(earliest).toISOString() }, "slots came due while no daemon was running; each job catches up as its `catchup` says");
     }
-    this.feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.settings.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
+    const feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.settings.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
+    // Stopped while the feed was set up: the drain has already stopped what there was.
+    if (!this.taking) return feed.stop();
+    this.feed = feed;
     const pollOnBeat = this.feed.pollOnBeat;
     this.heartbeat = new Loop(this.clock, this.settings.heartbeatMs, () => this.beat(pollOnBeat), (e) => this.warn("heartbeat failed", e));
     this.loops.push(new Loop(this.clock, this.settings.pruneEveryMs, () => this.prune(), (e) => this.warn("pruning history failed", e)));
@@ -180,37 +192,48 @@ export class Engine {
    * cancel what is left and record it as cancelled.
    */
   stop(timeoutMs = this.settings.shutdownTimeoutMs): Promise<void> {
-    if (this.state === "stopping") {
-      // Asked again while draining (a second SIGTERM or Ctrl-C): stop waiting.
-      if (timeoutMs === 0) {
-        this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
-        this.runs.close();
-      }
-      return this.stopping ?? Promise.resolve();
+    switch (this.lifecycle.state) {
+      case "new":
+        return this.stopUnstarted();
+      case "starting":
+        // Let the start finish (or fail) first: it is what the drain undoes.
+        return this.lifecycle.reached("running").then(() => this.stop(timeoutMs));
+      case "running":
+        return this.drainAndStop(timeoutMs);
+      case "draining":
+        // Asked again while draining (a second SIGTERM or Ctrl-C): stop waiting.
+        if (timeoutMs === 0) {
+          this.runs.cancelAll("cancelled at shutdown: asked to stop again while draining");
+          this.runs.close();
+        }
+        return this.lifecycle.reached("stopped");
+      case "stopped":
+        return Promise.resolve();
     }
-    if (this.state === "new" && this.prepared) {
-      // Registered by an apply but never started: say so, or it would look alive to the others.
-      this.state = "stopped";
-      return this.prepared.then(() => this.store.markInstanceStopped(this.instanceId, this.clock.now())).catch(() => {});
-    }
-    if (this.state !== "running") return Promise.resolve();
-    this.stopping = this.drainAndStop(timeoutMs);
-    return this.stopping;
+  }
+
+  private stopUnstarted(): Promise<void> {
+    this.lifecycle.transition("stopped");
+    // Registered by an apply but never started: say so, or it would look alive to the others.
+    return this.prepared?.then(() => this.store.markInstanceStopped(this.instanceId, this.clock.now())).catch(() => {}) ?? Promise.resolve();
   }
 
   private async drainAndStop(timeoutMs: number): Promise<void> {
-    this.state = "stopping";
-    for (const loop of this.loops) loop.stop();
-    await this.feed?.stop();
-    // Claims already sent may still win: their runs must be in hand before the drain counts them.
-    await withTimeLimit(this.claiming, STORE_CALL_LIMIT_MS, "a claim in flight at stop").catch(() => {});
-    await this.syncChain;
-    this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
-    await this.runs.drain(timeoutMs);
-    this.heartbeat?.stop();
-    this.runs.close();
-    await this.store.markInstanceStopped(this.instanceId, this.clock.now()).catch((e) => this.warn("could not mark instance stopped", e));
-    this.state = "stopped";
+    this.lifecycle.transition("draining");
+    try {
+      for (const loop of this.loops) loop.stop();
+      await this.feed?.stop();
+      // Claims already sent may still win: their runs must be in hand before the drain counts them.
+      await withTimeLimit(this.ticks.idle(), STORE_CALL_LIMIT_MS, "a claim in flight at stop").catch(() => {});
+      await this.syncChain;
+      this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
+      await this.runs.drain(timeoutMs);
+      this.heartbeat?.stop();
+      this.runs.close();
+      await this.store.markInstanceStopped(this.instanceId, this.clock.now()).catch((e) => this.warn("could not mark instance stopped", e));
+    } finally {
+      this.lifecycle.transition("stopped");
+    }
   }
 
   activeRuns(): RunRecord[] {
@@ -242,7 +265,7 @@ export class Engine {
   private async control(name: string, change: (at: number, by: string) => Promise<boolean>, source = `library on ${this.host}`): Promise<void> {
     if (!(await change(this.clock.now(), source))) throw new UnknownJobError(name);
     // The change is in the store (done, for every instance); following it here may fail and be retried by the poll.
-    if (this.state === "running") await this.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
+    if (this.taking) await this.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
   }
 
   // ---- timer and slots -------------------------------------------------------------------
@@ -250,9 +273,9 @@ export class Engine {
   private arm(): void {
     // While stopping, the timer only serves runs already claimed ahead of their slot.
     this.wake.clear();
-    if (this.state !== "running" && (this.state !== "stopping" || this.runs.starts.size === 0)) return;
+    if (!this.taking && (!this.lifecycle.is("draining") || this.runs.starts.size === 0)) return;
     const now = this.clock.now();
-    const claimAt = this.state === "running" ? this.table.nextFireAt() : undefined;
+    const claimAt = this.taking ? this.table.nextFireAt() : undefined;
     this.wake.set(Math.min(claimAt ?? Infinity, this.runs.starts.nextAt() ?? Infinity, now + this.settings.recheckMs));
   }
 
@@ -262,27 +285,21 @@ export class Engine {
     if (at !== undefined) this.wake.set(at);
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
     // Runs already claimed start on time even while a (slow) claim is in flight.
     this.runs.starts.startDue(this.clock.now());
-    if (this.ticking) {
-      this.tickAgain = true;
-      this.armForStarts();
-      return;
-    }
-    this.ticking = true;
-    try {
-      do {
-        this.tickAgain = false;
-        const now = this.clock.now();
-        this.runs.starts.startDue(now);
-        const due = this.state === "running" ? this.table.popDue(now) : [];
-        if (due.length > 0) await (this.claiming = this.claimer.claimDue(due, now));
-      } while (this.tickAgain && this.state === "running");
-    } finally {
-      this.ticking = false;
-      this.arm();
-    }
+    if (this.ticks.busy) this.armForStarts();
+    // The timer is set once the last tick asked for is done (not between ticks).
+    return this.ticks.run().finally(() => {
+      if (!this.ticks.busy) this.arm();
+    });
+  }
+
+  private async tickPass(): Promise<void> {
+    const now = this.clock.now();
+    this.runs.starts.startDue(now);
+    const due = this.taking ? this.table.popDue(now) : [];
+    if (due.length > 0) await this.claimer.claimDue(due, now);
   }
 
   // ---- runs ------------------------------------------------------------------------------
@@ -292,7 +309,7 @@ export class Engine {
     if (queuedSlot !== null) await this.claimQueued(name, queuedSlot);
     const job = this.table.get(name);
     const now = this.clock.now();
-    if (job && job.nextSlot !== null && job.nextSlot <= now && this.state === "running") {
+    if (job && job.nextSlot !== null && job.nextSlot <= now && this.taking) {
       this.table.recheckAt(job, now);
       this.arm();
     }
@@ -300,7 +317,7 @@ export class Engine {
 
   private async claimQueued(name: string, slot: number): Promise<void> {
     const job = this.table.get(name);
-    if (!job || this.state !== "running") return;
+    if (!job || !this.taking) return;
     if (!(await this.claimer.claimQueued(job, slot))) {
       this.clock.setTimeout(() => void this.claimQueued(name, slot).catch((e) => this.warn("claiming a queued slot failed", e)), CONTENDED_RECHECK_MS);
     }
@@ -325,14 +342,14 @@ export class Engine {
     // The store answers again: results that waited for it go in now, lost claims are found.
     this.runs.retryNow();
     // Not while a tick's claims are in flight: their answers would be taken for lost ones.
-    if (this.state === "running" && !this.ticking) await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
+    if (this.taking && !this.ticks.busy) await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
     if (!force && token === this.token) return;
     const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
     this.rev = rev;
     await this.controlLog.follow();
     if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
     const mine = triggers.filter((t) => this.table.get(t.job));
-    if (mine.length > 0 && this.state === "running") {
+    if (mine.length > 0 && this.taking) {
       // A trigger still to claim (store away, or its job's row held elsewhere that instant)
       // is read and tried again shortly: the token is not advanced past it.
       if (!(await this.claimer.claimTriggers(mine))) {
@@ -342,7 +359,7 @@ export class Engine {
     }
     // Only now is everything up to this token handled; our own commits do not move it.
     this.token = token;
-    if (this.state === "running") await this.promoteQueued(this.queuedOnLoad.splice(0));
+    if (this.taking) await this.promoteQueued(this.queuedOnLoad.splice(0));
     this.arm();
   }
 
@@ -350,7 +367,7 @@ export class Engine {
     const job = this.table.get(run.job);
     // Retired, left to others, or stopping meanwhile: abandoned after the budget. A run from
     // before this engine started (a predecessor with the same instance id) died with it.
-    if (!job || this.state !== "running" || run.createdAt < this.startedAt) return false;
+    if (!job || !this.taking || run.createdAt < this.liveSince) return false;
     this.runs.start(fullSpec(job), run, []);
     return true;
   }
@@ -380,7 +397,7 @@ export class Engine {
 
   /** Only the jobs of abandoned runs can have a queued slot waiting for them. */
   private async afterAbandoned(jobs: string[]): Promise<void> {
-    if (this.state !== "running") return;
+    if (!this.taking) return;
     for (const name of jobs) {
       const job = await this.store.getJob(name);
       if (job) await this.promoteQueued([job]);
@@ -388,7 +405,7 @@ export class Engine {
   }
 
   private prune(): Promise<void> {
-    return pruneStore(this.store, this.table.names(), this.settings.retention, () => this.clock.now(), () => this.state === "running", this.log);
+    return pruneStore(this.store, this.table.names(), this.settings.retention, () => this.clock.now(), () => this.taking, this.log);
   }
 
   private warn(message: string, error?: unknown): void {
