@@ -1,30 +1,31 @@
-import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { systemClock } from "../clock.js";
 import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type { ApplyOptions, ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
-import { ControlLog } from "./follow/control-log.js";
+import type { ApplyOptions, ApplyReport, RunRecord, Store } from "../store/types.js";
+import { coalescing, type Coalesced } from "../util/coalesce.js";
 import { EngineEmitter } from "./events.js";
-import { fullSpec, JobTable } from "./table/job-table.js";
+import { Lifecycle, type EngineState } from "./lifecycle.js";
+import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
 import { Loop } from "./loop.js";
-import { readChanges } from "./follow/read-changes.js";
-import { pruneStore } from "./heartbeat/pruning.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { followChanges, type ChangeFeed } from "./follow/change-feed.js";
+import { ControlLog } from "./follow/control-log.js";
+import { StoreFollower } from "./follow/store-follower.js";
+import { JobTable } from "./table/job-table.js";
 import { WakeTimer } from "./table/wake-timer.js";
+import { ClaimSharing } from "./claim/claim-sharing.js";
+import { Claimer } from "./claim/claimer.js";
+import { LostClaims } from "./claim/lost-claims.js";
+import { QueuedSlots } from "./claim/queued-slots.js";
+import { RunSupervisor } from "./runs/run-supervisor.js";
 import { Housekeeping } from "./heartbeat/housekeeping.js";
 import { InstanceProblems } from "./heartbeat/instance-problems.js";
-import { RunSupervisor } from "./runs/run-supervisor.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { pruneStore } from "./heartbeat/pruning.js";
 import { StoreClock } from "./heartbeat/store-clock.js";
-import { LostClaims } from "./claim/lost-claims.js";
-import { ClaimSharing } from "./claim/claim-sharing.js";
-import { Claimer, CONTENDED_RECHECK_MS } from "./claim/claimer.js";
-import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
-import { followChanges, type ChangeFeed } from "./follow/change-feed.js";
-import { Lifecycle, type EngineState } from "./lifecycle.js";
-import { coalescing, type Coalesced } from "../util/coalesce.js";
 
 export type { EngineOptions } from "./options.js";
 
@@ -48,6 +49,8 @@ export class Engine {
   private readonly lostClaims: LostClaims;
   private readonly sharing: ClaimSharing;
   private readonly claimer: Claimer;
+  private readonly queued: QueuedSlots;
+  private readonly follower: StoreFollower;
   private readonly loops: Loop[] = [];
   private readonly problems = new InstanceProblems();
   private readonly controlLog: ControlLog;
@@ -59,14 +62,9 @@ export class Engine {
   private readonly ticks: Coalesced = coalescing(() => this.tickPass());
   /** When the engine went live: slots before it were missed while no instance ran; uptime counts from it. */
   private liveSince = 0;
-  private rev = 0;
-  private token = "";
-  private unhandled = new Set<string>();
-  private queuedOnLoad: JobRecord[] = [];
   /** The instance's registration: done once, by the first of apply() and start(). */
   private prepared: Promise<void> | null = null;
   private feed: ChangeFeed | null = null;
-  private syncChain: Promise<void> = Promise.resolve();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -91,7 +89,16 @@ export class Engine {
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId,
       table: this.table, runs: this.runs, sharing: this.sharing, lostClaims: this.lostClaims,
       liveSince: () => this.liveSince, takingSlots: () => this.taking,
-      reload: (name) => this.reload(name), warn: (m, e) => this.warn(m, e),
+      reload: (name) => this.follower.reload(name), warn: (m, e) => this.warn(m, e),
+    });
+    this.queued = new QueuedSlots({
+      store: this.store, clock: this.clock, table: this.table, claimer: this.claimer, takingSlots: () => this.taking, warn: (m, e) => this.warn(m, e),
+    });
+    this.follower = new StoreFollower({
+      store: this.store, clock: this.clock, events: this.events, handlers: this.handlers, table: this.table, runs: this.runs,
+      claimer: this.claimer, lostClaims: this.lostClaims, queued: this.queued, controlLog: this.controlLog,
+      takingSlots: () => this.taking, claimsInFlight: () => this.ticks.busy, liveSince: () => this.liveSince,
+      arm: () => this.arm(), warn: (m, e) => this.warn(m, e),
     });
     this.housekeeping = new Housekeeping({
       store: this.store, clock: this.clock, log: this.log, events: this.events, instanceId: this.instanceId, host: this.host,
@@ -101,7 +108,7 @@ export class Engine {
       // An instance that missed two heartbeats (and a second) no longer gets its jobs' first claim.
       onInstances: (instances, now) => this.sharing.ownership.update(instances, now, 2 * this.settings.heartbeatMs + 1_000),
       onClockCorrected: () => this.arm(),
-      onAbandoned: (jobs) => this.afterAbandoned(jobs),
+      onAbandoned: (jobs) => this.queued.afterAbandoned(jobs),
       warn: (message, error) => this.warn(message, error),
     });
   }
@@ -129,7 +136,7 @@ export class Engine {
     if (this.lifecycle.is("new", "starting")) await this.prepare();
     const report = await this.store.applyJobs(specs, this.clock.now(), { source: `library on ${this.host}`, ...options });
     this.events.emit("jobs:applied", report);
-    if (this.taking) await this.sync(true);
+    if (this.taking) await this.follower.sync(true);
     return report;
   }
 
@@ -163,13 +170,13 @@ export class Engine {
     }
     this.liveSince = this.clock.now();
     this.lifecycle.transition("running");
-    await this.sync(true);
+    await this.follower.sync(true);
     const earliest = this.table.nextFireAt();
     // Not a clock jump: slots that fell while no instance ran are caught up by each job's policy.
     if (earliest !== undefined && earliest < this.liveSince - 1_000) {
       this.log.info({ earliest: new Date(earliest).toISOString() }, "slots came due while no daemon was running; each job catches up as its `catchup` says");
     }
-    const feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.settings.syncMs, sync: () => this.sync(false), warn: (m, e) => this.warn(m, e) });
+    const feed = await followChanges({ store: this.store, clock: this.clock, syncMs: this.settings.syncMs, sync: () => this.follower.sync(false), warn: (m, e) => this.warn(m, e) });
     // Stopped while the feed was set up: the drain has already stopped what there was.
     if (!this.taking) return feed.stop();
     this.feed = feed;
@@ -183,7 +190,7 @@ export class Engine {
     try {
       await this.housekeeping.beat();
     } finally {
-      if (thenSync) await this.sync(false).catch((e) => this.warn("store sync failed", e));
+      if (thenSync) await this.follower.sync(false).catch((e) => this.warn("store sync failed", e));
     }
   }
 
@@ -225,7 +232,7 @@ export class Engine {
       await this.feed?.stop();
       // Claims already sent may still win: their runs must be in hand before the drain counts them.
       await withTimeLimit(this.ticks.idle(), STORE_CALL_LIMIT_MS, "a claim in flight at stop").catch(() => {});
-      await this.syncChain;
+      await this.follower.idle();
       this.arm(); // from now on the timer serves only runs already claimed ahead of their slot
       await this.runs.drain(timeoutMs);
       this.heartbeat?.stop();
@@ -265,7 +272,7 @@ export class Engine {
   private async control(name: string, change: (at: number, by: string) => Promise<boolean>, source = `library on ${this.host}`): Promise<void> {
     if (!(await change(this.clock.now(), source))) throw new UnknownJobError(name);
     // The change is in the store (done, for every instance); following it here may fail and be retried by the poll.
-    if (this.taking) await this.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
+    if (this.taking) await this.follower.sync(true).catch((e) => this.warn("store sync failed; the next poll follows the change", e));
   }
 
   // ---- timer and slots -------------------------------------------------------------------
@@ -306,7 +313,7 @@ export class Engine {
 
   /** After a run: start the job's queued slot, or the next catch-up slot of an `all` job. */
   private async afterRun(name: string, queuedSlot: number | null): Promise<void> {
-    if (queuedSlot !== null) await this.claimQueued(name, queuedSlot);
+    if (queuedSlot !== null) await this.queued.claim(name, queuedSlot);
     const job = this.table.get(name);
     const now = this.clock.now();
     if (job && job.nextSlot !== null && job.nextSlot <= now && this.taking) {
@@ -315,94 +322,7 @@ export class Engine {
     }
   }
 
-  private async claimQueued(name: string, slot: number): Promise<void> {
-    const job = this.table.get(name);
-    if (!job || !this.taking) return;
-    if (!(await this.claimer.claimQueued(job, slot))) {
-      this.clock.setTimeout(() => void this.claimQueued(name, slot).catch((e) => this.warn("claiming a queued slot failed", e)), CONTENDED_RECHECK_MS);
-    }
-  }
-
-  private async promoteQueued(records: JobRecord[]): Promise<void> {
-    for (const r of records) if (r.queuedSlot !== null && r.runningCount === 0) await this.claimQueued(r.name, r.queuedSlot);
-  }
-
-  // ---- following the store ---------------------------------------------------------------
-
-  /** Picks up what other processes wrote (CLI pause/resume/trigger/reload, other instances). */
-  private sync(force: boolean): Promise<void> {
-    // Polls, notifications and local changes may all ask at once: one sync at a time.
-    const next = this.syncChain.then(() => withTimeLimit(this.syncNow(force), STORE_CALL_LIMIT_MS, "following the store"));
-    this.syncChain = next.catch(() => {});
-    return next;
-  }
-
-  private async syncNow(force: boolean): Promise<void> {
-    const token = await this.store.changeToken();
-    // The store answers again: results that waited for it go in now, lost claims are found.
-    this.runs.retryNow();
-    // Not while a tick's claims are in flight: their answers would be taken for lost ones.
-    if (this.taking && !this.ticks.busy) await this.lostClaims.recover((id) => this.runs.holds(id), (run) => this.adopt(run));
-    if (!force && token === this.token) return;
-    const { rev, jobs, triggers } = await readChanges(this.store, this.rev, (record) => this.follow(record));
-    this.rev = rev;
-    await this.controlLog.follow();
-    if (jobs.length > 0) this.events.emit("jobs:changed", jobs);
-    const mine = triggers.filter((t) => this.table.get(t.job));
-    if (mine.length > 0 && this.taking) {
-      // A trigger still to claim (store away, or its job's row held elsewhere that instant)
-      // is read and tried again shortly: the token is not advanced past it.
-      if (!(await this.claimer.claimTriggers(mine))) {
-        this.clock.setTimeout(() => void this.sync(true).catch((e) => this.warn("store sync failed", e)), CONTENDED_RECHECK_MS);
-        return;
-      }
-    }
-    // Only now is everything up to this token handled; our own commits do not move it.
-    this.token = token;
-    if (this.taking) await this.promoteQueued(this.queuedOnLoad.splice(0));
-    this.arm();
-  }
-
-  private adopt(run: RunRecord): boolean {
-    const job = this.table.get(run.job);
-    // Retired, left to others, or stopping meanwhile: abandoned after the budget. A run from
-    // before this engine started (a predecessor with the same instance id) died with it.
-    if (!job || !this.taking || run.createdAt < this.liveSince) return false;
-    this.runs.start(fullSpec(job), run, []);
-    return true;
-  }
-
-  private follow(record: JobRecord): void {
-    if (record.retiredAt !== null || !this.canRun(record)) return this.table.remove(record.name);
-    this.table.upsert(record);
-    if (record.queuedSlot !== null && record.runningCount === 0) this.queuedOnLoad.push(record);
-  }
-
-  private canRun(record: JobRecord): boolean {
-    if (record.spec.action.kind !== "handler" || this.handlers.has(record.name)) return true;
-    if (!this.unhandled.has(record.name)) {
-      this.unhandled.add(record.name);
-      this.warn(`job "${record.name}" needs an in-process handler this process does not have; leaving it to others`);
-    }
-    return false;
-  }
-
-  private async reload(name: string): Promise<void> {
-    const record = await this.store.getJob(name);
-    if (record) this.follow(record);
-    else this.table.remove(name);
-  }
-
   // ---- housekeeping ----------------------------------------------------------------------
-
-  /** Only the jobs of abandoned runs can have a queued slot waiting for them. */
-  private async afterAbandoned(jobs: string[]): Promise<void> {
-    if (!this.taking) return;
-    for (const name of jobs) {
-      const job = await this.store.getJob(name);
-      if (job) await this.promoteQueued([job]);
-    }
-  }
 
   private prune(): Promise<void> {
     return pruneStore(this.store, this.table.names(), this.settings.retention, () => this.clock.now(), () => this.taking, this.log);
