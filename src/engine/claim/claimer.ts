@@ -39,6 +39,8 @@ export interface ClaimerDeps {
 /**
  * Asks the store for runs (due slots, manual triggers, queued slots) and acts on its answers:
  * starts the runs won, records skips and misses, and puts every job back in the schedule.
+ * A slot is `claiming` here, and leaves `running`/`waiting`, `queued`, `skipped` or `lost`
+ * (see SlotState).
  */
 export class Claimer {
   constructor(private readonly deps: ClaimerDeps) {}

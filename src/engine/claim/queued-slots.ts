@@ -17,7 +17,7 @@ export interface QueuedSlotsDeps {
  * A slot of an `overlap: queue` job that came due while the job ran waits in the store as the
  * job's queued slot. It is claimed here when the job becomes idle: after a run of it ends here,
  * when the store shows it idle with a slot queued (another instance's run ended), or when the
- * run it waited for was abandoned.
+ * run it waited for was abandoned. (The slot's `queued` state in SlotState.)
  */
 export class QueuedSlots {
   constructor(private readonly deps: QueuedSlotsDeps) {}

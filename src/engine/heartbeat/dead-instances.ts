@@ -6,7 +6,8 @@ import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
  * heartbeating for the budget, or, on this same host, when its pid is gone and it has missed
  * two heartbeats: that second test lets a restarted daemon clean up after `kill -9` in seconds
  * instead of waiting out the budget. (The missed heartbeats guard against containers that share
- * a hostname but not a pid namespace, where a live instance's pid looks gone.)
+ * a hostname but not a pid namespace, where a live instance's pid looks gone.) Their slots end
+ * `abandoned` (see SlotState).
  */
 export async function abandonDeadRuns(args: {
   store: Store;

@@ -7,6 +7,7 @@ import type { FinishOutcome, RunRecord, RunResult, Store } from "../../store/typ
 import { Batcher } from "./batcher.js";
 import type { EngineEmitter } from "../events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
+import type { HeldRunState, SlotState } from "../slot-state.js";
 import { StartQueue } from "./start-queue.js";
 import { isStoreAway } from "./store-away.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
@@ -14,6 +15,7 @@ import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 interface ActiveRun {
   run: RunRecord;
+  state: HeldRunState;
   cancel: Cancellation;
   done: Promise<void>;
 }
@@ -33,7 +35,8 @@ export interface SupervisorDeps {
 
 /**
  * Owns the runs this process has claimed: starts them (at their fire time if claimed ahead),
- * cancels them, records how they ended, and tells when all are done.
+ * cancels them, records how they ended, and tells when all are done. Each run held here is
+ * `waiting`, `running` or `finishing`, then `recorded` (see SlotState and `stateOf`).
  */
 export class RunSupervisor {
   readonly starts = new StartQueue();
@@ -97,7 +100,12 @@ export class RunSupervisor {
 
   /** Has this run (claimed by this process) been started here, and is running or ended lately? */
   holds(runId: number): boolean {
-    return this.active.has(runId) || this.recent.has(runId);
+    return this.stateOf(runId) !== undefined;
+  }
+
+  /** Where a run claimed by this process is (see SlotState); undefined if not held here lately. */
+  stateOf(runId: number): SlotState | undefined {
+    return this.active.get(runId)?.state ?? (this.recent.has(runId) ? "recorded" : undefined);
   }
 
   start(spec: JobSpec, run: RunRecord, replacing: number[]): void {
@@ -105,19 +113,20 @@ export class RunSupervisor {
     if (this.holds(run.id)) return;
     const { clock, events, log } = this.deps;
     const cancel = new Cancellation();
-    const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
-    this.active.set(run.id, entry);
-    this.perJob.set(run.job, (this.perJob.get(run.job) ?? 0) + 1);
     // A run claimed ahead of its slot is recorded already; it begins at its fire time.
     const ready = run.startedAt! > clock.now() ? this.starts.wait(run.startedAt!, cancel) : null;
+    const entry: ActiveRun = { run, state: ready ? "waiting" : "running", cancel, done: Promise.resolve() };
+    this.active.set(run.id, entry);
+    this.perJob.set(run.job, (this.perJob.get(run.job) ?? 0) + 1);
     if (ready) this.deps.wake();
     entry.done = (async () => {
       if (ready) await ready;
       if (cancel.reason && ready) {
         // Cancelled while waiting for its slot: it never started.
         const result = { status: "cancelled" as const, exitCode: null, signal: null, error: cancel.reason.message, stdout: "", stderr: "" };
-        return this.record(run, { result, attempt: 1 });
+        return this.record(entry, { result, attempt: 1 });
       }
+      entry.state = "running";
       log.debug({ job: run.job, run: run.id, trigger: run.trigger, lateMs: clock.now() - run.slot }, "run started");
       events.emit("run:started", run);
       if (replacing.length > 0) await this.cancel(replacing, `replaced by run #${run.id} (overlap: replace)`);
@@ -127,7 +136,7 @@ export class RunSupervisor {
         attempt: 1,
         result: { status: "failed", exitCode: null, signal: null, error: `jobclock could not run the job: ${String(error)}`, stdout: "", stderr: "" },
       }));
-      await this.record(run, executed);
+      await this.record(entry, executed);
     })();
   }
 
@@ -173,7 +182,9 @@ export class RunSupervisor {
     this.wakeRetries();
   }
 
-  private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
+  private async record(entry: ActiveRun, { result, attempt }: ExecutedRun): Promise<void> {
+    const { run } = entry;
+    entry.state = "finishing";
     const finishedAt = this.deps.clock.now();
     const outcome = await this.finishWithRetry(run.job, {
       runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,

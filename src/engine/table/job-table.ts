@@ -87,6 +87,7 @@ export class JobTable {
     return this.heap.peek()?.at;
   }
 
+  /** The jobs whose claim time has come (their slot is `due`, see SlotState), in fire-time order. */
   popDue(now: number): LocalJob[] {
     const due: LocalJob[] = [];
     for (;;) {
