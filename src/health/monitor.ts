@@ -5,6 +5,7 @@ import type { NotificationFacts } from "../notify/facts.js";
 import { firstErrorLines } from "../notify/facts.js";
 import { FINISHED_BAD, type IncidentRecord, type IncidentState, type JobRecord, type NotificationKind, type Store } from "../store/types.js";
 import { UNHEALTHY, type Health } from "./evaluate.js";
+import { coalescing, type Coalesced } from "../util/coalesce.js";
 import { HealthCache } from "./health-cache.js";
 
 export interface MonitorOptions {
@@ -32,7 +33,8 @@ const FULL_REFRESH_MS = 300_000;
  */
 export class HealthMonitor {
   private timer: ReturnType<Clock["setTimeout"]> | null = null;
-  private pass: Promise<void> | null = null;
+  /** One pass at a time; a job touched during a pass gets one more right after it. */
+  private readonly passes: Coalesced = coalescing(() => this.pass());
   private readonly dirty = new Set<string>();
   private stopped = false;
   private readonly cache = new HealthCache();
@@ -60,7 +62,7 @@ export class HealthMonitor {
       if (names.length > 500) {
         this.refreshWanted = true;
         this.lastFull = -Infinity;
-        if (!this.pass) this.schedule(0);
+        this.request();
       } else names.forEach((n) => this.touch(n, true));
     });
     this.schedule(0);
@@ -78,7 +80,7 @@ export class HealthMonitor {
     this.stopped = true;
     for (const [event, fn] of this.listeners) this.options.events.off(event as keyof EngineEvents, fn as never);
     if (this.timer) this.options.clock.clearTimeout(this.timer);
-    await this.pass;
+    await this.passes.idle();
   }
 
   /** One evaluation of every job; exposed for tests. */
@@ -95,25 +97,34 @@ export class HealthMonitor {
   private touch(name: string, reread = false): void {
     if (reread) this.dirty.add(`!${name}`);
     else this.dirty.add(name);
-    if (!this.pass) this.schedule(0); // after a pass, run() looks at what became dirty meanwhile
+    this.request();
+  }
+
+  /** A pass soon: on the timer's next turn (touches come in bursts), or right after the one going. */
+  private request(): void {
+    if (this.stopped) return;
+    if (this.passes.busy) void this.passes.run();
+    else this.schedule(0);
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) this.options.clock.clearTimeout(this.timer);
-    this.timer = this.options.clock.setTimeout(() => void this.run(), ms);
+    this.timer = this.options.clock.setTimeout(() => void this.passes.run(), ms);
   }
 
-  private async run(): Promise<void> {
-    this.timer = null;
-    const full = this.options.clock.now() - this.lastFull >= (this.options.everyMs ?? 5_000);
-    this.pass = (full ? this.evaluate().then(() => void (this.lastFull = this.options.clock.now())) : this.evaluateDirty())
-      .catch((error) => this.options.log.warn({ err: error }, "health evaluation failed"));
-    await this.pass;
-    this.pass = null;
+  /** A full pass when one is due, else the jobs touched since the last pass; then the timer for the next full one. */
+  private async pass(): Promise<void> {
+    const { clock, log } = this.options;
+    const full = clock.now() - this.lastFull >= (this.options.everyMs ?? 5_000);
+    // Nothing dirty: asked for during a pass that already saw those jobs.
+    if (full || this.dirty.size > 0) {
+      await (full ? this.evaluate().then(() => void (this.lastFull = clock.now())) : this.evaluateDirty())
+        .catch((error) => log.warn({ err: error }, "health evaluation failed"));
+    }
     if (this.stopped) return;
-    const untilFull = this.lastFull + (this.options.everyMs ?? 5_000) - this.options.clock.now();
-    this.schedule(this.dirty.size > 0 ? 0 : Math.max(0, untilFull));
+    const untilFull = this.lastFull + (this.options.everyMs ?? 5_000) - clock.now();
+    this.schedule(Math.max(0, untilFull));
   }
 
   private async evaluateDirty(): Promise<void> {
