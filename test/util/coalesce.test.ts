@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { coalescing } from "../../src/util/coalesce.js";
+import { coalescing as serverCoalescing } from "../../src/util/coalesce.js";
+// The dashboard's plain-JS copy must behave the same.
+import { coalescing as dashboardCoalescing } from "../../src/http/dashboard/coalesce.js";
 
 /** A pass that waits until released, counting its starts. */
 function gatedPass() {
@@ -25,7 +27,10 @@ function gatedPass() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-describe("coalescing", () => {
+describe.each([
+  ["src/util/coalesce.ts", serverCoalescing],
+  ["src/http/dashboard/coalesce.js", dashboardCoalescing as typeof serverCoalescing],
+])("coalescing (%s)", (_file, coalescing) => {
   it("starts the pass at once, inside run()", () => {
     const gated = gatedPass();
     const passes = coalescing(gated.pass);
