@@ -27,8 +27,9 @@ export interface MonitorOptions {
 const FULL_REFRESH_MS = 300_000;
 
 /**
- * Watches every job's health (PRODUCT §5): each pass evaluates all jobs, and a transition is
- * confirmed against a fresh read of the job before an incident is opened, changed or closed.
+ * Watches every job's health and keeps one incident per unhealthy (inactive, delayed, failing)
+ * job: each pass evaluates all jobs, and a transition is confirmed against a fresh read of the
+ * job before an incident is opened, changed or closed.
  * Incidents change by compare-and-set, so with several instances one notification goes out.
  */
 export class HealthMonitor {

@@ -2,7 +2,8 @@ import { pidAlive } from "../../os/process.js";
 import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
 
 /**
- * Frees jobs whose runs lost their instance (PRODUCT §4). An instance is dead when it stopped
+ * Frees jobs whose runs lost their instance: a job whose run nobody runs any more must not stay
+ * "running" (and block its next slots) for ever. An instance is dead when it stopped
  * heartbeating for the budget, or, on this same host, when its pid is gone and it has missed
  * two heartbeats: that second test lets a restarted daemon clean up after `kill -9` in seconds
  * instead of waiting out the budget. (The missed heartbeats guard against containers that share

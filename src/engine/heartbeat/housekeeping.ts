@@ -36,7 +36,7 @@ export interface HousekeepingDeps {
 
 /**
  * The heartbeat cycle: say this instance is alive, keep its runs' heartbeats fresh, watch its
- * clock against the store's, and abandon the runs of instances that died (PRODUCT §4).
+ * clock against the store's, and abandon the runs of instances that died (so their jobs run again).
  */
 export class Housekeeping {
   private skewWarned = false;
@@ -58,7 +58,7 @@ export class Housekeeping {
   }
 
   /**
-   * Slots are claimed on the store's clock (PRODUCT: one clock for all instances): the engine's
+   * Slots are claimed on the store's clock, so that all instances judge them on one clock: the engine's
    * clock takes the measured skew as its correction. A machine far off still gets a warning,
    * because its jobs' own timestamps and logs are off.
    */

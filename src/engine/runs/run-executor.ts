@@ -16,7 +16,7 @@ const RETRYABLE = new Set<AttemptResult["status"]>(["failed", "timed_out"]);
 
 /**
  * Runs one claimed run to its end: attempts, and retries with exponential backoff inside the
- * same run record (PRODUCT §3). Cancellation (shutdown, `replace`) stops the current attempt
+ * same run record (a retry is the same slot tried again, not a new run). Cancellation (shutdown, `replace`) stops the current attempt
  * and any pending retry.
  */
 export async function executeRun(args: {
