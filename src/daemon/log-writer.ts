@@ -20,8 +20,8 @@ const BUSY_RETRY_MS = 20;
 /**
  * Writes log lines to one file descriptor without ever throwing, blocking the event loop or
  * waiting forever: the daemon's own files failing (a full disk) must never crash or hang the
- * scheduling. Writes
- * go through libuv's thread pool one at a time; lines logged meanwhile wait in a bounded queue.
+ * scheduling. Writes go through libuv's thread pool one at a time; lines logged meanwhile wait
+ * in a bounded queue.
  * A failed write (ENOSPC, EIO…) keeps its bytes, reports the problem once, and is tried again
  * with a backoff; when the queue is full the oldest lines are dropped, and a line saying how
  * many is written once the destination works again.
