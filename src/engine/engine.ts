@@ -32,6 +32,8 @@ export type { EngineOptions } from "./options.js";
 /**
  * The scheduler: one timer for all jobs, slots claimed in the store by compare-and-set, runs
  * executed and recorded, heartbeats and recovery. It talks to the outside through `events`.
+ * Its own life is Lifecycle's (lifecycle.ts); a slot's life, and which folder handles each
+ * part of it (follow/, table/, claim/, runs/, heartbeat/), is SlotState's (slot-state.ts).
  */
 export class Engine {
   readonly events = new EngineEmitter();
