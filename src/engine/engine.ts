@@ -257,7 +257,6 @@ export class Engine {
     this.problems.set(key, text);
   }
 
-
   /** `source` says where the request came from ("api 10.0.0.7 via web1"); every instance logs it. */
   pause(name: string, source?: string): Promise<void> {
     return this.control(name, (at, by) => this.store.setPaused(name, true, at, by), source);

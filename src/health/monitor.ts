@@ -116,6 +116,7 @@ export class HealthMonitor {
 
   /** A full pass when one is due, else the jobs touched since the last pass; then the timer for the next full one. */
   private async pass(): Promise<void> {
+    if (this.stopped) return; // asked for before stop(), not worth a store read after it
     const { clock, log } = this.options;
     const full = clock.now() - this.lastFull >= (this.options.everyMs ?? 5_000);
     // Nothing dirty: asked for during a pass that already saw those jobs.
