@@ -1,8 +1,13 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Engine } from "../../src/engine/engine.js";
 import { EngineEmitter } from "../../src/engine/events.js";
 import { IllegalTransitionError, Lifecycle, type EngineState } from "../../src/engine/lifecycle.js";
-import { every, startHarness } from "../helpers/engine-harness.js";
-import { makeSpec } from "../helpers/spec.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/types.js";
+import { FakeClock } from "../../src/testing/fake-clock.js";
+import { every, startHarness, T0 } from "../helpers/engine-harness.js";
+import { makeSpec, tempDir } from "../helpers/spec.js";
 
 const STATES: EngineState[] = ["new", "starting", "running", "draining", "stopped"];
 const ALLOWED = new Set(["new>starting", "new>stopped", "starting>running", "starting>stopped", "running>draining", "draining>stopped"]);
@@ -94,6 +99,19 @@ describe("engine lifecycle", () => {
     const [instance] = await h.store.listInstances();
     expect(instance!.stoppedAt).not.toBeNull();
     await h.store.close();
+  });
+
+  it("a start that fails goes starting → stopped, and a stop then has nothing left to do", async () => {
+    const store = SqliteStore.open(join(tempDir(), "jobclock.db"));
+    const refusing = Object.create(store, { registerInstance: { value: async () => { throw new Error("store refused"); } } }) as Store;
+    const engine = new Engine({ store: refusing, clock: new FakeClock(T0), instanceId: "test-instance" });
+    const seen: EngineState[] = [];
+    engine.events.on("engine:state", ({ to }) => seen.push(to));
+    await expect(engine.start()).rejects.toThrow("store refused");
+    expect(seen).toEqual(["starting", "stopped"]);
+    await engine.stop();
+    expect(seen).toEqual(["starting", "stopped"]);
+    await store.close();
   });
 
   it("an engine stopped before it started is stopped for good", async () => {
