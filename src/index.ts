@@ -1,5 +1,6 @@
 export { createScheduler, Scheduler, type JobOptions, type SchedulerOptions } from "./scheduler.js";
 export type { EngineEvents } from "./engine/events.js";
+export type { EngineState } from "./engine/lifecycle.js";
 export type { JobContext, JobHandler, JobLog } from "./run/types.js";
 export type { JobSpec, OverlapPolicy } from "./job-spec.js";
 export type { Store, RunRecord, JobRecord, RunStatus, RunTrigger, InstanceRecord } from "./store/types.js";

@@ -5,7 +5,7 @@ import type { RawJob } from "./config/schema.js";
 import { jobSchema, describeIssues } from "./config/schema.js";
 import { resolveStoreUrl } from "./config/store-url.js";
 import { Engine } from "./engine/engine.js";
-import { SpecInterner } from "./engine/intern.js";
+import { SpecInterner } from "./config/spec-interner.js";
 import type { EngineEmitter, EngineEvents } from "./engine/events.js";
 import { ConfigError } from "./errors.js";
 import type { JobSpec } from "./job-spec.js";

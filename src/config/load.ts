@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { parseDuration } from "../schedule/duration.js";
-import { SpecInterner } from "../engine/intern.js";
+import { SpecInterner } from "./spec-interner.js";
 import { readEnvFile } from "./env-file.js";
 import { interpolateString, interpolateTree, newInterpolation, type Interpolation } from "./interpolate.js";
 import { FileReadProblem, readTextFile } from "./read-file.js";

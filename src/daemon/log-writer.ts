@@ -19,8 +19,9 @@ const BUSY_RETRY_MS = 20;
 
 /**
  * Writes log lines to one file descriptor without ever throwing, blocking the event loop or
- * waiting forever (PRODUCT §7: the daemon's own files failing never crash or hang it). Writes
- * go through libuv's thread pool one at a time; lines logged meanwhile wait in a bounded queue.
+ * waiting forever: the daemon's own files failing (a full disk) must never crash or hang the
+ * scheduling. Writes go through libuv's thread pool one at a time; lines logged meanwhile wait
+ * in a bounded queue.
  * A failed write (ENOSPC, EIO…) keeps its bytes, reports the problem once, and is tried again
  * with a backoff; when the queue is full the oldest lines are dropped, and a line saying how
  * many is written once the destination works again.
@@ -41,7 +42,7 @@ export class LogWriter {
   writeErrors = 0;
   dropped = 0;
 
-  constructor(private readonly o: LogWriterOptions) {}
+  constructor(private readonly options: LogWriterOptions) {}
 
   /** Where to write from now on; the previous descriptor is closed once its last write is done. */
   setFd(fd: number): void {
@@ -64,7 +65,7 @@ export class LogWriter {
   push(line: string): void {
     this.queue.push(line);
     this.queueBytes += Buffer.byteLength(line);
-    while (this.queueBytes > this.o.maxBufferBytes && this.queue.length > 0) {
+    while (this.queueBytes > this.options.maxBufferBytes && this.queue.length > 0) {
       this.queueBytes -= Buffer.byteLength(this.queue.shift()!);
       this.dropped++;
       this.droppedUnreported++;
@@ -127,7 +128,7 @@ export class LogWriter {
       // Said where the gap is: after the lines written before it, before the ones kept.
       const n = this.droppedUnreported;
       this.droppedUnreported = 0;
-      this.queue.unshift(this.o.note(`${n} log line(s) were dropped here: the ${this.o.label} could not be written (or did not keep up)`));
+      this.queue.unshift(this.options.note(`${n} log line(s) were dropped here: the ${this.options.label} could not be written (or did not keep up)`));
       this.queueBytes += Buffer.byteLength(this.queue[0]!);
     }
     if (this.queue.length === 0) return null;
@@ -150,8 +151,8 @@ export class LogWriter {
     this.writeErrors++;
     this.backoffMs = Math.min(MAX_RETRY_MS, Math.max(FIRST_RETRY_MS, this.backoffMs * 2));
     this.setProblem(
-      `${this.o.label} cannot be written (${error.code ?? error.message}); log lines are kept in memory ` +
-      `(up to ${Math.round(this.o.maxBufferBytes / 1024)} KiB, then the oldest are dropped) and written when it works again`,
+      `${this.options.label} cannot be written (${error.code ?? error.message}); log lines are kept in memory ` +
+      `(up to ${Math.round(this.options.maxBufferBytes / 1024)} KiB, then the oldest are dropped) and written when it works again`,
     );
     this.schedule(this.backoffMs);
     this.resolveDrained();
@@ -183,7 +184,7 @@ export class LogWriter {
   private setProblem(text: string | null): void {
     if (text === this.problem) return;
     this.problem = text;
-    this.o.onProblem(text);
+    this.options.onProblem(text);
   }
 
   private resolveDrained(): void {

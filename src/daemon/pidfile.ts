@@ -1,7 +1,7 @@
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { PidfileError } from "../errors.js";
-import { pidAlive } from "../engine/recovery.js";
+import { pidAlive } from "../os/process.js";
 import { formatDuration } from "../schedule/duration.js";
 import { NotRegularFileError, openRegularSync } from "../os/regular-file.js";
 import { folderTrustedFor } from "./folder-trust.js";

@@ -1,7 +1,7 @@
 import { statSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Config } from "../config/load.js";
-import { pidAlive } from "../engine/recovery.js";
+import { pidAlive } from "../os/process.js";
 import { formatDuration } from "../schedule/duration.js";
 import type { Store } from "../store/types.js";
 import { readPidfile, untrustedMessage } from "./pidfile.js";

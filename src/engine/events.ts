@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { RunRecord } from "../store/types.js";
 import type { AttemptResult } from "../run/types.js";
 import type { ApplyReport } from "../store/types.js";
+import type { EngineState } from "./lifecycle.js";
 
 /**
  * What the engine tells the world. Health evaluation, notifiers, logs and metrics subscribe
@@ -18,6 +19,8 @@ export interface EngineEvents {
   "jobs:applied": [report: ApplyReport];
   "jobs:changed": [names: string[]];
   "engine:warning": [info: { message: string; error?: unknown }];
+  /** The engine moved to another state of its lifecycle (see Lifecycle). */
+  "engine:state": [change: { from: EngineState; to: EngineState }];
 }
 
 /**

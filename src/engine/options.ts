@@ -14,7 +14,7 @@ export interface EngineOptions {
   supervisor?: string | null;
   /** How often running runs are heartbeated. */
   heartbeatMs?: number;
-  /** A run whose heartbeat is older than this is abandoned (PRODUCT §4). */
+  /** A run whose heartbeat is older than this is abandoned: its instance is taken for dead and its job freed. */
   abandonAfterMs?: number;
   /**
    * How often the store is asked whether another process changed something. Default: 250 ms

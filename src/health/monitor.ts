@@ -5,6 +5,7 @@ import type { NotificationFacts } from "../notify/facts.js";
 import { firstErrorLines } from "../notify/facts.js";
 import { FINISHED_BAD, type IncidentRecord, type IncidentState, type JobRecord, type NotificationKind, type Store } from "../store/types.js";
 import { UNHEALTHY, type Health } from "./evaluate.js";
+import { coalescing, type Coalesced } from "../util/coalesce.js";
 import { HealthCache } from "./health-cache.js";
 
 export interface MonitorOptions {
@@ -26,13 +27,15 @@ export interface MonitorOptions {
 const FULL_REFRESH_MS = 300_000;
 
 /**
- * Watches every job's health (PRODUCT §5): each pass evaluates all jobs, and a transition is
- * confirmed against a fresh read of the job before an incident is opened, changed or closed.
+ * Watches every job's health and keeps one incident per unhealthy (inactive, delayed, failing)
+ * job: each pass evaluates all jobs, and a transition is confirmed against a fresh read of the
+ * job before an incident is opened, changed or closed.
  * Incidents change by compare-and-set, so with several instances one notification goes out.
  */
 export class HealthMonitor {
   private timer: ReturnType<Clock["setTimeout"]> | null = null;
-  private pass: Promise<void> | null = null;
+  /** One pass at a time; a job touched during a pass gets one more right after it. */
+  private readonly passes: Coalesced = coalescing(() => this.pass());
   private readonly dirty = new Set<string>();
   private stopped = false;
   private readonly cache = new HealthCache();
@@ -43,11 +46,11 @@ export class HealthMonitor {
   private notifiers: string[] = [];
   private readonly listeners: [string, (...a: never[]) => void][] = [];
 
-  constructor(private readonly o: MonitorOptions) {}
+  constructor(private readonly options: MonitorOptions) {}
 
   start(): void {
     const on = <K extends keyof EngineEvents>(event: K, fn: (...a: EngineEvents[K]) => void) => {
-      this.o.events.on(event, fn);
+      this.options.events.on(event, fn);
       this.listeners.push([event, fn as unknown as (...a: never[]) => void]);
     };
     on("run:started", (run) => (this.cache.onRunStarted(run), this.touch(run.job)));
@@ -60,7 +63,7 @@ export class HealthMonitor {
       if (names.length > 500) {
         this.refreshWanted = true;
         this.lastFull = -Infinity;
-        if (!this.pass) this.schedule(0);
+        this.request();
       } else names.forEach((n) => this.touch(n, true));
     });
     this.schedule(0);
@@ -76,17 +79,17 @@ export class HealthMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const [event, fn] of this.listeners) this.o.events.off(event as keyof EngineEvents, fn as never);
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
-    await this.pass;
+    for (const [event, fn] of this.listeners) this.options.events.off(event as keyof EngineEvents, fn as never);
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    await this.passes.idle();
   }
 
   /** One evaluation of every job; exposed for tests. */
   async evaluate(): Promise<void> {
-    if (this.refreshWanted || this.o.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
+    if (this.refreshWanted || this.options.clock.now() - this.refreshedAt >= FULL_REFRESH_MS) {
       this.refreshWanted = false; // a request arriving during the refresh sets it again
-      await this.cache.refreshAll(this.o.store);
-      this.refreshedAt = this.o.clock.now();
+      await this.cache.refreshAll(this.options.store);
+      this.refreshedAt = this.options.clock.now();
     }
     await this.evaluateNames([...this.cache.names()], true);
   }
@@ -95,25 +98,35 @@ export class HealthMonitor {
   private touch(name: string, reread = false): void {
     if (reread) this.dirty.add(`!${name}`);
     else this.dirty.add(name);
-    if (!this.pass) this.schedule(0); // after a pass, run() looks at what became dirty meanwhile
+    this.request();
+  }
+
+  /** A pass soon: on the timer's next turn (touches come in bursts), or right after the one going. */
+  private request(): void {
+    if (this.stopped) return;
+    if (this.passes.busy) void this.passes.run();
+    else this.schedule(0);
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
-    this.timer = this.o.clock.setTimeout(() => void this.run(), ms);
+    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    this.timer = this.options.clock.setTimeout(() => void this.passes.run(), ms);
   }
 
-  private async run(): Promise<void> {
-    this.timer = null;
-    const full = this.o.clock.now() - this.lastFull >= (this.o.everyMs ?? 5_000);
-    this.pass = (full ? this.evaluate().then(() => void (this.lastFull = this.o.clock.now())) : this.evaluateDirty())
-      .catch((error) => this.o.log.warn({ err: error }, "health evaluation failed"));
-    await this.pass;
-    this.pass = null;
+  /** A full pass when one is due, else the jobs touched since the last pass; then the timer for the next full one. */
+  private async pass(): Promise<void> {
+    if (this.stopped) return; // asked for before stop(), not worth a store read after it
+    const { clock, log } = this.options;
+    const full = clock.now() - this.lastFull >= (this.options.everyMs ?? 5_000);
+    // Nothing dirty: asked for during a pass that already saw those jobs.
+    if (full || this.dirty.size > 0) {
+      await (full ? this.evaluate().then(() => void (this.lastFull = clock.now())) : this.evaluateDirty())
+        .catch((error) => log.warn({ err: error }, "health evaluation failed"));
+    }
     if (this.stopped) return;
-    const untilFull = this.lastFull + (this.o.everyMs ?? 5_000) - this.o.clock.now();
-    this.schedule(this.dirty.size > 0 ? 0 : Math.max(0, untilFull));
+    const untilFull = this.lastFull + (this.options.everyMs ?? 5_000) - clock.now();
+    this.schedule(Math.max(0, untilFull));
   }
 
   private async evaluateDirty(): Promise<void> {
@@ -121,7 +134,7 @@ export class HealthMonitor {
     for (const key of this.dirty) {
       const name = key.startsWith("!") ? key.slice(1) : key;
       if (key.startsWith("!")) {
-        const fresh = await this.o.store.getJob(name);
+        const fresh = await this.options.store.getJob(name);
         if (fresh && fresh.retiredAt === null) this.cache.put(fresh);
         else this.cache.remove(name);
       }
@@ -132,12 +145,12 @@ export class HealthMonitor {
   }
 
   private async evaluateNames(names: string[], all: boolean): Promise<void> {
-    const { store, clock } = this.o;
+    const { store, clock } = this.options;
     const now = clock.now();
     const incidents = new Map((await store.listOpenIncidents()).map((i) => [i.job, i]));
     this.notifiers = await store.getNotifiers();
     let wrote = false;
-    this.o.hold?.();
+    this.options.hold?.();
     try {
       let slice = performance.now();
       for (const name of names) {
@@ -154,19 +167,19 @@ export class HealthMonitor {
       }
       if (all) for (const incident of incidents.values()) await this.closeIfGone(incident, now);
     } finally {
-      this.o.release?.();
+      this.options.release?.();
     }
-    if (wrote) this.o.onNotified?.();
+    if (wrote) this.options.onNotified?.();
   }
 
   /** An incident of a job the cache does not know: close it silently if the job is really gone (retired). */
   private async closeIfGone(incident: IncidentRecord, now: number): Promise<void> {
-    const fresh = await this.o.store.getJob(incident.job);
+    const fresh = await this.options.store.getJob(incident.job);
     if (fresh && fresh.retiredAt === null) {
       this.cache.put(fresh); // new since the last refresh: watch it from now on
       return;
     }
-    await this.o.store.closeIncident({ id: incident.id, now, notify: null });
+    await this.options.store.closeIncident({ id: incident.id, now, notify: null });
   }
 
   /** Brings the job's incident in line with its health; true if a notification was written. */
@@ -175,12 +188,12 @@ export class HealthMonitor {
     if (!unhealthy && !incident) return false;
     if (unhealthy && incident?.state === health.state) return this.maybeRemind(job, health, incident, now);
     // A transition: confirm it on a fresh read (another instance may have just run the job).
-    const fresh = await this.o.store.getJob(job.name);
+    const fresh = await this.options.store.getJob(job.name);
     if (!fresh || fresh.retiredAt !== null) return false;
     this.cache.put(fresh);
     const confirmed = this.cache.health(fresh.name, now)!;
     if (confirmed.state !== health.state) return false; // the next pass will look again
-    const { store, log } = this.o;
+    const { store, log } = this.options;
     if (unhealthy && !incident) {
       const notify = await this.notification("opened", fresh, confirmed, null, now);
       const opened = await store.openIncident({ job: job.name, state: confirmed.state as IncidentState, since: confirmed.since, now, notify });
@@ -204,17 +217,17 @@ export class HealthMonitor {
     const every = job.spec.remindMs;
     if (every === null || now - incident.lastNotifiedAt < every) return false;
     const notify = await this.notification("reminder", job, health, incident.state, now);
-    return this.o.store.remindIncident({ id: incident.id, lastNotifiedAt: incident.lastNotifiedAt, now, notify });
+    return this.options.store.remindIncident({ id: incident.id, lastNotifiedAt: incident.lastNotifiedAt, now, notify });
   }
 
   private async notification(kind: NotificationKind, job: JobRecord, health: Health, previous: IncidentState | null, now: number) {
     const payload: NotificationFacts = {
       version: 1, kind, job: job.name, description: job.spec.description, state: health.state, previousState: previous,
       since: health.since, reason: health.reason, lastRun: null, nextSlot: job.paused ? null : job.nextSlot,
-      errorLines: [], host: this.o.host, instance: this.o.instanceId, at: now,
+      errorLines: [], host: this.options.host, instance: this.options.instanceId, at: now,
     };
     if (job.lastRunId !== null) {
-      const run = await this.o.store.getRun(job.lastRunId);
+      const run = await this.options.store.getRun(job.lastRunId);
       if (run) {
         payload.lastRun = {
           id: run.id, status: run.status === "running" ? null : run.status, startedAt: run.startedAt, finishedAt: run.finishedAt,
@@ -224,8 +237,8 @@ export class HealthMonitor {
     }
     if (health.state === "failing") {
       // The failed run: the latest finished one (a newer run may be going already).
-      const failed = (await this.o.store.listRuns({ job: job.name, limit: 20 })).find((r) => FINISHED_BAD.includes(r.status));
-      if (failed) payload.errorLines = firstErrorLines(failed.error, (await this.o.store.getRunOutput(failed.id))?.stderr ?? null);
+      const failed = (await this.options.store.listRuns({ job: job.name, limit: 20 })).find((r) => FINISHED_BAD.includes(r.status));
+      if (failed) payload.errorLines = firstErrorLines(failed.error, (await this.options.store.getRunOutput(failed.id))?.stderr ?? null);
     }
     return { kind, payload, notifiers: this.notifiers };
   }

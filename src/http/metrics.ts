@@ -35,7 +35,7 @@ export class Metrics {
   private readonly notifications: Counter<"notifier" | "outcome">;
   private readonly health: Gauge<"job" | "state">;
 
-  constructor(private readonly s: MetricsSources) {
+  constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.runs = new Counter({ name: "jobclock_runs_total", help: "Runs recorded by this instance, by job and final status (skipped and missed slots included).", labelNames: ["job", "status"], registers });
@@ -52,20 +52,20 @@ export class Metrics {
       name: "jobclock_job_health", help: "1 for each job's current health state, 0 for the others.", labelNames: ["job", "state"], registers,
       collect: () => this.collectHealth(),
     });
-    new Gauge({ name: "jobclock_running_runs", help: "Runs this instance is running now.", registers, collect() { this.set(s.runningRuns()); } });
-    const liveWithinMs = s.liveWithinMs;
+    new Gauge({ name: "jobclock_running_runs", help: "Runs this instance is running now.", registers, collect() { this.set(sources.runningRuns()); } });
+    const liveWithinMs = sources.liveWithinMs;
     new Gauge({
       name: "jobclock_instances", help: "Live instances sharing the store.", registers,
       async collect() {
-        const now = s.now();
-        this.set((await s.instances()).filter((i) => isLive(i, now, liveWithinMs)).length);
+        const now = sources.now();
+        this.set((await sources.instances()).filter((i) => isLive(i, now, liveWithinMs)).length);
       },
     });
-    if (s.logSink) this.logSinkMetrics(s.logSink, registers);
+    if (sources.logSink) this.logSinkMetrics(sources.logSink, registers);
     this.follow();
   }
 
-  /** The log file failing (a full disk) shows here as well as in `status` (PRODUCT §7). */
+  /** The log file failing (a full disk) shows here as well as in `status`: a daemon that cannot log must still be seen to fail. */
   private logSinkMetrics(stats: NonNullable<MetricsSources["logSink"]>, registers: Registry[]): void {
     new Gauge({ name: "jobclock_log_file_ok", help: "1 while the daemon's log file takes lines, 0 while writing it fails.", registers, collect() { this.set(stats().fileOk ? 1 : 0); } });
     new Counter({
@@ -92,9 +92,9 @@ export class Metrics {
   }
 
   private follow(): void {
-    const { events } = this.s;
+    const { events } = this.sources;
     events.on("run:started", (run) => {
-      if (run.trigger === "schedule" || run.trigger === "catchup") this.lateness.observe(Math.max(0, this.s.now() - run.slot) / 1_000);
+      if (run.trigger === "schedule" || run.trigger === "catchup") this.lateness.observe(Math.max(0, this.sources.now() - run.slot) / 1_000);
     });
     events.on("run:finished", (run, result) => {
       const job = this.job(run.job);
@@ -108,7 +108,7 @@ export class Metrics {
 
   private collectHealth(): void {
     this.health.reset(); // a retired job's series go with it
-    for (const [name, state] of this.s.health()) {
+    for (const [name, state] of this.sources.health()) {
       const job = this.job(name);
       for (const s of HEALTH_STATES) this.health.set({ job, state: s }, s === state ? 1 : 0);
     }

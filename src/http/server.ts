@@ -48,9 +48,9 @@ export class HttpServer {
   private readonly files = new StaticFiles(DASHBOARD_DIR);
   private readonly guard: ConnectionGuard;
 
-  constructor(private readonly d: HttpServerDeps) {
-    const auth = { writes: d.config.token !== null, reads: d.config.token !== null && !d.config.loopback };
-    registerApi(this.router, { ...d.api, auth });
+  constructor(private readonly deps: HttpServerDeps) {
+    const auth = { writes: deps.config.token !== null, reads: deps.config.token !== null && !deps.config.loopback };
+    registerApi(this.router, { ...deps.api, auth });
     const limits = HTTP_LIMITS;
     this.server = createServer({
       maxHeaderSize: limits.maxHeaderSize,
@@ -63,12 +63,12 @@ export class HttpServer {
     });
     this.server.timeout = limits.stalledMs; // Node closes a socket idle this long (no callback given)
     // Not server.maxConnections: it refuses new connections at the cap, which a slowloris fills.
-    this.guard = new ConnectionGuard(this.server, limits.maxConnections, (message) => d.log.warn(message));
+    this.guard = new ConnectionGuard(this.server, limits.maxConnections, (message) => deps.log.warn(message));
   }
 
   /** Listens; a port in use or an address not on this machine is a start-up error that says so. */
   start(): Promise<{ host: string; port: number; url: string }> {
-    const { host, port } = this.d.config;
+    const { host, port } = this.deps.config;
     return new Promise((resolve, reject) => {
       const failed = (error: NodeJS.ErrnoException) => {
         const why = error.code === "EADDRINUSE" ? "is in use by another process" : error.code === "EADDRNOTAVAIL" ? "is not an address of this machine" : `cannot be used (${error.code})`;
@@ -79,7 +79,7 @@ export class HttpServer {
         // From now on an error (say, out of file descriptors on accept) is logged: an
         // unhandled 'error' event would take the whole daemon down.
         this.server.off("error", failed);
-        this.server.on("error", (error) => this.d.log.error({ err: error }, "http: server error"));
+        this.server.on("error", (error) => this.deps.log.error({ err: error }, "http: server error"));
         const address = this.server.address() as AddressInfo;
         const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
         resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}/` });
@@ -101,17 +101,17 @@ export class HttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      checkOrigin(req, this.d.config);
+      checkOrigin(req, this.deps.config);
       const url = new URL(req.url ?? "/", "http://localhost");
       const method = req.method ?? "GET";
       if ((method === "GET" || method === "HEAD") && this.files.serve(url.pathname, res, method === "HEAD")) return;
-      if (url.pathname === "/metrics" && this.d.metrics) return await this.serveMetrics(req, res, method);
+      if (url.pathname === "/metrics" && this.deps.metrics) return await this.serveMetrics(req, res, method);
       const found = this.router.match(method, url.pathname);
       if ("status" in found) {
         if (found.status === 405) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here (allowed: ${found.allow})`, { allow: found.allow! });
         throw new HttpError(404, "NOT_FOUND", `no such route: ${url.pathname} (see docs/api.md)`);
       }
-      if (found.route.access !== "open") authorize(req, this.d.config, found.route.access === "write");
+      if (found.route.access !== "open") authorize(req, this.deps.config, found.route.access === "write");
       await found.route.handler({ req, res, url, params: found.params });
     } catch (error) {
       this.fail(req, res, error);
@@ -120,19 +120,19 @@ export class HttpServer {
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here (allowed: GET)`, { allow: "GET" });
-    authorize(req, this.d.config, false);
-    const text = await this.d.metrics!.text();
-    res.writeHead(200, { "content-type": this.d.metrics!.contentType, "cache-control": "no-store" });
+    authorize(req, this.deps.config, false);
+    const text = await this.deps.metrics!.text();
+    res.writeHead(200, { "content-type": this.deps.metrics!.contentType, "cache-control": "no-store" });
     res.end(method === "HEAD" ? undefined : text);
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     // A client that went away mid-request (closed, reset, timed out or evicted for room) is not
     // the daemon's error: an attacker doing it in a loop would otherwise flood the log.
-    if (req.socket.destroyed) return void this.d.log.debug({ err: error }, "http: client went away before its answer");
+    if (req.socket.destroyed) return void this.deps.log.debug({ err: error }, "http: client went away before its answer");
     if (res.headersSent) return void res.destroy();
     if (error instanceof HttpError) return sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
-    this.d.log.error({ err: error }, "http: request failed");
+    this.deps.log.error({ err: error }, "http: request failed");
     const message = error instanceof JobclockError ? error.message : "internal error; see the daemon's log";
     sendJson(res, 500, { error: { code: "INTERNAL", message } });
   }

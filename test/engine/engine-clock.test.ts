@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
-import { StoreClock } from "../../src/engine/store-clock.js";
+import { StoreClock } from "../../src/engine/heartbeat/store-clock.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { FakeClock } from "../../src/testing/fake-clock.js";
 import { every } from "../helpers/engine-harness.js";

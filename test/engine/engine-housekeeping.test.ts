@@ -1,10 +1,10 @@
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Store } from "../../src/store/types.js";
 import { StoreError } from "../../src/errors.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec } from "../helpers/spec.js";
-import { startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
+import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -212,7 +212,7 @@ describe("engine: housekeeping", () => {
   it("a run found as a lost claim and also answered late runs once, even if it ended in between", async () => {
     const calls: number[] = [];
     h = await startHarness([makeSpec("once", every(3_600_000))], { once: (ctx) => void calls.push(ctx.runId) }, { start: false });
-    const { RunSupervisor } = await import("../../src/engine/run-supervisor.js");
+    const { RunSupervisor } = await import("../../src/engine/runs/run-supervisor.js");
     const { EngineEmitter } = await import("../../src/engine/events.js");
     const { silentLogger } = await import("../../src/logger.js");
     const runs = new RunSupervisor({
@@ -231,5 +231,41 @@ describe("engine: housekeeping", () => {
     runs.start(makeSpec("once", every(3_600_000)), run, []); // then its own answer arrives
     await runs.allDone();
     expect(calls).toEqual([run.id]);
+  });
+
+  it("a held run goes waiting → running → finishing → recorded (SlotState)", async () => {
+    const { RunSupervisor } = await import("../../src/engine/runs/run-supervisor.js");
+    const { EngineEmitter } = await import("../../src/engine/events.js");
+    const { silentLogger } = await import("../../src/logger.js");
+    const g = gate();
+    h = await startHarness([makeSpec("held", every(3_600_000))], { held: g.handler }, { start: false });
+    const finishing: (string | undefined)[] = [];
+    const real = h.store;
+    const store = Object.create(real, {
+      finishRuns: { value: (results: Parameters<typeof real.finishRuns>[0]) => (finishing.push(runs.stateOf(results[0]!.runId)), real.finishRuns(results)) },
+    }) as typeof real;
+    const runs = new RunSupervisor({
+      store, clock: h.clock, log: silentLogger, events: new EngineEmitter(),
+      handlers: new Map([["held", g.handler]]), wake: () => {}, afterRun: async () => {}, warn: () => {},
+    });
+    const job = (await h.store.getJob("held"))!;
+    const startAt = T0 + 1_000; // claimed ahead: it waits for its fire time
+    const [won] = await h.store.claimSlots([{
+      job: "held", specHash: job.specHash, instanceId: "i", source: { kind: "slot", expected: job.nextSlot!, next: job.nextSlot! + 3_600_000 },
+      slot: job.nextSlot!, trigger: "schedule", missed: null, overlap: "skip", waitIfBusy: false, now: startAt,
+    }]);
+    const run = (won as Extract<typeof won, { kind: "started" }>).run;
+    expect(run.startedAt).toBe(startAt);
+    expect(runs.stateOf(run.id)).toBeUndefined();
+    runs.start(makeSpec("held", every(3_600_000)), run, []);
+    expect(runs.stateOf(run.id)).toBe("waiting");
+    await h.clock.advance(1_000);
+    runs.starts.startDue(h.clock.now());
+    await vi.waitFor(() => expect(g.calls).toHaveLength(1));
+    expect(runs.stateOf(run.id)).toBe("running");
+    g.release();
+    await runs.allDone();
+    expect(finishing).toEqual(["finishing"]);
+    expect(runs.stateOf(run.id)).toBe("recorded");
   });
 });

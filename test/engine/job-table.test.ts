@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JobTable } from "../../src/engine/job-table.js";
+import { JobTable } from "../../src/engine/table/job-table.js";
 import { specJson } from "../../src/job-spec.js";
 import type { JobRecord } from "../../src/store/types.js";
 import { every, T0 } from "../helpers/engine-harness.js";

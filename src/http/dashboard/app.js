@@ -1,6 +1,7 @@
 // jobclock dashboard: header, polling, routing, actions and the token. The views live in
 // jobs.js (table, incidents), timeline.js (SVG timeline) and pages.js (run and job pages).
 import { api, ApiError, describeError, getToken, setToken, Unreachable } from "./api.js";
+import { coalescing } from "./coalesce.js";
 import { fmtTime, setText } from "./dom.js";
 import { renderIncidents, renderJobs, renderSummary } from "./jobs.js";
 import { jobPage, runPage } from "./pages.js";
@@ -82,30 +83,23 @@ function chooseHours(hours) {
 // and none while the tab is hidden. An action or a new page asks for one at once.
 
 let timer = 0;
-let polling = false;
-let again = false;
 let pollSeq = 0;
 let staleUpTo = 0;
+// Asked for during a poll (an action, a new page), one more poll follows right after it.
+const polls = coalescing(pollAndPlanNext);
 
-async function cycle() {
+function cycle() {
   clearTimeout(timer);
   timer = 0;
-  if (document.visibilityState === "hidden") return;
-  if (polling) {
-    again = true;
-    return;
-  }
-  polling = true;
+  if (document.visibilityState !== "hidden") void polls.run();
+}
+
+async function pollAndPlanNext() {
+  clearTimeout(timer); // a poll asked for meanwhile replaces the one planned
+  timer = 0;
+  if (document.visibilityState === "hidden") return; // hidden while waiting for its turn
   const startedAt = performance.now();
-  try {
-    await pollOnce();
-  } finally {
-    polling = false;
-  }
-  if (again) {
-    again = false;
-    return cycle();
-  }
+  await pollOnce();
   if (document.visibilityState !== "hidden") timer = setTimeout(cycle, Math.max(0, POLL_MS - (performance.now() - startedAt)));
 }
 

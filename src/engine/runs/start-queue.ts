@@ -1,5 +1,5 @@
-import type { Cancellation } from "../run/cancellation.js";
-import { SlotHeap } from "./heap.js";
+import type { Cancellation } from "../../run/cancellation.js";
+import { SlotHeap } from "../table/heap.js";
 
 /**
  * Runs claimed ahead of their slot wait here until their fire time. The engine's one timer

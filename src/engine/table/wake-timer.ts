@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "../clock.js";
+import type { Clock, TimerHandle } from "../../clock.js";
 
 /** Woken this much later than it could have been, the process was suspended or its loop blocked. */
 const LATE_MS = 2_000;

@@ -1,11 +1,11 @@
-import type { Clock } from "../clock.js";
-import type { Cancellation } from "../run/cancellation.js";
-import type { JobSpec } from "../job-spec.js";
-import { retryDelay } from "../schedule/backoff.js";
-import { runAttempt } from "../run/runner.js";
-import type { AttemptResult, JobHandler } from "../run/types.js";
-import type { RunRecord, Store } from "../store/types.js";
-import type { EngineEmitter } from "./events.js";
+import type { Clock } from "../../clock.js";
+import type { Cancellation } from "../../run/cancellation.js";
+import type { JobSpec } from "../../job-spec.js";
+import { retryDelay } from "../../schedule/backoff.js";
+import { runAttempt } from "../../run/runner.js";
+import type { AttemptResult, JobHandler } from "../../run/types.js";
+import type { RunRecord, Store } from "../../store/types.js";
+import type { EngineEmitter } from "../events.js";
 
 export interface ExecutedRun {
   result: AttemptResult;
@@ -16,7 +16,7 @@ const RETRYABLE = new Set<AttemptResult["status"]>(["failed", "timed_out"]);
 
 /**
  * Runs one claimed run to its end: attempts, and retries with exponential backoff inside the
- * same run record (PRODUCT §3). Cancellation (shutdown, `replace`) stops the current attempt
+ * same run record (a retry is the same slot tried again, not a new run). Cancellation (shutdown, `replace`) stops the current attempt
  * and any pending retry.
  */
 export async function executeRun(args: {

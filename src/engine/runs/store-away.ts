@@ -1,4 +1,4 @@
-import { StoreError } from "../errors.js";
+import { StoreError } from "../../errors.js";
 
 /**
  * Whether a failed store call looks like the store being away (a connection refused, reset or

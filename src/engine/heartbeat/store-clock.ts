@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "../clock.js";
+import type { Clock, TimerHandle } from "../../clock.js";
 
 /**
  * The engine's time: this machine's clock corrected by the skew measured against the store's

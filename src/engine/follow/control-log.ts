@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.js";
-import type { ControlEvent, Store } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { ControlEvent, Store } from "../../store/types.js";
 
 const PAGE = 500;
 
@@ -40,15 +40,15 @@ export class ControlLog {
       case "trigger":
         return this.log.info({ job: e.job, by: e.source }, "run requested");
       case "apply_refused": {
-        const d = (e.detail ?? {}) as { reason?: string; message?: string };
-        return this.log.warn({ by: e.source, reason: d.reason }, `config refused (nothing changed): ${d.message ?? ""}`);
+        const detail = (e.detail ?? {}) as { reason?: string; message?: string };
+        return this.log.warn({ by: e.source, reason: detail.reason }, `config refused (nothing changed): ${detail.message ?? ""}`);
       }
       case "apply": {
-        const d = (e.detail ?? {}) as { generation?: number; forced?: boolean; added?: string[]; updated?: string[]; retired?: string[]; counts?: Record<string, number> };
+        const detail = (e.detail ?? {}) as { generation?: number; forced?: boolean; added?: string[]; updated?: string[]; retired?: string[]; counts?: Record<string, number> };
         const some = (list: string[] | undefined) => (list && list.length > 0 ? list : undefined);
-        const line = { by: e.source, generation: d.generation, forced: d.forced || undefined, added: some(d.added), updated: some(d.updated), retired: some(d.retired) };
+        const line = { by: e.source, generation: detail.generation, forced: detail.forced || undefined, added: some(detail.added), updated: some(detail.updated), retired: some(detail.retired) };
         // Retiring jobs is what an operator most needs to notice (a stale or truncated config).
-        if ((d.counts?.retired ?? 0) > 0) this.log.warn(line, `config applied: ${d.counts!.retired} job(s) retired`);
+        if ((detail.counts?.retired ?? 0) > 0) this.log.warn(line, `config applied: ${detail.counts!.retired} job(s) retired`);
         else this.log.info(line, "config applied");
       }
     }

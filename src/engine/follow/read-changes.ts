@@ -1,4 +1,4 @@
-import type { JobRecord, Store, TriggerRequest } from "../store/types.js";
+import type { JobRecord, Store, TriggerRequest } from "../../store/types.js";
 
 const PAGE = 2_000;
 

@@ -1,10 +1,10 @@
-import type { Logger } from "../logger.js";
-import type { InstanceRecord, Store } from "../store/types.js";
-import type { EngineEmitter } from "./events.js";
+import type { Logger } from "../../logger.js";
+import type { InstanceRecord, Store } from "../../store/types.js";
+import type { EngineEmitter } from "../events.js";
 import type { InstanceProblems } from "./instance-problems.js";
-import { abandonDeadRuns } from "./recovery.js";
+import { abandonDeadRuns } from "./dead-instances.js";
 import type { StoreClock } from "./store-clock.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
 const MAX_ROUND_TRIP_MS = 1_000;
@@ -36,21 +36,21 @@ export interface HousekeepingDeps {
 
 /**
  * The heartbeat cycle: say this instance is alive, keep its runs' heartbeats fresh, watch its
- * clock against the store's, and abandon the runs of instances that died (PRODUCT §4).
+ * clock against the store's, and abandon the runs of instances that died (so their jobs run again).
  */
 export class Housekeeping {
   private skewWarned = false;
 
-  constructor(private readonly d: HousekeepingDeps) {}
+  constructor(private readonly deps: HousekeepingDeps) {}
 
   async beat(): Promise<void> {
-    const { store, clock, instanceId } = this.d;
+    const { store, clock, instanceId } = this.deps;
     const sentAt = clock.now();
-    const problems = this.d.problems.pending();
+    const problems = this.deps.problems.pending();
     const residual = await withTimeLimit(
-      store.heartbeat(instanceId, sentAt, this.d.heldRunIds(), clock.offsetMs, problems?.problems), STORE_CALL_LIMIT_MS, "heartbeat",
+      store.heartbeat(instanceId, sentAt, this.deps.heldRunIds(), clock.offsetMs, problems?.problems), STORE_CALL_LIMIT_MS, "heartbeat",
     );
-    if (problems) this.d.problems.written(problems.version);
+    if (problems) this.deps.problems.written(problems.version);
     const roundTrip = clock.now() - sentAt;
     // A slow round trip (the store just came back) says nothing about the clocks: skip it.
     if (residual !== null && roundTrip <= MAX_ROUND_TRIP_MS) this.correctClock(residual - roundTrip / 2, roundTrip);
@@ -58,40 +58,40 @@ export class Housekeeping {
   }
 
   /**
-   * Slots are claimed on the store's clock (PRODUCT: one clock for all instances): the engine's
+   * Slots are claimed on the store's clock, so that all instances judge them on one clock: the engine's
    * clock takes the measured skew as its correction. A machine far off still gets a warning,
    * because its jobs' own timestamps and logs are off.
    */
   private correctClock(residualMs: number, roundTripMs: number): void {
-    const { clock, log } = this.d;
+    const { clock, log } = this.deps;
     const skew = clock.offsetMs + residualMs;
     // The store read its clock somewhere within the round trip: a reading is only good to about
     // the round trip, and under load that is tens of milliseconds. Acting on that noise would
     // start runs before their slot by the machine's own (correct) clock.
     if (clock.correct(skew, Math.max(CORRECTION_DEADBAND_MS, roundTripMs))) {
       log.debug({ skewMs: clock.offsetMs }, "clock corrected to the store's");
-      this.d.onClockCorrected(); // the armed timer was set by the old clock
+      this.deps.onClockCorrected(); // the armed timer was set by the old clock
     }
     const off = Math.abs(skew) > MAX_SKEW_MS;
     if (off && !this.skewWarned) {
-      this.d.warn(`this machine's clock is ${(skew / 1000).toFixed(1)}s off the store's; jobclock schedules on the store's clock, but fix this machine's time sync (NTP)`);
+      this.deps.warn(`this machine's clock is ${(skew / 1000).toFixed(1)}s off the store's; jobclock schedules on the store's clock, but fix this machine's time sync (NTP)`);
     }
     this.skewWarned = off;
   }
 
   async recover(): Promise<void> {
-    const { store, clock, log, events } = this.d;
+    const { store, clock, log, events } = this.deps;
     const instances = await store.listInstances();
     const now = clock.now();
-    this.d.onInstances(instances, now);
+    this.deps.onInstances(instances, now);
     const abandoned = await abandonDeadRuns({
-      store, instances, selfId: this.d.instanceId, host: this.d.host, now, budgetMs: this.d.abandonAfterMs,
-      quietMs: 2 * this.d.heartbeatMs,
+      store, instances, selfId: this.deps.instanceId, host: this.deps.host, now, budgetMs: this.deps.abandonAfterMs,
+      quietMs: 2 * this.deps.heartbeatMs,
     });
     for (const run of abandoned) {
       log.warn({ job: run.job, run: run.id, instance: run.instanceId }, "run abandoned: its instance died");
       events.emit("run:abandoned", run);
     }
-    if (abandoned.length > 0) await this.d.onAbandoned([...new Set(abandoned.map((r) => r.job))]);
+    if (abandoned.length > 0) await this.deps.onAbandoned([...new Set(abandoned.map((r) => r.job))]);
   }
 }

@@ -1,7 +1,7 @@
-import type { Clock } from "../clock.js";
-import type { Store } from "../store/types.js";
-import { Loop } from "./loop.js";
-import { FALLBACK_POLL_MS, POLL_MS } from "./options.js";
+import type { Clock } from "../../clock.js";
+import type { Store } from "../../store/types.js";
+import { Loop } from "../loop.js";
+import { FALLBACK_POLL_MS, POLL_MS } from "../options.js";
 
 export interface ChangeFeed {
   /** The fallback poll rides on the heartbeat instead of a loop of its own. */
@@ -16,20 +16,20 @@ export interface ChangeFeed {
  * so there the poll rides on the heartbeat: an idle daemon wakes once per heartbeat, not once a
  * second (on a VM each wakeup costs a few hundred microseconds of CPU, most of an idle daemon's cost).
  */
-export async function followChanges(o: {
+export async function followChanges(deps: {
   store: Store; clock: Clock; syncMs: number | null; sync(): Promise<void>; warn(message: string, error?: unknown): void;
 }): Promise<ChangeFeed> {
   let unsubscribe: (() => Promise<void>) | null = null;
-  if (o.store.subscribe) {
+  if (deps.store.subscribe) {
     try {
-      unsubscribe = await o.store.subscribe(() => void o.sync().catch((e) => o.warn("store sync failed", e)));
+      unsubscribe = await deps.store.subscribe(() => void deps.sync().catch((e) => deps.warn("store sync failed", e)));
     } catch (error) {
-      o.warn("the store cannot push changes here; polling for them instead", error);
+      deps.warn("the store cannot push changes here; polling for them instead", error);
     }
   }
-  const pollOnBeat = o.syncMs === null && unsubscribe !== null && o.store.traits.reliablePush;
-  const pollMs = o.syncMs ?? (unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
-  const poll = pollOnBeat ? null : new Loop(o.clock, pollMs, () => o.sync(), (e) => o.warn("store sync failed", e));
+  const pollOnBeat = deps.syncMs === null && unsubscribe !== null && deps.store.traits.reliablePush;
+  const pollMs = deps.syncMs ?? (unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
+  const poll = pollOnBeat ? null : new Loop(deps.clock, pollMs, () => deps.sync(), (e) => deps.warn("store sync failed", e));
   return {
     pollOnBeat,
     async stop() {

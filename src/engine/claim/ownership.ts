@@ -1,4 +1,4 @@
-import { isLive, type InstanceRecord } from "../store/types.js";
+import { isLive, type InstanceRecord } from "../../store/types.js";
 
 /**
  * Which live instance claims a job's slots first. Every instance may claim every slot (the

@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.js";
-import type { RunRecord, Store } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { RunRecord, Store } from "../../store/types.js";
 
 /**
  * A claim whose answer never came (the connection dropped, or the store answered too late) may
@@ -7,6 +7,7 @@ import type { RunRecord, Store } from "../store/types.js";
  * it. Until it is found, the job looks busy and its next slots are skipped. After such a claim,
  * the next time the store answers, the engine looks for its own running runs that it does not
  * hold and starts them: the slot runs once, late, instead of being skipped and then abandoned.
+ * (The slot's `lost` state in SlotState.)
  */
 export class LostClaims {
   private inDoubt = false;

@@ -1,5 +1,5 @@
-import type { Store } from "../store/types.js";
-import type { JobTable, LocalJob } from "./job-table.js";
+import type { Store } from "../../store/types.js";
+import type { JobTable, LocalJob } from "../table/job-table.js";
 import { Ownership } from "./ownership.js";
 
 /**

@@ -1,19 +1,21 @@
-import { sleep, type Clock } from "../clock.js";
-import type { JobSpec } from "../job-spec.js";
-import type { Logger } from "../logger.js";
-import { Cancellation } from "../run/cancellation.js";
-import type { JobHandler } from "../run/types.js";
-import type { FinishOutcome, RunRecord, RunResult, Store } from "../store/types.js";
+import { sleep, type Clock } from "../../clock.js";
+import type { JobSpec } from "../../job-spec.js";
+import type { Logger } from "../../logger.js";
+import { Cancellation } from "../../run/cancellation.js";
+import type { JobHandler } from "../../run/types.js";
+import type { FinishOutcome, RunRecord, RunResult, Store } from "../../store/types.js";
 import { Batcher } from "./batcher.js";
-import type { EngineEmitter } from "./events.js";
+import type { EngineEmitter } from "../events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
+import type { HeldRunState, SlotState } from "../slot-state.js";
 import { StartQueue } from "./start-queue.js";
 import { isStoreAway } from "./store-away.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 
 interface ActiveRun {
   run: RunRecord;
+  state: HeldRunState;
   cancel: Cancellation;
   done: Promise<void>;
 }
@@ -33,7 +35,8 @@ export interface SupervisorDeps {
 
 /**
  * Owns the runs this process has claimed: starts them (at their fire time if claimed ahead),
- * cancels them, records how they ended, and tells when all are done.
+ * cancels them, records how they ended, and tells when all are done. Each run held here is
+ * `waiting`, `running` or `finishing`, then `recorded` (see SlotState and `stateOf`).
  */
 export class RunSupervisor {
   readonly starts = new StartQueue();
@@ -54,10 +57,10 @@ export class RunSupervisor {
   private waitingForStore = 0;
   private closed = false;
 
-  constructor(private readonly d: SupervisorDeps) {
+  constructor(private readonly deps: SupervisorDeps) {
     // One time limit per batch of finishes, not one timer per run: a thousand runs ending
     // together are one store call, and fail (and are retried) together.
-    this.finisher = new Batcher((results) => withTimeLimit(d.store.finishRuns(results), STORE_CALL_LIMIT_MS, `recording ${results.length} run(s)`));
+    this.finisher = new Batcher((results) => withTimeLimit(deps.store.finishRuns(results), STORE_CALL_LIMIT_MS, `recording ${results.length} run(s)`));
   }
 
   get size(): number {
@@ -97,37 +100,43 @@ export class RunSupervisor {
 
   /** Has this run (claimed by this process) been started here, and is running or ended lately? */
   holds(runId: number): boolean {
-    return this.active.has(runId) || this.recent.has(runId);
+    return this.stateOf(runId) !== undefined;
+  }
+
+  /** Where a run claimed by this process is (see SlotState); undefined if not held here lately. */
+  stateOf(runId: number): SlotState | undefined {
+    return this.active.get(runId)?.state ?? (this.recent.has(runId) ? "recorded" : undefined);
   }
 
   start(spec: JobSpec, run: RunRecord, replacing: number[]): void {
     // A claim whose answer was lost and is adopted later may also get its answer: run it once.
     if (this.holds(run.id)) return;
-    const { clock, events, log } = this.d;
+    const { clock, events, log } = this.deps;
     const cancel = new Cancellation();
-    const entry: ActiveRun = { run, cancel, done: Promise.resolve() };
-    this.active.set(run.id, entry);
-    this.perJob.set(run.job, (this.perJob.get(run.job) ?? 0) + 1);
     // A run claimed ahead of its slot is recorded already; it begins at its fire time.
     const ready = run.startedAt! > clock.now() ? this.starts.wait(run.startedAt!, cancel) : null;
-    if (ready) this.d.wake();
+    const entry: ActiveRun = { run, state: ready ? "waiting" : "running", cancel, done: Promise.resolve() };
+    this.active.set(run.id, entry);
+    this.perJob.set(run.job, (this.perJob.get(run.job) ?? 0) + 1);
+    if (ready) this.deps.wake();
     entry.done = (async () => {
       if (ready) await ready;
       if (cancel.reason && ready) {
         // Cancelled while waiting for its slot: it never started.
         const result = { status: "cancelled" as const, exitCode: null, signal: null, error: cancel.reason.message, stdout: "", stderr: "" };
-        return this.record(run, { result, attempt: 1 });
+        return this.record(entry, { result, attempt: 1 });
       }
+      entry.state = "running";
       log.debug({ job: run.job, run: run.id, trigger: run.trigger, lateMs: clock.now() - run.slot }, "run started");
       events.emit("run:started", run);
       if (replacing.length > 0) await this.cancel(replacing, `replaced by run #${run.id} (overlap: replace)`);
       const executed = await executeRun({
-        run, spec, handler: this.d.handlers.get(run.job), cancel, clock, store: this.d.store, events,
+        run, spec, handler: this.deps.handlers.get(run.job), cancel, clock, store: this.deps.store, events,
       }).catch((error): ExecutedRun => ({
         attempt: 1,
         result: { status: "failed", exitCode: null, signal: null, error: `jobclock could not run the job: ${String(error)}`, stdout: "", stderr: "" },
       }));
-      await this.record(run, executed);
+      await this.record(entry, executed);
     })();
   }
 
@@ -136,7 +145,7 @@ export class RunSupervisor {
     const local = ids.map((id) => this.active.get(id)).filter((a): a is ActiveRun => a !== undefined);
     for (const a of local) a.cancel.cancel(new Error(reason));
     const remote = ids.filter((id) => !this.active.has(id));
-    if (remote.length > 0) this.d.warn(`cannot cancel runs of other instances (${remote.map((id) => `#${id}`).join(", ")}) from here`);
+    if (remote.length > 0) this.deps.warn(`cannot cancel runs of other instances (${remote.map((id) => `#${id}`).join(", ")}) from here`);
     await Promise.all(local.map((a) => a.done));
   }
 
@@ -147,9 +156,9 @@ export class RunSupervisor {
   /** Lets running runs finish for up to `timeoutMs`, then cancels what is left and waits for it. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.active.size === 0) return;
-    this.d.log.info({ runs: this.list().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
+    this.deps.log.info({ runs: this.list().map((r) => `${r.job}#${r.id}`) }, `draining ${this.active.size} running run(s)`);
     const deadline = new AbortController();
-    const timedOut = sleep(this.d.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
+    const timedOut = sleep(this.deps.clock, timeoutMs, deadline.signal).then(() => "timeout" as const, () => "drained" as const);
     const outcome = await Promise.race([this.allDone().then(() => "drained" as const), timedOut]);
     deadline.abort();
     if (outcome === "timeout" && this.active.size > 0) {
@@ -173,8 +182,10 @@ export class RunSupervisor {
     this.wakeRetries();
   }
 
-  private async record(run: RunRecord, { result, attempt }: ExecutedRun): Promise<void> {
-    const finishedAt = this.d.clock.now();
+  private async record(entry: ActiveRun, { result, attempt }: ExecutedRun): Promise<void> {
+    const { run } = entry;
+    entry.state = "finishing";
+    const finishedAt = this.deps.clock.now();
     const outcome = await this.finishWithRetry(run.job, {
       runId: run.id, status: result.status, attempt, finishedAt, exitCode: result.exitCode, signal: result.signal,
       error: result.error, output: { stdout: result.stdout, stderr: result.stderr },
@@ -184,18 +195,18 @@ export class RunSupervisor {
     countDown(this.perJob, run.job);
     const durationMs = finishedAt - (run.startedAt ?? finishedAt);
     const level = result.status === "succeeded" ? "info" : "warn";
-    this.d.log[level]({ job: run.job, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
+    this.deps.log[level]({ job: run.job, run: run.id, status: result.status, attempt, durationMs, error: result.error ?? undefined }, `run ${result.status}`);
     // Spelled out rather than spread: this runs for every run, and spreads cost kilobytes of garbage.
     const finished: RunRecord = {
       id: run.id, job: run.job, slot: run.slot, trigger: run.trigger, instanceId: run.instanceId, attempt, status: result.status,
       startedAt: run.startedAt, finishedAt, heartbeatAt: run.heartbeatAt, exitCode: result.exitCode, signal: result.signal,
       error: result.error, missedCount: run.missedCount, missedUntil: run.missedUntil, blockedBy: run.blockedBy, createdAt: run.createdAt,
     };
-    this.d.events.emit("run:finished", finished, {
+    this.deps.events.emit("run:finished", finished, {
       status: result.status, exitCode: result.exitCode, signal: result.signal, error: result.error, stdout: result.stdout,
       stderr: result.stderr, attempt, durationMs,
     });
-    await this.d.afterRun(run.job, outcome?.queuedSlot ?? null);
+    await this.deps.afterRun(run.job, outcome?.queuedSlot ?? null);
   }
 
   private remember(id: number, at: number): void {
@@ -222,16 +233,16 @@ export class RunSupervisor {
           return await this.finisher.add(record);
         } catch (error) {
           if (this.closed) {
-            this.d.warn(`could not record the end of run #${record.runId} (${record.status}) and the engine is stopping: given up; it will be marked abandoned`, error);
+            this.deps.warn(`could not record the end of run #${record.runId} (${record.status}) and the engine is stopping: given up; it will be marked abandoned`, error);
             return null;
           }
           if (isStoreAway(error) !== away) {
             away = !away;
             this.waitingForStore += away ? 1 : -1;
           }
-          if (attempt === 1) this.d.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms, then every ${MAX_RETRY_MS}ms`, error);
-          else if (attempt % WARN_EVERY_ATTEMPTS === 0) this.d.warn(`still cannot record the end of run #${record.runId} after ${attempt} attempts; retrying every ${MAX_RETRY_MS}ms`, error);
-          await sleep(this.d.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
+          if (attempt === 1) this.deps.warn(`could not record the end of run #${record.runId}; retrying in ${delay}ms, then every ${MAX_RETRY_MS}ms`, error);
+          else if (attempt % WARN_EVERY_ATTEMPTS === 0) this.deps.warn(`still cannot record the end of run #${record.runId} after ${attempt} attempts; retrying every ${MAX_RETRY_MS}ms`, error);
+          await sleep(this.deps.clock, delay, this.retryWake.signal).catch(() => {}); // woken early by retryNow()
         }
       }
     } finally {

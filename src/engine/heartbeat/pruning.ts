@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.js";
-import type { Retention, Store } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { Retention, Store } from "../../store/types.js";
 
 /** Settled notifications and control events kept whatever their age (a flapping job must not fill the disk). */
 const BOOKKEEPING_ROWS = 10_000;

@@ -1,13 +1,13 @@
-import type { Logger } from "../logger.js";
-import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../store/types.js";
+import type { Logger } from "../../logger.js";
+import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../../store/types.js";
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import type { ClaimSharing } from "./claim-sharing.js";
-import type { EngineEmitter } from "./events.js";
-import { fullSpec, type JobTable, type LocalJob } from "./job-table.js";
+import type { EngineEmitter } from "../events.js";
+import { fullSpec, type JobTable, type LocalJob } from "../table/job-table.js";
 import type { LostClaims } from "./lost-claims.js";
-import type { RunSupervisor } from "./run-supervisor.js";
-import type { StoreClock } from "./store-clock.js";
-import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
+import type { RunSupervisor } from "../runs/run-supervisor.js";
+import type { StoreClock } from "../heartbeat/store-clock.js";
+import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 // A slot this far before the engine went live was missed while nobody was running.
 const LIVE_TOLERANCE_MS = 1_000;
@@ -39,9 +39,11 @@ export interface ClaimerDeps {
 /**
  * Asks the store for runs (due slots, manual triggers, queued slots) and acts on its answers:
  * starts the runs won, records skips and misses, and puts every job back in the schedule.
+ * A slot is `claiming` here, and leaves `running`/`waiting`, `queued`, `skipped` or `lost`
+ * (see SlotState).
  */
 export class Claimer {
-  constructor(private readonly d: ClaimerDeps) {}
+  constructor(private readonly deps: ClaimerDeps) {}
 
   /**
    * Claims the due jobs in one store batch. A job whose fire time is still ahead is claimed
@@ -49,17 +51,17 @@ export class Claimer {
    * is claimed at its slot, when the overlap policy can judge the situation as it is then.
    */
   async claimDue(due: LocalJob[], now: number): Promise<void> {
-    const { table, runs } = this.d;
+    const { table, runs } = this.deps;
     const ready = due.filter((job) => !this.waitsForRecord(job, now));
     let mine: LocalJob[];
     try {
-      mine = await this.d.sharing.toClaim(ready, now, (name) => this.d.reload(name));
+      mine = await this.deps.sharing.toClaim(ready, now, (name) => this.deps.reload(name));
     } catch (error) {
-      this.d.warn("could not read which slots other instances claimed; retrying", error);
+      this.deps.warn("could not read which slots other instances claimed; retrying", error);
       for (const job of ready) table.recheckAt(job, now + STORE_RETRY_MS);
       return;
     }
-    if (!this.d.takingSlots()) return; // a stop began meanwhile: no new slots
+    if (!this.deps.takingSlots()) return; // a stop began meanwhile: no new slots
     const jobs: LocalJob[] = [];
     const claims: SlotClaim[] = [];
     for (const job of mine) {
@@ -67,9 +69,9 @@ export class Claimer {
       const early = fireAt > now;
       if (early && runs.hasRunOf(job.name)) table.recheckAt(job, fireAt);
       else {
-        const plan = planFor(job, Math.max(now, job.nextSlot!), this.d.liveSince() - LIVE_TOLERANCE_MS);
+        const plan = planFor(job, Math.max(now, job.nextSlot!), this.deps.liveSince() - LIVE_TOLERANCE_MS);
         jobs.push(job);
-        claims.push(slotClaim(job, plan, this.d.instanceId, Math.max(now, fireAt), early));
+        claims.push(slotClaim(job, plan, this.deps.instanceId, Math.max(now, fireAt), early));
       }
     }
     if (claims.length === 0) return;
@@ -93,10 +95,10 @@ export class Claimer {
    * `allow` starts alongside anyway.
    */
   private waitsForRecord(job: LocalJob, now: number): boolean {
-    if (job.spec.overlap === "allow" || !this.d.runs.awaitsRecord(job.name)) return false;
-    const fireAt = this.d.table.fireAt(job);
+    if (job.spec.overlap === "allow" || !this.deps.runs.awaitsRecord(job.name)) return false;
+    const fireAt = this.deps.table.fireAt(job);
     // Claimed ahead of its slot, it is looked at again at the slot at the latest.
-    this.d.table.recheckAt(job, fireAt > now ? Math.min(now + AWAIT_RECORD_RECHECK_MS, fireAt) : now + AWAIT_RECORD_RECHECK_MS);
+    this.deps.table.recheckAt(job, fireAt > now ? Math.min(now + AWAIT_RECORD_RECHECK_MS, fireAt) : now + AWAIT_RECORD_RECHECK_MS);
     return true;
   }
 
@@ -105,9 +107,9 @@ export class Claimer {
    * the job's row was held elsewhere that instant): the caller asks again shortly.
    */
   async claimTriggers(triggers: TriggerRequest[]): Promise<boolean> {
-    const now = this.d.clock.now();
-    const jobs = triggers.map((t) => this.d.table.get(t.job)!);
-    const claims = triggers.map((t, i) => triggerClaim(jobs[i]!, t, this.d.instanceId, now));
+    const now = this.deps.clock.now();
+    const jobs = triggers.map((t) => this.deps.table.get(t.job)!);
+    const claims = triggers.map((t, i) => triggerClaim(jobs[i]!, t, this.deps.instanceId, now));
     const outcomes = await this.claim(claims);
     if (!outcomes) return false;
     for (let i = 0; i < claims.length; i++) await this.settle(jobs[i]!, claims[i]!, outcomes[i]!);
@@ -116,21 +118,21 @@ export class Claimer {
 
   /** Claims a job's queued slot; false if the job's row was held elsewhere (ask again shortly). */
   async claimQueued(job: LocalJob, slot: number): Promise<boolean> {
-    const claim = queuedClaim(job, slot, this.d.instanceId, this.d.clock.now());
+    const claim = queuedClaim(job, slot, this.deps.instanceId, this.deps.clock.now());
     const [outcome] = (await this.claim([claim])) ?? [];
     if (outcome) await this.settle(job, claim, outcome);
     return outcome?.kind !== "contended";
   }
 
   private async claim(claims: SlotClaim[]): Promise<ClaimOutcome[] | null> {
-    const sent = this.d.store.claimSlots(claims);
+    const sent = this.deps.store.claimSlots(claims);
     try {
       return await withTimeLimit(sent, STORE_CALL_LIMIT_MS, `claiming ${claims.length} slot(s)`);
     } catch (error) {
-      this.d.lostClaims.doubt();
+      this.deps.lostClaims.doubt();
       // Given up on, it may still commit later: then look for its runs again.
-      sent.then(() => this.d.lostClaims.doubt(), () => this.d.lostClaims.doubt());
-      this.d.warn(`could not claim ${claims.length} slot(s); retrying`, error);
+      sent.then(() => this.deps.lostClaims.doubt(), () => this.deps.lostClaims.doubt());
+      this.deps.warn(`could not claim ${claims.length} slot(s); retrying`, error);
       return null;
     }
   }
@@ -140,17 +142,17 @@ export class Claimer {
     try {
       await this.handleOutcome(job, claim, outcome);
     } catch (error) {
-      this.d.warn(`could not act on the claim for ${job.name}; looking again shortly`, error);
-      this.d.table.recheckAt(job, this.d.clock.now() + STORE_RETRY_MS);
+      this.deps.warn(`could not act on the claim for ${job.name}; looking again shortly`, error);
+      this.deps.table.recheckAt(job, this.deps.clock.now() + STORE_RETRY_MS);
     }
   }
 
   private async handleOutcome(job: LocalJob, claim: SlotClaim, outcome: ClaimOutcome): Promise<void> {
-    const { table, events, log } = this.d;
-    const now = this.d.clock.now();
+    const { table, events, log } = this.deps;
+    const now = this.deps.clock.now();
     if (outcome.kind === "lost") {
-      if (outcome.unknown) this.d.lostClaims.doubt();
-      return this.d.reload(job.name);
+      if (outcome.unknown) this.deps.lostClaims.doubt();
+      return this.deps.reload(job.name);
     }
     if (outcome.kind === "busy") return table.recheckAt(job, now + BUSY_RECHECK_MS);
     if (outcome.kind === "contended") {
@@ -163,7 +165,7 @@ export class Claimer {
       log.warn({ job: job.name, missed: outcome.missedRun.missedCount }, outcome.missedRun.error ?? "slots missed");
       events.emit("slot:missed", outcome.missedRun);
     }
-    if (outcome.kind === "started") this.d.runs.start(fullSpec(job), outcome.run, outcome.replacing);
+    if (outcome.kind === "started") this.deps.runs.start(fullSpec(job), outcome.run, outcome.replacing);
     else if (outcome.kind === "skipped") {
       log.info({ job: job.name, run: outcome.run.id }, `skipped: ${outcome.run.error}`);
       events.emit("run:skipped", outcome.run);

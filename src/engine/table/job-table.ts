@@ -1,9 +1,9 @@
-import type { JobSpec } from "../job-spec.js";
-import { jitterFor } from "../schedule/jitter.js";
-import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../schedule/schedule.js";
-import type { JobRecord } from "../store/types.js";
+import type { JobSpec } from "../../job-spec.js";
+import { jitterFor } from "../../schedule/jitter.js";
+import { buildSchedule, type CronSchedule, type IntervalSchedule } from "../../schedule/schedule.js";
+import type { JobRecord } from "../../store/types.js";
 import { SlotHeap } from "./heap.js";
-import { SharedSpecs, type SharedSpec } from "./intern.js";
+import { SharedSpecs, type SharedSpec } from "./shared-specs.js";
 
 export interface LocalJob {
   name: string;
@@ -87,6 +87,7 @@ export class JobTable {
     return this.heap.peek()?.at;
   }
 
+  /** The jobs whose claim time has come (their slot is `due`, see SlotState), in fire-time order. */
   popDue(now: number): LocalJob[] {
     const due: LocalJob[] = [];
     for (;;) {

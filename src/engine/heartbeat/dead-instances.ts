@@ -1,36 +1,14 @@
-import { readFileSync } from "node:fs";
-import type { InstanceRecord, RunRecord, Store } from "../store/types.js";
+import { pidAlive } from "../../os/process.js";
+import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
 
 /**
- * True if a process with this pid exists (EPERM means it exists but is not ours). A zombie
- * counts as dead: a killed daemon whose parent never reaps it (PID 1 in many containers) must
- * not look alive forever.
- */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    // /proc/PID/stat is "pid (comm) state …"; comm may hold spaces or parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Frees jobs whose runs lost their instance (PRODUCT §4). An instance is dead when it stopped
+ * Frees jobs whose runs lost their instance: a job whose run nobody runs any more must not stay
+ * "running" (and block its next slots) for ever. An instance is dead when it stopped
  * heartbeating for the budget, or, on this same host, when its pid is gone and it has missed
  * two heartbeats: that second test lets a restarted daemon clean up after `kill -9` in seconds
  * instead of waiting out the budget. (The missed heartbeats guard against containers that share
- * a hostname but not a pid namespace, where a live instance's pid looks gone.)
+ * a hostname but not a pid namespace, where a live instance's pid looks gone.) Their slots end
+ * `abandoned` (see SlotState).
  */
 export async function abandonDeadRuns(args: {
   store: Store;

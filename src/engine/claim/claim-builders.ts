@@ -1,6 +1,6 @@
-import { planDue, type DuePlan, type MissedRange } from "../schedule/catchup.js";
-import type { ClaimSource, RunTrigger, SlotClaim, TriggerRequest } from "../store/types.js";
-import type { LocalJob } from "./job-table.js";
+import { planDue, type DuePlan, type MissedRange } from "../../schedule/catchup.js";
+import type { ClaimSource, RunTrigger, SlotClaim, TriggerRequest } from "../../store/types.js";
+import type { LocalJob } from "../table/job-table.js";
 
 /**
  * The three ways a run is asked for, as store claims: a due slot (compare-and-set on the job's
