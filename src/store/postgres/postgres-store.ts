@@ -11,7 +11,8 @@ import { withTypedErrors } from "../typed-errors.js";
 import { ApplyRefusedError, refusedEvent } from "../apply-guard.js";
 import { claimAll } from "./claims.js";
 import { connect, migrate, translatePgError, type Sql } from "./connect.js";
-import { PgIncidents } from "./incidents.js";
+import { SqlIncidents } from "../sql/incidents.js";
+import { PostgresExecutor } from "./postgres-seam.js";
 import { controlEventsSince, pruneBookkeeping, recordControl } from "./bookkeeping.js";
 
 /**
@@ -27,12 +28,14 @@ export class PostgresStore extends WithIncidents implements Store {
    */
   readonly traits = { reliablePush: false, claimAheadMs: 250 };
   readonly description: string;
-  protected readonly incidents: PgIncidents;
+  protected readonly incidents: SqlIncidents;
+  private readonly exec: PostgresExecutor;
 
   private constructor(private readonly sql: Sql, readonly schema: string, url: string) {
     super();
     this.description = redactStoreUrl(url);
-    this.incidents = new PgIncidents(sql);
+    this.exec = new PostgresExecutor(sql, schema, (error) => translatePgError(error, this.description));
+    this.incidents = new SqlIncidents(this.exec);
   }
 
   static async open(url: string): Promise<PostgresStore> {

@@ -8,7 +8,8 @@ import type {
 import { StatementCache } from "./statement-cache.js";
 import { SqliteClaimer } from "./claims.js";
 import { watchDatabase } from "./file-watch.js";
-import { SqliteIncidents } from "./incidents.js";
+import { SqlIncidents } from "../sql/incidents.js";
+import { SqliteExecutor } from "./sqlite-seam.js";
 import { openSqlite, translateSqliteError, type SqliteOpenOptions } from "./open.js";
 import { applyJobsTx } from "./apply.js";
 import { withTypedErrors } from "../typed-errors.js";
@@ -23,7 +24,8 @@ export class SqliteStore extends WithIncidents implements Store {
   readonly traits = { reliablePush: true, claimAheadMs: 100 };
   readonly description: string;
   private readonly claimer: SqliteClaimer;
-  protected readonly incidents: SqliteIncidents;
+  protected readonly incidents: SqlIncidents;
+  private readonly exec: SqliteExecutor;
   private readonly s;
   private readonly statements: StatementCache;
 
@@ -32,7 +34,8 @@ export class SqliteStore extends WithIncidents implements Store {
     this.description = `sqlite:${path}`;
     this.claimer = new SqliteClaimer(db);
     this.statements = new StatementCache(db);
-    this.incidents = new SqliteIncidents(db, (fn) => this.write(fn));
+    this.exec = new SqliteExecutor(db, (error) => translateSqliteError(error, path));
+    this.incidents = new SqlIncidents(this.exec);
     this.s = {
       bumpRev: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck(),
       // Checked on every change pushed and every poll: prepared once (db.pragma() prepares anew).

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 
-const LIMIT = 32;
+const LIMIT = 64;
 
 /**
  * Prepared statements for SQL built at run time in a few recurring shapes (the abandon query's
