@@ -8,6 +8,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 export const DEFAULT_SCHEMA = "jobclock";
 
 export type Sql = postgres.Sql<Record<string, never>>;
+export type Tx = postgres.TransactionSql<Record<string, never>>;
 
 /**
  * `postgres://user:pass@host:5432/db?schema=name`: `schema` (default "jobclock") lets one

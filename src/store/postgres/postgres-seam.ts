@@ -4,13 +4,17 @@ import type { Sql } from "./connect.js";
 
 type Db = Sql | postgres.TransactionSql<Record<string, never>>;
 
+/** Every revision bump sends NOTIFY on this channel; each instance LISTENs to it. */
+export const changeChannel = (schema: string) => `jobclock_${schema}`;
+
 /** What PostgreSQL's SQL says differently: arrays, jsonb row sets, row locks, NOTIFY. */
 export function postgresDialect(schema: string): Dialect {
-  const channel = `jobclock_${schema}`;
+  const channel = changeChannel(schema);
   return {
     inList: (column, type, values) => ({ sql: `${column} = ANY(?::${type}[])`, args: [values] }),
     recordset: (alias, columns, rows) => ({
-      sql: `jsonb_to_recordset(?::jsonb) AS ${alias}(${columns.map(([name, type]) => `${name} ${type}`).join(", ")})`,
+      // Sent as text: a parameter typed jsonb would be JSON-encoded again by the driver.
+      sql: `jsonb_to_recordset(?::text::jsonb) AS ${alias}(${columns.map(([name, type]) => `${name} ${type}`).join(", ")})`,
       args: [JSON.stringify(rows)],
     }),
     jsonInt: (column, key) => `(${column}::json->>'${key}')::boolean::int`,
@@ -45,9 +49,14 @@ export class PostgresExecutor implements Executor {
     }
   }
 
-  async read<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
+  async read<T>(op: (d: Dialect) => Operation<T>, o: { timeoutMs?: number } = {}): Promise<T> {
     try {
-      return await drive(this.sql, op(this.dialect));
+      if (o.timeoutMs === undefined) return await drive(this.sql, op(this.dialect));
+      // A read that may not hold a pooled connection for long: SET LOCAL needs a transaction.
+      return (await this.sql.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL statement_timeout = ${Math.round(o.timeoutMs!)}`);
+        return drive(tx, op(this.dialect));
+      })) as T;
     } catch (error) {
       throw this.translate(error);
     }

@@ -71,8 +71,15 @@ export interface Dialect {
 /** A database behind the seam: runs operations, each in one transaction or as plain reads. */
 export interface Executor {
   readonly dialect: Dialect;
-  /** In one write transaction; a thrown error rolls it all back. */
+  /**
+   * In one write transaction; a thrown error rolls it all back. Every write goes through here,
+   * even a single statement: SQLite's IMMEDIATE transaction waits for the write lock, where a
+   * statement that starts as a read and then writes may fail at once as busy.
+   */
   write<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
-  /** Without a transaction: for reads and single statements. */
-  read<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
+  /**
+   * Without a transaction: for reads only. With `timeoutMs`, a database whose
+   * connections are shared (PostgreSQL's pool) cancels the read after that long.
+   */
+  read<T>(op: (d: Dialect) => Operation<T>, o?: { timeoutMs?: number }): Promise<T>;
 }

@@ -37,22 +37,23 @@ export class SqliteExecutor implements Executor {
     return this.writeNow(op);
   }
 
+  /** A local file holds no shared connection: a long read needs no timeout. */
   async read<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
-    return this.readNow(op);
-  }
-
-  /** The synchronous form, for callers that must finish before they return (the claim path). */
-  writeNow<T>(op: (d: Dialect) => Operation<T>): T {
     try {
-      return this.db.transaction(() => this.drive(op(sqliteDialect))).immediate();
+      return this.drive(op(sqliteDialect));
     } catch (error) {
       throw this.translate(error);
     }
   }
 
-  readNow<T>(op: (d: Dialect) => Operation<T>): T {
+  writeNow<T>(op: (d: Dialect) => Operation<T>): T {
+    return this.transaction(() => this.drive(op(sqliteDialect)));
+  }
+
+  /** One IMMEDIATE transaction around plain better-sqlite3 calls (the store's hot path uses it directly). */
+  transaction<T>(fn: () => T): T {
     try {
-      return this.drive(op(sqliteDialect));
+      return this.db.transaction(fn).immediate();
     } catch (error) {
       throw this.translate(error);
     }
