@@ -49,6 +49,14 @@ export class PostgresExecutor implements Executor {
     }
   }
 
+  async writeOne<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
+    try {
+      return await drive(this.sql, op(this.dialect), 1);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
   async read<T>(op: (d: Dialect) => Operation<T>, o: { timeoutMs?: number } = {}): Promise<T> {
     try {
       if (o.timeoutMs === undefined) return await drive(this.sql, op(this.dialect));
@@ -63,9 +71,11 @@ export class PostgresExecutor implements Executor {
   }
 }
 
-async function drive<T>(db: Db, op: Operation<T>): Promise<T> {
+/** Runs the operation's statements in turn; `most` guards a write promised to be one statement. */
+async function drive<T>(db: Db, op: Operation<T>, most = Infinity): Promise<T> {
   let step = op.next();
-  while (!step.done) {
+  for (let n = 1; !step.done; n++) {
+    if (n > most) throw new Error(`a store write outside a transaction yielded more than ${most} statement(s): ${step.value.sql}`);
     const result = await db.unsafe(numbered(step.value.sql), step.value.args.map((a) => (a === undefined ? null : a)) as never[]);
     step = op.next({ rows: result as unknown as Row[], changes: result.count });
   }

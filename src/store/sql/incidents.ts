@@ -87,7 +87,7 @@ export class SqlIncidents implements IncidentStore {
   }
 
   async setNotifiers(ids: string[]): Promise<void> {
-    await this.db.write(() =>
+    await this.db.writeOne(() =>
       run("INSERT INTO settings (key, value) VALUES ('notifiers', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", JSON.stringify(ids)),
     );
   }
@@ -98,7 +98,7 @@ export class SqlIncidents implements IncidentStore {
   }
 
   async claimDeliveries(o: { instanceId: string; notifier: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]> {
-    const rows = await this.db.write((d) =>
+    const rows = await this.db.writeOne((d) =>
       // The notification's kind and payload come back with each claimed row (subqueries: SQLite's
       // RETURNING cannot name a joined table).
       all<DeliveryRow>(
@@ -117,7 +117,7 @@ export class SqlIncidents implements IncidentStore {
   async settleDelivery(id: number, instanceId: string, outcome: DeliveryOutcome, now: number): Promise<boolean> {
     // Only the instance holding the claim settles it: a lease that ran out may have passed to another.
     const mine = "WHERE id = ? AND status = 'pending' AND claimed_by = ?";
-    const changes = await this.db.write(() =>
+    const changes = await this.db.writeOne(() =>
       outcome.kind === "delivered"
         ? run(`UPDATE deliveries SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, claimed_until = NULL ${mine}`, now, id, instanceId)
         : outcome.kind === "retry"

@@ -78,6 +78,11 @@ export interface Executor {
    */
   write<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
   /**
+   * A write of exactly one statement: atomic by itself, so PostgreSQL sends it without BEGIN
+   * and COMMIT (two round trips fewer); SQLite still takes its IMMEDIATE transaction.
+   */
+  writeOne<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
+  /**
    * Without a transaction: for reads only. With `timeoutMs`, a database whose
    * connections are shared (PostgreSQL's pool) cancels the read after that long.
    */

@@ -67,15 +67,15 @@ export abstract class SqlStore extends WithIncidents {
   }
 
   async updateAttempt(runId: number, attempt: number, now: number): Promise<void> {
-    return this.exec.write(() => updateAttempt(runId, attempt, now));
+    return this.exec.writeOne(() => updateAttempt(runId, attempt, now));
   }
 
   async registerInstance(instance: InstanceRecord): Promise<void> {
-    return this.exec.write(() => registerInstance(instance));
+    return this.exec.writeOne(() => registerInstance(instance));
   }
 
   async markInstanceStopped(instanceId: string, now: number): Promise<void> {
-    return this.exec.write(() => markInstanceStopped(instanceId, now));
+    return this.exec.writeOne(() => markInstanceStopped(instanceId, now));
   }
 
   async schemaVersion(): Promise<number> {

@@ -37,6 +37,10 @@ export class SqliteExecutor implements Executor {
     return this.writeNow(op);
   }
 
+  async writeOne<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
+    return this.writeNow(op);
+  }
+
   /** A local file holds no shared connection: a long read needs no timeout. */
   async read<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
     try {
