@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { StoreError } from "../../errors.js";
 import type { Dialect, Executor, Operation, Outcome, Row } from "../sql/seam.js";
 import type { Sql } from "./connect.js";
 
@@ -75,8 +76,10 @@ export class PostgresExecutor implements Executor {
 async function drive<T>(db: Db, op: Operation<T>, most = Infinity): Promise<T> {
   let step = op.next();
   for (let n = 1; !step.done; n++) {
-    if (n > most) throw new Error(`a store write outside a transaction yielded more than ${most} statement(s): ${step.value.sql}`);
-    const result = await db.unsafe(numbered(step.value.sql), step.value.args.map((a) => (a === undefined ? null : a)) as never[]);
+    if (n > most) throw new StoreError("STORE_INTERNAL", `a store write outside a transaction yielded more than ${most} statement(s): ${step.value.sql}`);
+    // Prepared (named) on each connection, as tagged templates are: the shapes are few and recur.
+    const args = step.value.args.map((a) => (a === undefined ? null : a)) as never[];
+    const result = await db.unsafe(numbered(step.value.sql), args, { prepare: true });
     step = op.next({ rows: result as unknown as Row[], changes: result.count });
   }
   return step.value;

@@ -50,7 +50,7 @@ export class SqliteExecutor implements Executor {
     }
   }
 
-  writeNow<T>(op: (d: Dialect) => Operation<T>): T {
+  private writeNow<T>(op: (d: Dialect) => Operation<T>): T {
     return this.transaction(() => this.drive(op(sqliteDialect)));
   }
 
