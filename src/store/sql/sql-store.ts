@@ -87,7 +87,7 @@ export abstract class SqlStore extends WithIncidents {
   }
 
   async abandonRuns(o: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]> {
-    if (o.staleBefore === undefined && !o.instanceIds?.length) return [];
+    if (o.staleBefore === undefined && !o.instanceIds?.length) return []; // nothing to ask: no transaction either
     return this.exec.write((d) => abandonRuns(d, o));
   }
 
