@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { StoreError } from "../errors.js";
 
 export interface Migration {
   version: number;
@@ -24,4 +25,17 @@ export function loadMigrations(dir: string): Migration[] {
     if (m.version !== i + 1) throw new Error(`migrations in ${dir} must be numbered 001, 002, … without gaps`);
   });
   return migrations;
+}
+
+/**
+ * Refuses a store whose schema is newer than this code's migrations: an older jobclock would
+ * misread (or damage) tables it does not know. `elsewhere` is what to point the store at instead.
+ */
+export function refuseNewerSchema(current: number, known: number, store: string, elsewhere: "database" | "schema"): void {
+  if (current <= known) return;
+  throw new StoreError(
+    "STORE_SCHEMA_NEWER",
+    `store ${store} has schema version ${current}, newer than this jobclock understands (${known}); ` +
+      `upgrade jobclock, or point store at another ${elsewhere}`,
+  );
 }

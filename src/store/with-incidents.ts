@@ -3,7 +3,7 @@ import type { IncidentStore } from "./types.js";
 type Args<K extends keyof IncidentStore> = Parameters<IncidentStore[K]>;
 
 /**
- * Both stores keep incidents and the outbox in a class of their own (incidents.ts); this base
+ * Both stores keep incidents and the outbox in one shared class (sql/incidents.ts); this base
  * forwards the IncidentStore half of the Store interface to it.
  */
 export abstract class WithIncidents implements IncidentStore {

@@ -1,8 +1,7 @@
 import { judgeClaim, type ClaimedJob, type ClaimVerdict } from "../claim/claim-rule.js";
 import { claimOutcome, claimWrites, type ClaimWrites, type NewRun } from "../claim/claim-writes.js";
 import type { ClaimOutcome, RunTrigger, SlotClaim } from "../types.js";
-import type { Tx } from "./apply.js";
-import type { Sql } from "./connect.js";
+import type { Sql, Tx } from "./connect.js";
 
 // Claims per transaction. Each transaction costs a handful of statements whatever its size (and
 // on these VMs each statement's write and wakeup is most of the cost), so batches are large;

@@ -2,12 +2,13 @@ import postgres from "postgres";
 import { fileURLToPath } from "node:url";
 import { JobclockError, StoreError } from "../../errors.js";
 import { badPercentEscape, redactStoreUrl } from "../../config/store-url.js";
-import { loadMigrations } from "../migrations.js";
+import { loadMigrations, refuseNewerSchema } from "../migrations.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 export const DEFAULT_SCHEMA = "jobclock";
 
 export type Sql = postgres.Sql<Record<string, never>>;
+export type Tx = postgres.TransactionSql<Record<string, never>>;
 
 /**
  * `postgres://user:pass@host:5432/db?schema=name`: `schema` (default "jobclock") lets one
@@ -64,12 +65,7 @@ export async function migrate(sql: Sql, schema: string, description: string): Pr
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
     const [row] = await tx.unsafe(`SELECT max(version) AS v FROM "${schema}".schema_migrations`);
     const current = Number(row?.v ?? 0);
-    if (current > migrations.length) {
-      throw new StoreError(
-        "STORE_SCHEMA_NEWER",
-        `store ${description} has schema version ${current}, newer than this jobclock understands (${migrations.length}); upgrade jobclock, or point store at another schema`,
-      );
-    }
+    refuseNewerSchema(current, migrations.length, description, "schema");
     for (const m of migrations.filter((m) => m.version > current)) {
       await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
       await tx.unsafe(m.sql);

@@ -5,7 +5,7 @@ import { fileKind, NotRegularFileError, openRegularSync } from "../../os/regular
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JobclockError, StoreError } from "../../errors.js";
-import { loadMigrations } from "../migrations.js";
+import { loadMigrations, refuseNewerSchema } from "../migrations.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -115,14 +115,7 @@ function migrate(db: Database.Database, path: string): void {
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
   const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
   const current = row.v ?? 0;
-  const latest = migrations.length;
-  if (current > latest) {
-    throw new StoreError(
-      "STORE_SCHEMA_NEWER",
-      `store ${path} has schema version ${current}, newer than this jobclock understands (${latest}); ` +
-        "upgrade jobclock, or point store at another database",
-    );
-  }
+  refuseNewerSchema(current, migrations.length, path, "database");
   const apply = db.transaction(() => {
     for (const m of migrations.filter((m) => m.version > current)) {
       db.exec(m.sql);

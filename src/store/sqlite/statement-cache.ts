@@ -1,11 +1,13 @@
 import type Database from "better-sqlite3";
 
-const LIMIT = 32;
+// The shared operations (sql/) use about 60 shapes, listRuns's filters included.
+const LIMIT = 128;
 
 /**
- * Prepared statements for SQL built at run time in a few recurring shapes (the abandon query's
- * conditions, say): preparing costs tens of microseconds, more than running them. Bounded, so
- * a shape that varies without end (a list of ids inlined) cannot grow it.
+ * Prepared statements for the SQL the shared operations yield (sql/), some built at run time in
+ * a few recurring shapes (the abandon query's conditions, say): preparing costs tens of
+ * microseconds, more than running them. Bounded, so a shape that varies without end (a list of
+ * ids inlined) cannot grow it.
  */
 export class StatementCache {
   private readonly statements = new Map<string, Database.Statement>();

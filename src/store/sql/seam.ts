@@ -1,0 +1,90 @@
+/**
+ * The narrow seam every store behaviour is written once over. A shared operation is a generator
+ * that yields statements (SQL with `?` placeholders) and receives each one's outcome; a driver
+ * per database runs it inside one transaction:
+ * - SQLite (better-sqlite3 is synchronous) drives it synchronously inside `db.transaction()`,
+ *   so no other store call can interleave with it between statements;
+ * - PostgreSQL drives it asynchronously inside `sql.begin()`, one round trip per statement.
+ * What truly differs between the databases is named in `Dialect`, and nowhere else.
+ */
+
+export type Row = Record<string, unknown>;
+
+/** One statement: SQL with `?` placeholders (outside string literals), and its arguments. */
+export interface Statement {
+  sql: string;
+  args: readonly unknown[];
+}
+
+/** What a statement gave back: its rows (a SELECT, or RETURNING) and how many rows it changed. */
+export interface Outcome {
+  rows: Row[];
+  changes: number;
+}
+
+/** A store operation written once: yields statements, receives their outcomes, returns T. */
+export type Operation<T> = Generator<Statement, T, Outcome>;
+
+/** The rows of one statement (`const rows = yield* all<JobRow>(sql, a, b)`). */
+export function* all<R = Row>(sql: string, ...args: unknown[]): Generator<Statement, R[], Outcome> {
+  return (yield { sql, args }).rows as R[];
+}
+
+/** The first row of one statement, or undefined. */
+export function* one<R = Row>(sql: string, ...args: unknown[]): Generator<Statement, R | undefined, Outcome> {
+  return (yield { sql, args }).rows[0] as R | undefined;
+}
+
+/** How many rows one statement changed. */
+export function* run(sql: string, ...args: unknown[]): Generator<Statement, number, Outcome> {
+  return (yield { sql, args }).changes;
+}
+
+/** A SQL fragment with its own `?` arguments, for the few places the wording differs. */
+export interface Fragment {
+  sql: string;
+  args: unknown[];
+}
+
+/** The details in which the two databases' SQL differs. */
+export interface Dialect {
+  /** `column` is one of `values` (a whole list as one parameter: a JSON text, or an array). */
+  inList(column: string, type: "text" | "bigint", values: readonly unknown[]): Fragment;
+  /**
+   * A row set from a JSON array of objects, usable after FROM: `AS alias(col type, …)`. Types
+   * are PostgreSQL's (text, bigint, int); SQLite reads each field with json_extract.
+   */
+  recordset(alias: string, columns: [string, "text" | "bigint" | "int"][], rows: readonly object[]): Fragment;
+  /** An integer field of a JSON text column (1/0 for a boolean), null when absent. */
+  jsonInt(column: string, key: string): string;
+  /** Appended to a sub-SELECT that picks rows to claim: concurrent claimers skip each other's rows. */
+  readonly skipLocked: string;
+  /**
+   * Bumps the revision counter (every other instance looks when it moves) and returns it; on
+   * PostgreSQL also sends NOTIFY, delivered when the transaction commits.
+   */
+  bumpRev(reason: string): Operation<number>;
+  /** Taken first by an apply: one apply at a time (SQLite's write transaction already is). */
+  applyLock(): Operation<void>;
+}
+
+/** A database behind the seam: runs operations, each in one transaction or as plain reads. */
+export interface Executor {
+  readonly dialect: Dialect;
+  /**
+   * In one write transaction; a thrown error rolls it all back. Every write goes through here,
+   * even a single statement: SQLite's IMMEDIATE transaction waits for the write lock, where a
+   * statement that starts as a read and then writes may fail at once as busy.
+   */
+  write<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
+  /**
+   * A write of exactly one statement: atomic by itself, so PostgreSQL sends it without BEGIN
+   * and COMMIT (two round trips fewer); SQLite still takes its IMMEDIATE transaction.
+   */
+  writeOne<T>(op: (d: Dialect) => Operation<T>): Promise<T>;
+  /**
+   * Without a transaction: for reads only. With `timeoutMs`, a database whose
+   * connections are shared (PostgreSQL's pool) cancels the read after that long.
+   */
+  read<T>(op: (d: Dialect) => Operation<T>, o?: { timeoutMs?: number }): Promise<T>;
+}
