@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { loadConfig } from "../config/load.js";
-import type { Store } from "../store/types.js";
+import type { ReadModel, Store } from "../store/types.js";
 import type { StartupMessage } from "./run-daemon.js";
 import { readPidfile, untrustedMessage } from "./pidfile.js";
 import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
@@ -12,7 +12,7 @@ export interface StartOptions {
   /** Start by hand even though a supervisor ran the daemon last. */
   force?: boolean;
   /** The store, to see whether a supervisor ran the daemon last (null: not created yet). */
-  openStore(): Promise<Store | null>;
+  openStore(): Promise<(Pick<ReadModel, "listInstances"> & Pick<Store, "close">) | null>;
 }
 
 /**

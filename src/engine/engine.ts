@@ -5,7 +5,7 @@ import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type { ApplyOptions, ApplyReport, JobRecord, RunRecord, Store } from "../store/types.js";
+import type { ApplyOptions, ApplyReport, JobRecord, RunRecord } from "../store/types.js";
 import { ControlLog } from "./control-log.js";
 import { EngineEmitter } from "./events.js";
 import { fullSpec, JobTable } from "./job-table.js";
@@ -21,7 +21,7 @@ import { StoreClock } from "./store-clock.js";
 import { LostClaims } from "./lost-claims.js";
 import { ClaimSharing } from "./claim-sharing.js";
 import { Claimer, CONTENDED_RECHECK_MS } from "./claimer.js";
-import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
+import { withDefaults, type EngineOptions, type EngineSettings, type EngineStore } from "./options.js";
 import { followChanges, type ChangeFeed } from "./change-feed.js";
 
 export type { EngineOptions } from "./options.js";
@@ -34,7 +34,7 @@ export class Engine {
   readonly events = new EngineEmitter();
   readonly instanceId: string;
   readonly host = hostname();
-  private readonly store: Store;
+  private readonly store: EngineStore;
   /** This machine's clock corrected to the store's (see StoreClock). */
   readonly clock: StoreClock;
   private readonly log: Logger;

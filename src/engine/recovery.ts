@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { InstanceRecord, RunRecord, Store } from "../store/types.js";
+import type { InstanceRecord, RunRecord, SchedulingStore } from "../store/types.js";
 
 /**
  * True if a process with this pid exists (EPERM means it exists but is not ours). A zombie
@@ -33,7 +33,7 @@ function isZombie(pid: number): boolean {
  * a hostname but not a pid namespace, where a live instance's pid looks gone.)
  */
 export async function abandonDeadRuns(args: {
-  store: Store;
+  store: SchedulingStore;
   /** The store's instances, as just listed. */
   instances: InstanceRecord[];
   selfId: string;

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
-import { isLive, RUN_STATUSES, type Store } from "../store/types.js";
+import { isLive, RUN_STATUSES, type ReadModel } from "../store/types.js";
 import { jobView, redactSecrets, runView } from "../views.js";
 import { badRequest, notFound } from "./errors.js";
 import { CostBoundCache } from "./cost-bound-cache.js";
@@ -9,7 +9,7 @@ import { Query, readJsonObject, sendJson } from "./request.js";
 import type { RouteContext, Router } from "./router.js";
 
 export interface ApiDeps {
-  store: Store;
+  store: ReadModel;
   /** Pause, resume and trigger go through the engine, so this instance follows at once. */
   control: { pause(name: string, source?: string): Promise<void>; resume(name: string, source?: string): Promise<void>; trigger(name: string, source?: string): Promise<void> };
   instanceId: string;
