@@ -17,6 +17,7 @@ import { configFrom, operationalConfig, stdio, storeFrom, withStore, type Global
 import { jobHealth } from "../../health/job-health.js";
 import { isLive, type InstanceRecord } from "../../store/types.js";
 import { ago, table } from "../format.js";
+import { instanceView } from "../../views.js";
 
 type Exit = (code: number) => void;
 
@@ -96,7 +97,8 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
       pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null,
       jobs: storeProblem ? null : counts, storeProblem,
-      supervisor: self?.supervisor ?? null, problems: [...(self?.problems ?? []), ...(silentMs !== null ? [notHeartbeating(silentMs)] : [])], instances: live,
+      supervisor: self?.supervisor ?? null, problems: [...(self?.problems ?? []), ...(silentMs !== null ? [notHeartbeating(silentMs)] : [])],
+      instances: live.map((i) => instanceView(i, now, config.abandonAfterMs)),
     }, null, 2));
     return code;
   }
