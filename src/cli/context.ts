@@ -28,7 +28,7 @@ export function configFrom(options: GlobalOptions): Config {
 /**
  * For operational commands: works with a config whose jobs have problems, and says so. Secrets
  * these commands never use (a notifier's variable, http.token, an env_file only the service user
- * may read) are not problems for them at all, so they stay silent about those (PRODUCT §2).
+ * may read) are not problems for them at all, so they stay silent about those: an operator checking status needs no access to the secrets.
  */
 export function operationalConfig(options: GlobalOptions): Config {
   const { config, problems } = loadConfigLeniently(findConfigPath(options.config));

@@ -17,8 +17,8 @@ export interface StartOptions {
 
 /**
  * `jobclock start`: spawn `jobclock run` detached (its own session, no terminal) and return
- * only once it reports ready, or with the reason it failed (PRODUCT §6). A daemon that
- * supervisord or systemd ran last is theirs to start (PRODUCT §7), unless `--force`.
+ * only once it reports ready, or with the reason it failed, so a script can trust its exit code. A daemon that
+ * supervisord or systemd ran last is theirs to start (a second copy beside theirs would fight it), unless `--force`.
  */
 export async function startDaemon(
   configPath: string, cliPath: string, print: (line: string) => void, printError: (line: string) => void, options: StartOptions,

@@ -28,7 +28,7 @@ export interface StopOptions {
  * `jobclock stop`: SIGTERM, then wait for the drain, printing which runs it is waiting for.
  * Stopping a daemon that is not running succeeds, as init scripts expect. Only a pid proven to
  * be this daemon is ever signalled (see readPidfile), and a supervised daemon is left to its
- * supervisor unless `--force` (PRODUCT §7).
+ * supervisor unless `--force` (stopping it behind the supervisor's back would only see it restarted).
  */
 export async function stopDaemon(
   config: Config, openStore: () => Promise<(StopStore & Pick<Store, "close">) | null>, print: (line: string) => void, options: StopOptions = {}, printError = print,

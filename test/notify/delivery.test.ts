@@ -224,7 +224,7 @@ describe("every request says it is jobclock", () => {
   });
 });
 
-describe("Retry-After is capped (issue 12 item 15)", () => {
+describe("Retry-After is capped (a hostile or broken endpoint cannot stall delivery for days)", () => {
   /** A dispatcher whose idea of "now" the test moves, over a real loopback endpoint. */
   async function blockedLane(script: Parameters<typeof httpSink>[0], giveUpAfterMs?: number) {
     const sink = await httpSink(script);

@@ -129,7 +129,7 @@ function printInstances(live: InstanceRecord[]): void {
     ["  ID", "HOST", "PID", "VERSION", "STARTED", "LAST SEEN", "CLOCK"],
     live.map((i) => [`  ${i.id}`, i.host, String(i.pid), i.version, ago(i.startedAt), ago(i.lastSeen), skewText(i.clockSkewMs)]),
   ));
-  // What an instance reports wrong about itself (its log file on a full disk): PRODUCT §7.
+  // What an instance reports wrong about itself (its log file on a full disk), so `status` shows what the daemon cannot tell by its log.
   const problems = live.flatMap((i) => (i.problems ?? []).map((p) => `  ${live.length > 1 ? `${i.id}: ` : ""}${p}`));
   if (problems.length > 0) {
     stdio.out("problems:");
