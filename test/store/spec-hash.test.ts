@@ -77,3 +77,18 @@ describe("spec hashes", () => {
     }
   });
 });
+
+describe("stableJson", () => {
+  it("is JSON.stringify for values whose keys are already sorted, whatever they hold", () => {
+    const values = [
+      null, true, 0, -0, 1.5, NaN, Infinity, "", "a \"quoted\" \\ line\n\u2028", [], {}, [1, [2, [3]], { a: null }],
+      { a: 1, b: [null, undefined, "x"], c: { d: undefined, e: { f: false } }, "k y": -1e21, "é": "ü" },
+    ];
+    for (const value of values) expect(stableJson(value)).toBe(JSON.stringify(value));
+  });
+
+  it("sorts every object's keys, at every depth", () => {
+    expect(stableJson({ b: { z: 1, y: [{ q: 1, p: 2 }] }, a: 0 })).toBe('{"a":0,"b":{"y":[{"p":2,"q":1}],"z":1}}');
+    expect(stableJson({ f: () => 1, s: Symbol("x"), u: undefined, v: 1 })).toBe('{"v":1}'); // left out, as JSON.stringify does
+  });
+});
