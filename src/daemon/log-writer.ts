@@ -19,7 +19,7 @@ const BUSY_RETRY_MS = 20;
 
 /**
  * Writes log lines to one file descriptor without ever throwing, blocking the event loop or
- * waiting forever: a full disk or a broken log file must never crash or hang the scheduler. Writes
+ * waiting forever (PRODUCT §7: the daemon's own files failing never crash or hang it). Writes
  * go through libuv's thread pool one at a time; lines logged meanwhile wait in a bounded queue.
  * A failed write (ENOSPC, EIO…) keeps its bytes, reports the problem once, and is tried again
  * with a backoff; when the queue is full the oldest lines are dropped, and a line saying how

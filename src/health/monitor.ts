@@ -29,7 +29,7 @@ export interface MonitorOptions {
 const FULL_REFRESH_MS = 300_000;
 
 /**
- * Watches every job's health (inactive, delayed, failing; docs/notifications.md): each pass evaluates all jobs, and a transition is
+ * Watches every job's health (PRODUCT §5): each pass evaluates all jobs, and a transition is
  * confirmed against a fresh read of the job before an incident is opened, changed or closed.
  * Incidents change by compare-and-set, so with several instances one notification goes out.
  */

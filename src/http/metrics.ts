@@ -65,7 +65,7 @@ export class Metrics {
     this.follow();
   }
 
-  /** The log file failing (a full disk) shows here as well as in `status`, so monitoring sees it without logging in. */
+  /** The log file failing (a full disk) shows here as well as in `status` (PRODUCT §7). */
   private logSinkMetrics(stats: NonNullable<MetricsSources["logSink"]>, registers: Registry[]): void {
     new Gauge({ name: "jobclock_log_file_ok", help: "1 while the daemon's log file takes lines, 0 while writing it fails.", registers, collect() { this.set(stats().fileOk ? 1 : 0); } });
     new Counter({
