@@ -285,8 +285,6 @@ export interface ControlStore {
 
 /** What is shown (HTTP API, dashboard, CLI, health checks): reads only. */
 export interface ReadModel {
-  /** A redacted description safe to log. */
-  readonly description: string;
   /** By name; with `limit`, continue with `after` set to the last name of the previous page. */
   listJobs(options?: { includeRetired?: boolean; after?: string; limit?: number }): Promise<JobRecord[]>;
   getJob(name: string): Promise<JobRecord | null>;
@@ -303,6 +301,8 @@ export interface ReadModel {
 /** Everything a store implementation provides, and what the one who opens it may close. */
 export interface Store extends SchedulingStore, ControlStore, ReadModel, IncidentStore, OutboxStore {
   readonly kind: "sqlite" | "postgres";
+  /** A redacted description safe to log. */
+  readonly description: string;
   close(): Promise<void>;
 }
 
