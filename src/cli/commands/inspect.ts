@@ -13,7 +13,7 @@ export function registerInspect(program: Command, exit: Exit): void {
   const globals = () => program.opts<GlobalOptions>();
 
   program.command("jobs").description("table: name, schedule, state, last run, next slot")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: each job as GET /api/v1/jobs/NAME shows it")
     .option("--all", "include retired jobs")
     .action(async (o: { json?: boolean; all?: boolean }) => {
       const config = operationalConfig(globals());
@@ -41,7 +41,7 @@ export function registerInspect(program: Command, exit: Exit): void {
   program.command("runs [job]").description("recent runs, newest first")
     .option("--limit <n>", "how many", "20")
     .option("--status <status>", `only runs with this status (${RUN_STATUSES.join(", ")})`)
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: each run as the API shows it")
     .action(async (job: string | undefined, o: { limit: string; status?: string; json?: boolean }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${o.limit}" is not a positive whole number`);
@@ -74,7 +74,7 @@ export function registerInspect(program: Command, exit: Exit): void {
 
   program.command("logs <job>").description("stdout and stderr of a run (the latest by default)")
     .option("--run <id>", "a run id from `jobclock runs`")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: the run and its output, as the API shows them")
     .action(async (job: string, o: { run?: string; json?: boolean }) => {
       const store = await storeFrom(operationalConfig(globals()), false);
       if (!store) throw new UnknownJobError(job);

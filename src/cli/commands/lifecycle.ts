@@ -52,7 +52,7 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     });
 
   program.command("status").description("running or not, pid, uptime, store, job counts")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON (its instances as GET /api/v1/instances shows them)")
     .action(async (o: { json?: boolean }) => exit(await status(operationalConfig(globals()), o.json === true)));
 
   program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
