@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
 import { RUN_STATUSES, type ReadModel } from "../store/types.js";
-import { incidentView, instanceView, jobDetailView, jobView, runOutputView, runView } from "../views.js";
+import { incidentView, instanceView, jobDetailView, jobView, runOutputView, runView, timelineRunView } from "../views.js";
 import { badRequest, notFound } from "./errors.js";
 import { CostBoundCache } from "./cost-bound-cache.js";
 import { Query, readJsonObject, sendJson } from "./request.js";
@@ -119,7 +119,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
       const { counts, runs } = await d.store.timeline({ from, bucketMs, perJob: TIMELINE_RUNS_PER_JOB });
       return {
         from, to, bucketMs, buckets: TIMELINE_BUCKETS, runsPerJob: TIMELINE_RUNS_PER_JOB, counts,
-        runs: runs.map((r) => ({ id: r.id, job: r.job, status: r.status, trigger: r.trigger, slot: r.slot, startedAt: r.startedAt, finishedAt: r.finishedAt, createdAt: r.createdAt })),
+        runs: runs.map(timelineRunView),
       };
     }));
   });
