@@ -1,6 +1,6 @@
 /**
  * Every error jobclock raises on purpose has a stable `code` (for scripts and tests) and an
- * `exitCode` following PRODUCT §6: 2 for usage or config problems, 1 for runtime failures.
+ * `exitCode` scripts can rely on: 2 for usage or config problems, 1 for runtime failures.
  * Messages say what went wrong and what to do next.
  */
 export class JobclockError extends Error {

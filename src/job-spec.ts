@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CatchupPolicy } from "./schedule/catchup.js";
+import { stableJson } from "./stable-json.js";
 
 export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
 
@@ -57,17 +58,25 @@ export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const JOB_NAME_RULE = `letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${JOB_NAME_MAX_LENGTH} characters`;
 
 /**
- * A spec's stored form and its fingerprint. Specs are built by resolveJob with a fixed key
- * order (and sorted env keys), so plain JSON is canonical; hashing it once serves both.
+ * A spec's stored form and its fingerprint, from one serialization with sorted keys: the hash
+ * says whether a definition changed, so it must not depend on the order its keys were built in
+ * (see "Spec hashes" in docs/behaviour.md for the one-time change this made to stored hashes).
  */
 export function specJson(spec: JobSpec): { json: string; hash: string } {
-  const json = JSON.stringify(spec);
+  const json = stableJson(spec);
   return { json, hash: fingerprint(json) };
 }
 
-/** What decides the slots: a change here re-anchors the job; other edits keep its next slot. */
+/**
+ * What decides the slots: a change here re-anchors the job; other edits keep its next slot.
+ * Built field by field, in the order these hashes have always been written in: a caller's key
+ * order cannot change it, and every hash already stored stays valid (a new one would re-anchor
+ * every job, moving `every` slots, on the first apply after an upgrade).
+ */
 export function scheduleHash(spec: JobSpec): string {
-  return fingerprint(JSON.stringify([spec.schedule, spec.runOnStart]));
+  const s = spec.schedule;
+  const schedule = s.kind === "every" ? { kind: s.kind, everyMs: s.everyMs } : { kind: s.kind, expression: s.expression, timezone: s.timezone };
+  return fingerprint(JSON.stringify([schedule, spec.runOnStart]));
 }
 
 function fingerprint(text: string): string {

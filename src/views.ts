@@ -1,20 +1,21 @@
-import cronstrue from "cronstrue";
 import { knownSecrets, type KnownSecrets } from "./config/secrets.js";
 import { jobHealth } from "./health/job-health.js";
 import type { Health } from "./health/evaluate.js";
 import type { JobSpec } from "./job-spec.js";
-import type { JobRecord, RunRecord } from "./store/types.js";
+import { scheduleInWords } from "./schedule/in-words.js";
+import { isLive, type IncidentRecord, type InstanceRecord, type JobRecord, type RunOutput, type RunRecord } from "./store/types.js";
 
 /**
- * How jobs and runs are shown outside the process: `jobclock … --json` and the HTTP API share
- * these shapes, so a script written against one works against the other.
+ * How jobs, runs, run output, instances and incidents are shown outside the process: one
+ * function per entity, used by the HTTP API and by every `jobclock … --json`, so a script
+ * written against one works against the other (docs/api.md lists the shapes). Records from
+ * the store never leave the process as they are: they hold secrets and internal bookkeeping.
  */
 
 /**
- * A job as listings show it (`jobs --json`, the API): its `env` values are often secrets
- * (tokens, passwords), so only the names show; and every value the config brought in from
- * env_file or `${NAME}` (6 characters or more) reads `${NAME}` wherever it was substituted, as in
- * a `command` or `shell`.
+ * A job's spec as shown: its `env` values are often secrets (tokens, passwords), so only the
+ * names show; and every value the config brought in from env_file or `${NAME}` (6 characters or
+ * more) reads `${NAME}` wherever it was substituted, as in a `command` or `shell`.
  */
 export function redactSecrets(job: JobRecord, secrets: Pick<KnownSecrets, "redact"> = knownSecrets): JobRecord {
   const env = Object.fromEntries(Object.keys(job.spec.env).map((k) => [k, "***"]));
@@ -29,50 +30,7 @@ function redactStrings<T>(value: T, secrets: Pick<KnownSecrets, "redact">): T {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v, secrets)])) as T;
 }
 
-const UNITS: [string, number][] = [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000], ["second", 1_000], ["millisecond", 1]];
-const NICKNAMES: Record<string, string> = {
-  "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
-  "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
-};
-
-// Jobs share few distinct schedules; the dashboard asks for all of them every two seconds.
-const WORDS_MEMO_LIMIT = 10_000;
-const wordsMemo = new Map<string, string>();
-
-/** "every 5 minutes", "every 1 hour 30 minutes", "at 02:30 Europe/London", "every 10 seconds". */
-export function scheduleInWords(spec: JobSpec): string {
-  const s = spec.schedule;
-  const key = s.kind === "every" ? `e${s.everyMs}` : `c${s.timezone} ${s.expression}`;
-  let words = wordsMemo.get(key);
-  if (words === undefined) {
-    words = describe(s);
-    if (wordsMemo.size < WORDS_MEMO_LIMIT) wordsMemo.set(key, words);
-  }
-  return words;
-}
-
-function describe(s: JobSpec["schedule"]): string {
-  if (s.kind === "every") return `every ${durationInWords(s.everyMs)}`;
-  let text: string;
-  try {
-    text = cronstrue.toString(NICKNAMES[s.expression] ?? s.expression, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
-  } catch {
-    text = `cron ${s.expression}`;
-  }
-  return `${text.charAt(0).toLowerCase()}${text.slice(1)} ${s.timezone}`;
-}
-
-function durationInWords(ms: number): string {
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [unit, size] of UNITS) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(n === 1 && parts.length === 0 && rest === size ? unit : `${n} ${unit}${n === 1 ? "" : "s"}`);
-    rest -= n * size;
-  }
-  return parts.join(" ") || "0 milliseconds";
-}
-
+/** A job as lists show it (`GET /api/v1/jobs`, the dashboard): no spec, so a poll every two seconds stays light. */
 export interface JobView {
   name: string;
   description: string | null;
@@ -86,6 +44,11 @@ export interface JobView {
   lastRun: { id: number; status: RunRecord["status"] | null; startedAt: number | null; finishedAt: number | null; durationMs: number | null } | null;
   nextSlot: number | null;
   running: number;
+}
+
+/** One job in full (`GET /api/v1/jobs/NAME`, each element of `jobclock jobs --json`): the list's view and the redacted spec. */
+export interface JobDetailView extends JobView {
+  spec: JobSpec;
 }
 
 export function jobView(job: JobRecord, now: number): JobView {
@@ -110,6 +73,10 @@ export function jobView(job: JobRecord, now: number): JobView {
   };
 }
 
+export function jobDetailView(job: JobRecord, now: number): JobDetailView {
+  return { ...jobView(job, now), spec: redactSecrets(job).spec };
+}
+
 export interface RunView extends RunRecord {
   durationMs: number | null;
 }
@@ -117,4 +84,37 @@ export interface RunView extends RunRecord {
 export function runView(run: RunRecord): RunView {
   const durationMs = run.startedAt !== null && run.finishedAt !== null ? Math.max(0, run.finishedAt - run.startedAt) : null;
   return { ...run, durationMs };
+}
+
+/** A run as the dashboard's timeline draws it: only what a bar needs, for up to 200 runs a job. */
+export type TimelineRunView = Pick<RunRecord, "id" | "job" | "status" | "trigger" | "slot" | "startedAt" | "finishedAt" | "createdAt">;
+
+export function timelineRunView(r: RunRecord): TimelineRunView {
+  return { id: r.id, job: r.job, status: r.status, trigger: r.trigger, slot: r.slot, startedAt: r.startedAt, finishedAt: r.finishedAt, createdAt: r.createdAt };
+}
+
+/** A run's recorded output (`GET /api/v1/runs/ID/log`; `jobclock logs --json` adds the run's view). */
+export interface RunOutputView extends RunOutput {
+  runId: number;
+}
+
+export function runOutputView(runId: number, output: RunOutput): RunOutputView {
+  return { runId, stdout: output.stdout, stderr: output.stderr };
+}
+
+/** An instance with whether it counts as alive (seen within the abandon budget, not stopped). */
+export interface InstanceView extends InstanceRecord {
+  live: boolean;
+}
+
+export function instanceView(instance: InstanceRecord, now: number, liveWithinMs: number): InstanceView {
+  return { ...instance, live: isLive(instance, now, liveWithinMs) };
+}
+
+/** An open incident as the health monitor keeps it. */
+export type IncidentView = IncidentRecord;
+
+export function incidentView(incident: IncidentRecord): IncidentView {
+  const { id, job, state, openedAt, since, closedAt, lastNotifiedAt, notifications } = incident;
+  return { id, job, state, openedAt, since, closedAt, lastNotifiedAt, notifications };
 }

@@ -12,7 +12,7 @@ import { registerValidate } from "./commands/validate.js";
 import { stdio } from "./context.js";
 import { describeUnexpected } from "./unexpected.js";
 
-/** Exit codes (PRODUCT §6): 0 success, 1 runtime failure, 2 usage or config error. */
+/** Exit codes, for scripts: 0 success, 1 runtime failure, 2 usage or config error. */
 function exit(code: number): void {
   process.exitCode = code;
   // Let stdout drain, then leave even if a library left a handle open.

@@ -1,5 +1,5 @@
 /**
- * A user never sees a stack trace (PRODUCT §6): jobclock's own errors are one clear message, and
+ * A user never sees a stack trace (it says nothing they can act on): jobclock's own errors are one clear message, and
  * an error nobody expected is one line saying what and where, so the report is still useful.
  * JOBCLOCK_DEBUG=1 (`debug`) gives the whole stack for a bug report.
  */

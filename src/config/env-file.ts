@@ -12,7 +12,7 @@ export type EnvFileResult =
   | { ok: false; problems: string[]; unreadable: boolean };
 
 /**
- * `env_file:` (PRODUCT §2): `KEY=VALUE` lines whose values `${KEY}` can use. Blank lines and
+ * `env_file:`: `KEY=VALUE` lines whose values `${KEY}` can use. Blank lines and
  * `#` comments are ignored; `export ` and one pair of matching quotes around the value are
  * allowed. Values are taken literally (no escapes, no `$` expansion, no inline comments), and
  * never appear in a message: a malformed line is named by its number only.

@@ -48,7 +48,7 @@ export interface Config {
 // A config of 100,000 jobs is a few MB; a file far larger than this was not meant as one.
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
-/** PRODUCT §2: --config, else $JOBCLOCK_CONFIG, else ./jobclock.yaml. */
+/** --config, else $JOBCLOCK_CONFIG, else ./jobclock.yaml: an explicit choice wins over the environment, which wins over the folder. */
 export function findConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(explicit || env.JOBCLOCK_CONFIG || "jobclock.yaml");
 }

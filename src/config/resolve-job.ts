@@ -14,7 +14,7 @@ export interface ResolveContext {
   hasHandler?: boolean;
   /**
    * Files a job needs that are missing (a script, a module, a cwd, a program not in PATH) land
-   * here: they are not config errors (PRODUCT §2), since a deploy can fix them without a reload,
+   * here: they are not config errors, since a deploy can fix them without a reload,
    * and the job's runs fail with a clear error meanwhile. Without this list they are dropped.
    */
   warnings?: string[];

@@ -3,7 +3,7 @@ import { durationProblem, parseDuration } from "../schedule/duration.js";
 import { ENV_NAME, ENV_NAME_RULE, NUL_FIX, nulIn, shownName } from "./env-values.js";
 
 /**
- * The shape of jobclock.yaml (PRODUCT §2). Structure and types only: meaning (cron, timezones,
+ * The shape of jobclock.yaml. Structure and types only: meaning (cron, timezones,
  * files) is checked in resolve-job.ts with messages that name the key. Every object is strict,
  * so an unknown key is an error, never silently ignored. Maps whose keys are the user's (jobs,
  * env) are never rebuilt by zod: a key such as "__proto__" would silently vanish.

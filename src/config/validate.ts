@@ -13,7 +13,7 @@ export interface CheckedTree {
 
 /**
  * Checks the top level, `defaults` and the list of jobs independently, so a config with a
- * problem in each lists them all in one pass (PRODUCT §2: "every problem"), instead of the first
+ * problem in each lists them all in one pass (so a user fixes everything after one run), instead of the first
  * failing section hiding the rest.
  */
 export function checkTree(tree: Record<string, unknown>, problems: string[]): CheckedTree {

@@ -3,7 +3,7 @@ export type Lookup = { value: string } | { emptyIn: string } | null;
 
 /**
  * Where `${NAME}` takes its values: the process environment, then the env_file. A non-empty
- * environment value wins over the file (PRODUCT §2); an empty one does not hide the file's,
+ * environment value wins over the file (so a supervisor can override one value without editing it); an empty one does not hide the file's,
  * as `${NAME:-default}` also treats empty as unset. Only own entries count, so `${toString}` or
  * `${__proto__}` is an unset variable, never a piece of JavaScript.
  */

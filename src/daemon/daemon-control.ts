@@ -5,11 +5,11 @@ import type { LogSink } from "./log-sink.js";
 import { reload } from "./reload.js";
 
 // Signals this close together ask for the same reload (an editor saving in steps, a script
-// looping over hosts): short enough for the one-second promise of PRODUCT §6.
+// looping over hosts): short enough that a reload still takes effect within a second.
 const RELOAD_SETTLE_MS = 200;
 
 /**
- * The signals of PRODUCT §7, installed before start-up so that a logrotate SIGUSR1 or an early
+ * The daemon's signals (TERM and INT stop, HUP reloads, USR1 reopens the log), installed before start-up so that a logrotate SIGUSR1 or an early
  * SIGHUP/SIGTERM never meets Node's default action (which would kill the daemon and leave its
  * pidfile behind). `stopped` resolves with the exit code once a stop signal has drained the engine.
  */

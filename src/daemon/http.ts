@@ -14,8 +14,8 @@ export interface DaemonHttp {
 }
 
 /**
- * The API, dashboard and /metrics on `http.listen` (PRODUCT: the daemon serves all three on one
- * port). Reads come from the store, so every instance serves the same view.
+ * The API, dashboard and /metrics on `http.listen`: one port to open, proxy and protect
+ * for all three. Reads come from the store, so every instance serves the same view.
  */
 export async function startHttp(
   scheduler: Scheduler, config: Config, watchers: Watchers, logger: pino.Logger, logSink?: () => LogSinkStats,

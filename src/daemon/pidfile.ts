@@ -27,7 +27,7 @@ const LOCK_WAIT_MS = 3_000;
 const LOCK_POLL_MS = 50;
 
 /**
- * What the pidfile says, checked against the process table (PRODUCT §7). A pid is believed only
+ * What the pidfile says, checked against the process table, so a stale or planted pidfile never gets a process signalled. A pid is believed only
  * if that process is this daemon: its command line is the daemon's process title, it started
  * before the pidfile was written (a pid reused after a crash or a reboot is stale), it runs as
  * the pidfile's owner, and that owner is this user, root, or the owner of a pidfile folder that

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { loadConfig } from "../config/load.js";
-import type { Store } from "../store/types.js";
+import type { ReadModel, Store } from "../store/types.js";
 import type { StartupMessage } from "./run-daemon.js";
 import { readPidfile, untrustedMessage } from "./pidfile.js";
 import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
@@ -12,13 +12,13 @@ export interface StartOptions {
   /** Start by hand even though a supervisor ran the daemon last. */
   force?: boolean;
   /** The store, to see whether a supervisor ran the daemon last (null: not created yet). */
-  openStore(): Promise<Store | null>;
+  openStore(): Promise<(Pick<ReadModel, "listInstances"> & Pick<Store, "close">) | null>;
 }
 
 /**
  * `jobclock start`: spawn `jobclock run` detached (its own session, no terminal) and return
- * only once it reports ready, or with the reason it failed (PRODUCT §6). A daemon that
- * supervisord or systemd ran last is theirs to start (PRODUCT §7), unless `--force`.
+ * only once it reports ready, or with the reason it failed, so a script can trust its exit code. A daemon that
+ * supervisord or systemd ran last is theirs to start (a second copy beside theirs would fight it), unless `--force`.
  */
 export async function startDaemon(
   configPath: string, cliPath: string, print: (line: string) => void, printError: (line: string) => void, options: StartOptions,

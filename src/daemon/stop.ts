@@ -3,7 +3,10 @@ import { hostname } from "node:os";
 import type { Config } from "../config/load.js";
 import { pidAlive } from "../os/process.js";
 import { formatDuration } from "../schedule/duration.js";
-import type { Store } from "../store/types.js";
+import type { ReadModel, Store } from "../store/types.js";
+
+/** Stopping reads which instance and runs it waits for; it closes the store it opened. */
+type StopStore = Pick<ReadModel, "listInstances" | "listRuns">;
 import { readPidfile, untrustedMessage } from "./pidfile.js";
 import { processInfo, startTicks } from "./process-identity.js";
 import { currentUserName, userName } from "../os/users.js";
@@ -25,10 +28,10 @@ export interface StopOptions {
  * `jobclock stop`: SIGTERM, then wait for the drain, printing which runs it is waiting for.
  * Stopping a daemon that is not running succeeds, as init scripts expect. Only a pid proven to
  * be this daemon is ever signalled (see readPidfile), and a supervised daemon is left to its
- * supervisor unless `--force` (PRODUCT §7).
+ * supervisor unless `--force` (stopping it behind the supervisor's back would only see it restarted).
  */
 export async function stopDaemon(
-  config: Config, openStore: () => Promise<Store | null>, print: (line: string) => void, options: StopOptions = {}, printError = print,
+  config: Config, openStore: () => Promise<(StopStore & Pick<Store, "close">) | null>, print: (line: string) => void, options: StopOptions = {}, printError = print,
 ): Promise<number> {
   const current = readPidfile(config.pidfile);
   if (current.state === "untrusted") {
@@ -71,7 +74,7 @@ export async function stopDaemon(
   }
 }
 
-async function waitForExit(config: Config, store: Store | null, pid: number, identity: number | null, print: (line: string) => void): Promise<number> {
+async function waitForExit(config: Config, store: StopStore | null, pid: number, identity: number | null, print: (line: string) => void): Promise<number> {
   const maxGrace = Math.max(10_000, ...config.jobs.map((j) => j.killGraceMs));
   const deadline = Date.now() + config.shutdownTimeoutMs + maxGrace + STOP_MARGIN_MS;
   let lastKey = "";
@@ -124,7 +127,7 @@ function ticksOf(pid: number): number | null {
   }
 }
 
-async function waitingReport(store: Store, pid: number): Promise<{ key: string; text: string } | null> {
+async function waitingReport(store: StopStore, pid: number): Promise<{ key: string; text: string } | null> {
   const host = hostname();
   const instances = (await store.listInstances()).filter((i) => i.pid === pid && i.host === host && i.stoppedAt === null);
   const ids = new Set(instances.map((i) => i.id));

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { Store } from "../store/types.js";
+import type { ReadModel } from "../store/types.js";
 import { detectSupervisor, supervisorCommand } from "./supervisor.js";
 
 /**
@@ -8,7 +8,7 @@ import { detectSupervisor, supervisorCommand } from "./supervisor.js";
  * this host says it, even after `supervisorctl stop`; for a live pid, its environment says it
  * too (when the store cannot be read). Null when it was started by hand.
  */
-export async function supervisorOnThisHost(store: Store | null, pid: number | null): Promise<string | null> {
+export async function supervisorOnThisHost(store: Pick<ReadModel, "listInstances"> | null, pid: number | null): Promise<string | null> {
   if (store) {
     try {
       const host = hostname();

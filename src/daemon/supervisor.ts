@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 
 /**
- * Which supervisor runs this process, as recorded with the instance (PRODUCT §7):
+ * Which supervisor runs this process, as recorded with the instance (so `start` and `stop` leave a supervised daemon to its supervisor):
  * `supervisord:PROGRAM` (supervisord sets SUPERVISOR_ENABLED and SUPERVISOR_PROCESS_NAME in its
  * children's environment), `systemd:UNIT` (systemd sets INVOCATION_ID for a service's
  * processes; the unit is the last part of the process's cgroup), or null.

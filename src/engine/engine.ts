@@ -5,11 +5,11 @@ import { UnknownJobError } from "../errors.js";
 import type { JobSpec } from "../job-spec.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type { ApplyOptions, ApplyReport, RunRecord, Store } from "../store/types.js";
+import type { ApplyOptions, ApplyReport, RunRecord } from "../store/types.js";
 import { coalescing, type Coalesced } from "../util/coalesce.js";
 import { EngineEmitter } from "./events.js";
 import { Lifecycle, type EngineState } from "./lifecycle.js";
-import { withDefaults, type EngineOptions, type EngineSettings } from "./options.js";
+import { withDefaults, type EngineOptions, type EngineSettings, type EngineStore } from "./options.js";
 import { Loop } from "./loop.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "./time-limit.js";
 import { followChanges, type ChangeFeed } from "./follow/change-feed.js";
@@ -39,7 +39,7 @@ export class Engine {
   readonly events = new EngineEmitter();
   readonly instanceId: string;
   readonly host = hostname();
-  private readonly store: Store;
+  private readonly store: EngineStore;
   /** This machine's clock corrected to the store's (see StoreClock). */
   readonly clock: StoreClock;
   private readonly log: Logger;

@@ -1,10 +1,13 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { JobHandler } from "../run/types.js";
-import type { Retention, Store } from "../store/types.js";
+import type { ControlStore, ReadModel, Retention, SchedulingStore } from "../store/types.js";
+
+/** What the engine uses of a store: scheduling, the control it offers its caller, and reading back one job or its runs. */
+export type EngineStore = SchedulingStore & ControlStore & Pick<ReadModel, "getJob" | "listRuns">;
 
 export interface EngineOptions {
-  store: Store;
+  store: EngineStore;
   clock?: Clock;
   logger?: Logger;
   handlers?: Map<string, JobHandler>;

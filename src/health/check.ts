@@ -1,4 +1,4 @@
-import type { JobRecord, Store } from "../store/types.js";
+import type { JobRecord, ReadModel } from "../store/types.js";
 import { UNHEALTHY, type Health } from "./evaluate.js";
 import { jobHealth } from "./job-health.js";
 
@@ -12,7 +12,7 @@ export interface CheckResult {
 }
 
 /** What `jobclock check` and `GET /api/v1/health` answer: every job's health, from the store. */
-export async function checkHealth(store: Store, now: number): Promise<{ result: CheckResult; unhealthyJobs: { job: JobRecord; health: Health }[] }> {
+export async function checkHealth(store: Pick<ReadModel, "listJobs">, now: number): Promise<{ result: CheckResult; unhealthyJobs: { job: JobRecord; health: Health }[] }> {
   const jobs = await store.listJobs();
   const unhealthyJobs = jobs
     .map((job) => ({ job, health: jobHealth(job, now) }))

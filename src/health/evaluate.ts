@@ -28,7 +28,7 @@ export interface Health {
 }
 
 /**
- * PRODUCT §5, as a pure function of the job's record, its schedule and the time. The order of
+ * A job's health (docs/notifications.md explains each state), as a pure function of the job's record, its schedule and the time. The order of
  * the checks is the precedence: a paused job raises nothing; a missed slot (never ran at all:
  * inactive) outranks a failed last run; a failed last run stays "failing" while the next run is
  * going, so an incident does not flap closed and open again on every retry.

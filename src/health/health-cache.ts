@@ -1,5 +1,5 @@
 import { buildSchedule, type Schedule } from "../schedule/schedule.js";
-import type { JobRecord, RunRecord, Store } from "../store/types.js";
+import type { JobRecord, ReadModel, RunRecord } from "../store/types.js";
 import { evaluateHealth, type Health } from "./evaluate.js";
 
 const PAGE = 2_000;
@@ -30,7 +30,7 @@ export class HealthCache {
     return this.entries.get(name)?.job;
   }
 
-  async refreshAll(store: Store): Promise<void> {
+  async refreshAll(store: Pick<ReadModel, "listJobs">): Promise<void> {
     const seen = new Set<string>();
     let after = "";
     for (;;) {

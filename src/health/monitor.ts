@@ -3,13 +3,16 @@ import type { EngineEmitter, EngineEvents } from "../engine/events.js";
 import type { Logger } from "../logger.js";
 import type { NotificationFacts } from "../notify/facts.js";
 import { firstErrorLines } from "../notify/facts.js";
-import { FINISHED_BAD, type IncidentRecord, type IncidentState, type JobRecord, type NotificationKind, type Store } from "../store/types.js";
+import { FINISHED_BAD, type IncidentRecord, type IncidentState, type JobRecord, type NotificationKind, type IncidentStore, type OutboxStore, type ReadModel } from "../store/types.js";
 import { UNHEALTHY, type Health } from "./evaluate.js";
 import { coalescing, type Coalesced } from "../util/coalesce.js";
 import { HealthCache } from "./health-cache.js";
 
+/** The monitor keeps incidents, addresses their notifications, and reads jobs and runs to judge and describe them. */
+export type MonitorStore = IncidentStore & Pick<OutboxStore, "getNotifiers"> & Pick<ReadModel, "listJobs" | "getJob" | "getRun" | "getRunOutput" | "listRuns">;
+
 export interface MonitorOptions {
-  store: Store;
+  store: MonitorStore;
   events: EngineEmitter;
   clock: Clock;
   log: Logger;

@@ -1,15 +1,15 @@
 import { hostname } from "node:os";
 import { UnknownJobError } from "../errors.js";
 import { checkHealth } from "../health/check.js";
-import { isLive, RUN_STATUSES, type Store } from "../store/types.js";
-import { jobView, redactSecrets, runView } from "../views.js";
+import { RUN_STATUSES, type ReadModel } from "../store/types.js";
+import { incidentView, instanceView, jobDetailView, jobView, runOutputView, runView, timelineRunView } from "../views.js";
 import { badRequest, notFound } from "./errors.js";
 import { CostBoundCache } from "./cost-bound-cache.js";
 import { Query, readJsonObject, sendJson } from "./request.js";
 import type { RouteContext, Router } from "./router.js";
 
 export interface ApiDeps {
-  store: Store;
+  store: ReadModel;
   /** Pause, resume and trigger go through the engine, so this instance follows at once. */
   control: { pause(name: string, source?: string): Promise<void>; resume(name: string, source?: string): Promise<void>; trigger(name: string, source?: string): Promise<void> };
   instanceId: string;
@@ -54,7 +54,9 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const job = await d.store.getJob(params.name!);
     if (!job) throw notFound(`job "${params.name}"`);
     const now = d.now();
-    sendJson(res, 200, { now, job: jobView(job, now), spec: redactSecrets(job).spec });
+    const view = jobDetailView(job, now);
+    // `spec` also stays at the top, where clients written before `job.spec` read it.
+    sendJson(res, 200, { now, job: view, spec: view.spec });
   });
 
   router.get(`${V1}/jobs/:name/runs`, async ({ res, url, params }) => {
@@ -79,7 +81,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const id = runId(params.id!);
     const output = await d.store.getRunOutput(id);
     if (!output) throw notFound(`run #${params.id}`);
-    sendJson(res, 200, { runId: id, ...output });
+    sendJson(res, 200, runOutputView(id, output));
   });
 
   router.get(`${V1}/instances`, async ({ res, url }) => {
@@ -87,7 +89,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const now = d.now();
     const instances = await d.store.listInstances();
     sendJson(res, 200, {
-      instances: instances.map((i) => ({ ...i, live: isLive(i, now, d.abandonAfterMs) })),
+      instances: instances.map((i) => instanceView(i, now, d.abandonAfterMs)),
     });
   });
 
@@ -100,7 +102,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
 
   router.get(`${V1}/incidents`, async ({ res, url }) => {
     new Query(url.searchParams, []);
-    sendJson(res, 200, { incidents: await d.store.listOpenIncidents() });
+    sendJson(res, 200, { incidents: (await d.store.listOpenIncidents()).map(incidentView) });
   });
 
   // The heaviest read (every run of the window). However many dashboards poll it, it is
@@ -117,7 +119,7 @@ export function registerApi(router: Router, d: ApiDeps): void {
       const { counts, runs } = await d.store.timeline({ from, bucketMs, perJob: TIMELINE_RUNS_PER_JOB });
       return {
         from, to, bucketMs, buckets: TIMELINE_BUCKETS, runsPerJob: TIMELINE_RUNS_PER_JOB, counts,
-        runs: runs.map((r) => ({ id: r.id, job: r.job, status: r.status, trigger: r.trigger, slot: r.slot, startedAt: r.startedAt, finishedAt: r.finishedAt, createdAt: r.createdAt })),
+        runs: runs.map(timelineRunView),
       };
     }));
   });

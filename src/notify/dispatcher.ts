@@ -1,11 +1,11 @@
 import type { Logger } from "../logger.js";
-import type { DeliveryRecord, Store } from "../store/types.js";
+import type { DeliveryRecord, OutboxStore } from "../store/types.js";
 import type { NotificationFacts } from "./facts.js";
 import { MAX_RETRY_AFTER_MS, MAX_TIMER_MS, type PostResult } from "./http.js";
 import type { Notifier } from "./notifiers.js";
 
 export interface DispatcherOptions {
-  store: Store;
+  store: Pick<OutboxStore, "claimDeliveries" | "settleDelivery">;
   notifiers: Notifier[];
   instanceId: string;
   log: Logger;

@@ -34,7 +34,7 @@ export interface DuePlan {
 const MAX_CRON_WALK = 100_000;
 
 /**
- * Decides what to do with the due slots of one job (PRODUCT §3 catch-up):
+ * Decides what to do with the due slots of one job (its `catchup` policy):
  * - one slot, due while we were live and overdue by at most the window: an ordinary run;
  * - otherwise the job's `catchup` policy applies: `once` runs the latest slot and records the
  *   rest as missed, `none` records them all, `all` runs the oldest slot inside the window

@@ -55,8 +55,8 @@ export class IntervalSchedule implements Schedule {
 }
 
 /**
- * Standard cron in an IANA timezone. Croner's "no-wildcard" fixed-time rule gives PRODUCT §3's
- * DST semantics: a fixed wall time inside a spring-forward gap runs once at the first valid
+ * Standard cron in an IANA timezone. Croner's "no-wildcard" fixed-time rule gives the
+ * DST semantics users expect of cron: a fixed wall time inside a spring-forward gap runs once at the first valid
  * instant after it, and a wall time repeated at fall-back runs once. Wildcard or stepped
  * patterns (`*\/5 * * * *`) follow elapsed time instead, as Vixie cron does.
  */

@@ -208,10 +208,6 @@ export interface BookkeepingRetention {
   triggersKeepMs: number;
 }
 
-/**
- * The one source of truth every instance follows. Implementations must make `claimSlots`
- * atomic per claim: with several instances on one database exactly one claim for a slot wins.
- */
 /** What the engine must know of a store to use it well, beyond its methods. */
 export interface StoreTraits {
   /** Its pushed changes are not lost (a watch on a local file), so the fallback poll may be rare. */
@@ -220,24 +216,21 @@ export interface StoreTraits {
   claimAheadMs: number;
 }
 
-export interface Store extends IncidentStore {
-  readonly kind: "sqlite" | "postgres";
-  readonly traits: StoreTraits;
-  /** A redacted description safe to log. */
-  readonly description: string;
-  close(): Promise<void>;
+/*
+ * The store's methods, split by who calls them: each consumer (engine, health monitor,
+ * delivery dispatcher, HTTP API, CLI, daemon) declares the part it needs, so what a module
+ * can do to the store is visible in its signature. `Store` is all of them: what an
+ * implementation provides. A method is in two parts when two users need it (the engine and
+ * the read model both list instances).
+ */
 
-  /** Add, update, retire; throws ApplyRefusedError when a guard asked for in `options` refuses (nothing is changed then). */
-  applyJobs(specs: JobSpec[], now: number, options?: ApplyOptions): Promise<ApplyReport>;
-  /** By name; with `limit`, continue with `after` set to the last name of the previous page. */
-  listJobs(options?: { includeRetired?: boolean; after?: string; limit?: number }): Promise<JobRecord[]>;
-  getJob(name: string): Promise<JobRecord | null>;
-  /** With a `source`, the change is also recorded as a control event. */
-  setPaused(name: string, paused: boolean, now: number, source?: string): Promise<boolean>;
-  requestTrigger(name: string, now: number, source?: string): Promise<TriggerRequest | null>;
-  /** Control events after `afterId`, oldest first. */
-  controlEventsSince(afterId: number, limit?: number): Promise<ControlEvent[]>;
-  lastControlEventId(): Promise<number>;
+/**
+ * The engine's side: following changes, claiming slots, finishing runs, instances and their
+ * heartbeats, recovery and pruning. Implementations must make `claimSlots` atomic per claim:
+ * with several instances on one database exactly one claim for a slot wins.
+ */
+export interface SchedulingStore {
+  readonly traits: StoreTraits;
 
   /** A cheap value that changes when another process wrote; the engine polls it. */
   changeToken(): Promise<string>;
@@ -263,17 +256,12 @@ export interface Store extends IncidentStore {
    * `problems`, when given, replaces the instance's reported problems (an empty list clears them).
    */
   heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs?: number, problems?: string[]): Promise<number | null>;
-  /** The store's schema version (after the migrations this code applied on open). */
-  schemaVersion(): Promise<number>;
   markInstanceStopped(instanceId: string, now: number): Promise<void>;
+  /** Every instance, to find the dead ones whose runs must be abandoned. */
   listInstances(): Promise<InstanceRecord[]>;
   /** Running runs whose heartbeat is older than the budget, or whose instance is listed as dead. */
   abandonRuns(options: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]>;
 
-  getRun(id: number): Promise<RunRecord | null>;
-  getRunOutput(id: number): Promise<RunOutput | null>;
-  listRuns(filter: RunFilter): Promise<RunRecord[]>;
-  timeline(q: TimelineQuery): Promise<Timeline>;
   /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
   pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
   /**
@@ -283,7 +271,42 @@ export interface Store extends IncidentStore {
   pruneBookkeeping(retention: BookkeepingRetention, now: number): Promise<number>;
 }
 
-// ---- health incidents and the notification outbox (issue 3) --------------------------------
+/** What people (CLI, HTTP, a library caller) change: the job set, pauses, triggers, and the record of those changes. */
+export interface ControlStore {
+  /** Add, update, retire; throws ApplyRefusedError when a guard asked for in `options` refuses (nothing is changed then). */
+  applyJobs(specs: JobSpec[], now: number, options?: ApplyOptions): Promise<ApplyReport>;
+  /** With a `source`, the change is also recorded as a control event. */
+  setPaused(name: string, paused: boolean, now: number, source?: string): Promise<boolean>;
+  requestTrigger(name: string, now: number, source?: string): Promise<TriggerRequest | null>;
+  /** Control events after `afterId`, oldest first. */
+  controlEventsSince(afterId: number, limit?: number): Promise<ControlEvent[]>;
+  lastControlEventId(): Promise<number>;
+}
+
+/** What is shown (HTTP API, dashboard, CLI, health checks): reads only. */
+export interface ReadModel {
+  /** By name; with `limit`, continue with `after` set to the last name of the previous page. */
+  listJobs(options?: { includeRetired?: boolean; after?: string; limit?: number }): Promise<JobRecord[]>;
+  getJob(name: string): Promise<JobRecord | null>;
+  getRun(id: number): Promise<RunRecord | null>;
+  getRunOutput(id: number): Promise<RunOutput | null>;
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  timeline(q: TimelineQuery): Promise<Timeline>;
+  listInstances(): Promise<InstanceRecord[]>;
+  listOpenIncidents(): Promise<IncidentRecord[]>;
+  /** The store's schema version (after the migrations this code applied on open). */
+  schemaVersion(): Promise<number>;
+}
+
+/** Everything a store implementation provides, and what the one who opens it may close. */
+export interface Store extends SchedulingStore, ControlStore, ReadModel, IncidentStore, OutboxStore {
+  readonly kind: "sqlite" | "postgres";
+  /** A redacted description safe to log. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+// ---- health incidents and the notification outbox ------------------------------------------
 
 export type IncidentState = "inactive" | "delayed" | "failing";
 export type NotificationKind = "opened" | "changed" | "reminder" | "recovered" | "test";
@@ -323,8 +346,9 @@ export type DeliveryOutcome =
   | { kind: "failed"; error: string };
 
 /**
- * Incidents are changed by compare-and-set, so with several instances exactly one of them
- * opens, changes, reminds or closes an incident, and writes the one notification for it.
+ * The health monitor's side. Incidents are changed by compare-and-set, so with several
+ * instances exactly one of them opens, changes, reminds or closes an incident, and writes the
+ * one notification for it (in the same transaction, into the outbox).
  */
 export interface IncidentStore {
   listOpenIncidents(): Promise<IncidentRecord[]>;
@@ -334,13 +358,15 @@ export interface IncidentStore {
   remindIncident(o: { id: number; lastNotifiedAt: number; now: number; notify: OutgoingNotification }): Promise<boolean>;
   /** `notify` null closes silently (the job was paused or retired). */
   closeIncident(o: { id: number; now: number; notify: OutgoingNotification | null }): Promise<boolean>;
-  enqueueNotification(o: { now: number; notify: OutgoingNotification }): Promise<number>;
+}
+
+/** The notification outbox: whom notifications are addressed to, and their deliveries, leased to one instance at a time. */
+export interface OutboxStore {
+  /** The notifier ids notifications are addressed to; written by a config apply. */
+  setNotifiers(ids: string[]): Promise<void>;
+  getNotifiers(): Promise<string[]>;
   /** Leases due deliveries of one notifier to this instance, oldest first. */
   claimDeliveries(o: { instanceId: string; notifier: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryRecord[]>;
   /** Only the instance holding the lease can settle a delivery (false: the lease was lost). */
   settleDelivery(id: number, instanceId: string, outcome: DeliveryOutcome, now: number): Promise<boolean>;
-  /** The notifier ids notifications are addressed to; written by a config apply. */
-  setNotifiers(ids: string[]): Promise<void>;
-  getNotifiers(): Promise<string[]>;
-  listDeliveries(o?: { status?: "pending" | "delivered" | "failed" }): Promise<(DeliveryRecord & { status: string; lastError: string | null })[]>;
 }

@@ -93,7 +93,7 @@ describe("config: bad input names the key and the fix", () => {
     ]);
   });
 
-  it("a missing module file, a missing command, an unexecutable script: warnings, not problems (PRODUCT §2)", () => {
+  it("a missing module file, a missing command, an unexecutable script: warnings, not problems (a deploy fixes them without a reload)", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "plain.sh"), "echo");
     const yaml = `jobs:

@@ -32,7 +32,7 @@ function refusal(path: string, env: NodeJS.ProcessEnv = {}): string[] {
 
 const SLACK = `env_file: ./secrets.env\nnotify:\n  slack: { webhook: "\${SLACK_WEBHOOK_URL}" }\njobs:\n  a: { every: 1m, shell: "true", env: { DB: "\${DB_NAME:-none}" } }\n`;
 
-describe("env_file: KEY=VALUE lines that ${KEY} can use (PRODUCT §2)", () => {
+describe("env_file: KEY=VALUE lines that ${KEY} can use", () => {
   it("reads KEY=VALUE, export, quotes, comments and blank lines; paths start at the config's folder", () => {
     const path = setup(SLACK, {
       text: `# secrets for jobclock\n\nexport SLACK_WEBHOOK_URL="${WEBHOOK}"\nDB_NAME='orders db'\n  SPACED = value with spaces  \nHASH=a#b\n`,

@@ -8,7 +8,7 @@ import { problems } from "../helpers/config.js";
 
 const job = (extra: string) => `jobs:\n  a:\n    shell: "true"\n${extra}`;
 
-describe("item 19: every problem in one pass", () => {
+describe("every problem in one pass", () => {
   it("2 top-level problems, 1 defaults problem and 8 job problems are listed together", () => {
     const out = problems(`
 stroe: sqlite:./x.db
@@ -58,7 +58,7 @@ jobs:
   });
 });
 
-describe("item 20: numbers where durations or ports are expected", () => {
+describe("numbers where durations or ports are expected", () => {
   it("a bare number where a duration is expected says to write the unit, keeping the key path", () => {
     expect(problems(`shutdown_timeout: 30\n${job("    every: 30\n    timeout: 10\n    retries: { max: 1, delay: 5 }\n")}`)).toEqual([
       "shutdown_timeout: 30 is a number; durations need a unit: write 30s",
@@ -77,7 +77,7 @@ describe("item 20: numbers where durations or ports are expected", () => {
   });
 });
 
-describe("item 22: accepted today, failing later", () => {
+describe("accepted today, failing later", () => {
   it("durations have a maximum of 100 years", () => {
     expect(problems(job(`    every: 20000000w\n`))).toEqual(['jobs.a.every: "20000000w" is too long; the longest duration is 36500d (100 years)']);
     expect(problems(job(`    every: 100000000000000000000w\n`))[0]).toMatch(/is too long; the longest duration is 36500d/);
@@ -145,7 +145,7 @@ describe("item 22: accepted today, failing later", () => {
   });
 });
 
-describe("item 4 (part): a job named __proto__ never vanishes", () => {
+describe("a job named __proto__ never vanishes", () => {
   it("__proto__ is reported by the name rule; the other jobs are kept", () => {
     const out = problems(`jobs:\n  __proto__: { every: 1m, shell: x }\n  a: { every: 1m, shell: x }\n`);
     expect(out).toEqual([expect.stringMatching(/^jobs\.__proto__: "__proto__" is not a usable job name/)]);
@@ -164,7 +164,7 @@ describe("item 4 (part): a job named __proto__ never vanishes", () => {
   });
 });
 
-describe("item 5 and 22: PATH, folders", () => {
+describe("PATH, folders", () => {
   it("a bare program not in PATH is a warning; one in the job's own PATH is fine", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "bin"));

@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/spec.js";
 const API_KEY = "ak_live_0123456789SECRET";
 const DB_PASSWORD = "pw-PGSECRET";
 
-/** A config whose commands use env_file values, as the tester's did (round 2 item 7d). */
+/** A config whose commands use env_file values, as a tester's did. */
 function configWithEnvFile(env: NodeJS.ProcessEnv = {}) {
   const dir = tempDir();
   writeFileSync(join(dir, "secrets.env"), `API_KEY=${API_KEY}\nDB_PASSWORD="${DB_PASSWORD}"\nRETRIES=1\nUNUSED_TOKEN=never-used-SECRET\n`);
@@ -27,7 +27,7 @@ function record(spec: JobRecord["spec"]): JobRecord {
   return { name: spec.name, spec } as JobRecord;
 }
 
-describe("env_file values in job listings (round 2 item 7d)", () => {
+describe("env_file values in job listings", () => {
   it("a config lists every env_file value and each substituted value as a secret", () => {
     const config = configWithEnvFile();
     expect(config.secrets.values).toEqual(expect.arrayContaining([

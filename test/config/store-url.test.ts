@@ -68,7 +68,7 @@ describe("redactStoreUrl: one redaction for every URL that may carry credentials
   });
 });
 
-describe("store URLs with whitespace, unparsable ones, and bad escapes (round 2: 7a, 7b, 14)", () => {
+describe("store URLs with whitespace, unparsable ones, and bad escapes", () => {
   it("whitespace around the URL is trimmed, and redaction does not depend on the URL coming first", () => {
     for (const written of ["\tpostgres://u:S3CRET@h/db", " postgres://u:S3CRET@h/db", "postgres://u:S3CRET@h/db \n"]) {
       const problems: string[] = [];

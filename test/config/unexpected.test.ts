@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeUnexpected } from "../../src/cli/unexpected.js";
 
-describe("item 23: an unexpected error is one line, the stack only with JOBCLOCK_DEBUG=1", () => {
+describe("an unexpected error is one line, the stack only with JOBCLOCK_DEBUG=1", () => {
   const error = new TypeError("Cannot read properties of undefined (reading 'x')\nsecond line");
   error.stack = [
     "TypeError: Cannot read properties of undefined (reading 'x')",

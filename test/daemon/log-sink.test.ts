@@ -137,7 +137,7 @@ describe("log sink", () => {
   });
 });
 
-describe("log-line injection (round 2 item 12)", () => {
+describe("log-line injection", () => {
   it("a message with a newline, an escape or a Unicode line separator stays one line, escaped", () => {
     const forged = `reload by cli root@h (sudo from x)\n${T} ERROR FORGED LINE \u001b[2J\r\u2028\u0085end`;
     const out = formatText(JSON.stringify({ level: 30, time: T, msg: forged, job: "a\nb", "k\u001b": "v\u001b[31m", list: ["x\ny"] }));
@@ -154,7 +154,7 @@ describe("log-line injection (round 2 item 12)", () => {
   });
 });
 
-describe("the CLI's source in the daemon's log (round 2 item 12)", () => {
+describe("the CLI's source in the daemon's log", () => {
   const forged = `x)\n${T} ERROR FORGED LINE`;
   it("SUDO_USER is believed only as root, and cut to a plausible user name", () => {
     expect(cliSource({ SUDO_USER: "alice" }, 1000)).not.toContain("sudo from");

@@ -82,7 +82,7 @@ describe("the stale-pidfile lock", () => {
 });
 
 /**
- * Finding 6a of round 2: owning the pidfile's folder proves nothing when the owner could have
+ * Owning the pidfile's folder proves nothing when the owner could have
  * made that folder themselves (mallory's /tmp/jcm). Needs root, for real users.
  */
 describe.skipIf(!isRoot("the pidfile folder trust tests (real users)"))("whose folder a pidfile is in", () => {

@@ -17,7 +17,7 @@ const ready = () =>
 /**
  * The documented supervisord install (docs/operations.md), run as root with a real, unprivileged
  * service user: tmpfiles.d makes the runtime folder, supervisord runs jobclock as that user, a
- * reboot empties /run. Issue 12 items 1 (reboot) and 6 (supervisor-aware start and stop).
+ * reboot empties /run, and `start` and `stop` leave the supervised daemon to supervisord.
  */
 describe.skipIf(!ready())("the documented supervisord install, with a service user", () => {
   let svc: ServiceUser;

@@ -37,7 +37,7 @@ function asOperator(p: Project, args: string[], env: NodeJS.ProcessEnv = {}): Pr
 const texts = (s: { delivered: { body: Record<string, unknown> }[] }) => s.delivered.map((r) => String(r.body.text));
 const NO_SECRETS = { SLACK_WEBHOOK_URL: undefined, JOBCLOCK_HTTP_TOKEN: undefined };
 
-describe("item 3: env_file, read by the daemon and by every CLI command", () => {
+describe("env_file, read by the daemon and by every CLI command", () => {
   it("the daemon sends with the webhook from the file; commands that need no secret work without a word when the file is unreadable; the others say why", async () => {
     if (isRoot) hasTool("/usr/bin/setpriv", "apt-get install util-linux");
     const slack = await httpSink();
@@ -103,7 +103,7 @@ describe("item 3: env_file, read by the daemon and by every CLI command", () => 
   });
 });
 
-describe("item 5: one missing file does not stop the daemon", () => {
+describe("one missing file does not stop the daemon", () => {
   it("validate warns, start succeeds, the other job runs, the broken job's runs fail naming the file, and its failing alert fires", async () => {
     const slack = await httpSink();
     const p = project(
@@ -136,7 +136,7 @@ describe("item 5: one missing file does not stop the daemon", () => {
   });
 });
 
-describe("item 23: no stack trace for any user error", () => {
+describe("no stack trace for any user error", () => {
   it("many commands against bad inputs exit 1 or 2 with a message, never a stack", async () => {
     const cases: { name: string; yaml?: string; setup?: (p: Project) => void; runs: [string[], number | number[]][] }[] = [
       { name: "missing config", runs: [[["--config", "/nonexistent/jobclock.yaml", "status"], 2], [["--config", "/nonexistent/jobclock.yaml", "start"], 2]] },

@@ -7,8 +7,7 @@ import { isRoot } from "../helpers/service-user.js";
 import { waitFor } from "../helpers/engine-harness.js";
 
 /**
- * Round 2 of issue 12, config package: each finding as the tester reproduced it, through the
- * built binary. Every secret below is a distinct word; none may show anywhere it is checked.
+ * Config mistakes and secrets as a tester reproduced them, through the built binary. Every secret below is a distinct word; none may show anywhere it is checked.
  */
 
 type Project = ReturnType<typeof project>;

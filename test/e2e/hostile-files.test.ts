@@ -12,7 +12,7 @@ import { tempDir } from "../helpers/spec.js";
 import { alive } from "../helpers/processes.js";
 
 /**
- * Round 2 of issue 12: the daemon's own files made hostile by whoever can write their folders
+ * The daemon's own files made hostile by whoever can write their folders
  * (a world-writable folder, or the service user itself, i.e. any job). Nothing may hang, and
  * nothing may be followed or believed.
  */
@@ -64,7 +64,7 @@ function runsOf(p: Project, job: string): { status: string; error: string | null
   }
 }
 
-describe("a FIFO at the pidfile path (finding 4)", () => {
+describe("a FIFO at the pidfile path", () => {
   it("status, stop, start and run each refuse it at once with one clear line (were: all hung, run deaf to SIGTERM)", async () => {
     const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
     mkdirSync(join(p.dir, "run"));
@@ -82,7 +82,7 @@ describe("a FIFO at the pidfile path (finding 4)", () => {
   });
 });
 
-describe("a FIFO at the log path (finding 5)", () => {
+describe("a FIFO at the log path", () => {
   it("at start: start fails at once, saying what it is, and leaves no pidfile (was: start hung, rc 124)", async () => {
     const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
     mkdirSync(join(p.dir, "logs"));
@@ -116,7 +116,7 @@ describe("a FIFO at the log path (finding 5)", () => {
   });
 });
 
-describe("a module job whose file is a FIFO (finding 5)", () => {
+describe("a module job whose file is a FIFO", () => {
   it("validate warns; each run fails at once with a clear error; logging goes on and the daemon stops (was: each run held a thread, then the log stopped and it could not exit)", async () => {
     const p = daemon(`jobs:\n  piped: { every: 300ms, module: ./job.mjs }\n  tick: { every: 300ms, shell: "true" }\n`);
     execFileSync("mkfifo", [join(p.dir, "job.mjs")]);
@@ -167,7 +167,7 @@ describe("the SQLite store path (findings 8 and 14)", () => {
   });
 });
 
-describe("a second SIGTERM while start-up does not complete (finding 5)", () => {
+describe("a second SIGTERM while start-up does not complete", () => {
   it("exits at once and releases the pidfile (was: stop deferred until start-up completes, i.e. never)", async () => {
     if (!(await postgresUp())) return;
     const schema = `jc_sigterm_${process.pid}_${Date.now() % 100_000}`;

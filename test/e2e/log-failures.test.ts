@@ -45,7 +45,7 @@ async function healthz(url: string): Promise<number> {
   return res.status;
 }
 
-describe("the daemon's own log file failing (PRODUCT §7)", () => {
+describe("the daemon's own log file failing never stops the scheduling", () => {
   it("log folder replaced by a file, SIGUSR1 twice: the daemon lives, jobs run, status shows the problem, and the log comes back", async () => {
     const p = daemon(`jobs:\n  tick: { every: 300ms, shell: "true" }\n`);
     expect((await p.run(["start"])).code).toBe(0);

@@ -9,7 +9,7 @@ import { isRoot, serviceUser, type ServiceUser } from "../helpers/service-user.j
 import { tempDir } from "../helpers/spec.js";
 
 /**
- * PRODUCT §7 and issue 12 item 11: a hostile local user plants a pidfile in a world-writable
+ * Only a pid proven to be this daemon is signalled: a hostile local user plants a pidfile in a world-writable
  * folder naming their own process, renamed "jobclock run", or a lock folder jobclock cannot
  * remove. Needs root, for a second real user.
  */

@@ -24,7 +24,7 @@ afterEach(async () => {
   for (const p of started.splice(0)) await stopForGood(p);
 });
 
-describe("store passwords never leak (issue 12 item 13)", () => {
+describe("store passwords never leak", () => {
   it("a store that cannot be reached: start, status, jobs and migrate print and log it redacted", async () => {
     // Port 1 on loopback is closed: every command fails fast with a store error.
     const urls = [

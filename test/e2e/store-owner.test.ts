@@ -7,7 +7,7 @@ import { BASE_CONFIG, CLI, project, type CliResult } from "../helpers/cli.js";
 import { isRoot, serviceUser, type ServiceUser } from "../helpers/service-user.js";
 
 /**
- * Issue 12 item 2: the documented pre-start `jobclock reload`, run as root, created a root-owned
+ * The documented pre-start `jobclock reload`, run as root, created a root-owned
  * 0600 store the daemon (user jobclock) could not open. Needs root, for a real service user.
  */
 describe.skipIf(!isRoot("the store ownership tests (a real service user)"))("the store stays the service user's", () => {

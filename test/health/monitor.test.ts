@@ -7,6 +7,7 @@ import { notifiersFrom } from "../../src/notify/notifiers.js";
 import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
 import { httpSink } from "../helpers/http-sink.js";
 import { makeSpec } from "../helpers/spec.js";
+import { listDeliveries } from "../helpers/outbox.js";
 
 let h: Harness | undefined;
 const monitors: HealthMonitor[] = [];
@@ -26,7 +27,7 @@ function monitor(harness: Harness, instanceId = "m1"): HealthMonitor {
 }
 
 async function sent(harness: Harness): Promise<{ kind: string; payload: NotificationFacts }[]> {
-  return (await harness.store.listDeliveries()).map((d) => ({ kind: d.kind, payload: d.payload as NotificationFacts }));
+  return (await listDeliveries(harness.store)).map((d) => ({ kind: d.kind, payload: d.payload as NotificationFacts }));
 }
 
 describe("health monitor", () => {

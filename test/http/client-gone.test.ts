@@ -16,7 +16,7 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string }[] }
   return { lines, trace: at("trace"), debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-describe("a client that goes away mid-request (round 2, finding 3)", () => {
+describe("a client that goes away mid-request", () => {
   it("is logged at debug, not as the daemon's error", async () => {
     const log = recordingLogger();
     const control = { pause: async () => {}, resume: async () => {}, trigger: async () => {} };

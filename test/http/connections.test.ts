@@ -42,7 +42,7 @@ function stalledClient(port: number, first: string, trickle?: string): Stalled {
   return rec;
 }
 
-describe("HTTP limits under abuse (issue 12 item 17)", () => {
+describe("HTTP limits under abuse", () => {
   it("400 sockets stalled mid-header: /healthz keeps answering, and each one closes within 5 s + 1.5 s", async () => {
     const app = await startApp({});
     apps.push(app);

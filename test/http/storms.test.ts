@@ -28,7 +28,7 @@ async function underStorm(http: Parameters<typeof startApp>[1], first: string): 
   return probeSeries(port, PROBES, PROBE_EVERY_MS);
 }
 
-describe("/healthz stays reachable under connection storms (round 2, finding 3)", () => {
+describe("/healthz stays reachable under connection storms", () => {
   it("3a: sockets holding a request body that never comes, reconnecting when closed", async () => {
     const first = "POST /api/v1/jobs/tick/trigger HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
     const results = await underStorm({}, first);

@@ -13,6 +13,7 @@ import { Engine } from "../../src/engine/engine.js";
 import { makeSpec, tempDir } from "../helpers/spec.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { VERSION } from "../../src/version.js";
+import { enqueueNotification, listDeliveries } from "../helpers/outbox.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -47,7 +48,7 @@ async function setup(script: Parameters<typeof httpSink>[0], opts: { timeoutMs?:
 describe("Slack notifier", () => {
   it("sends a message made for people: Block Kit, a text fallback, channel and username", async () => {
     const { sink, store, dispatcher, notifiers } = await setup([]);
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     await dispatcher.runOnce();
     expect(sink.delivered).toHaveLength(1);
     const body = sink.delivered[0]!.body as { text: string; channel: string; username: string; blocks: { text?: { text: string }; fields?: { text: string }[] }[] };
@@ -59,7 +60,7 @@ describe("Slack notifier", () => {
       "*sync-orders is failing*", "its last run failed", "failing since 2026-11-26 09:00:00Z", "#41 failed", "took 2s",
       "*Next slot*\\n2026-11-26 09:05:00Z", "app-1 (app-1-123-abcd)", "exited with code 3\\nERROR: connection refused", "Sync orders from the shop",
     ]) expect(all).toContain(expected);
-    expect((await store.listDeliveries())[0]).toMatchObject({ status: "delivered", attempts: 1 });
+    expect((await listDeliveries(store))[0]).toMatchObject({ status: "delivered", attempts: 1 });
   });
 
   it("retries through a 500, a timeout and a 429 with Retry-After, and delivers exactly once", async () => {
@@ -67,7 +68,7 @@ describe("Slack notifier", () => {
       [{ status: 500 }, { hang: true }, { status: 429, headers: { "retry-after": "1" } }],
       { timeoutMs: 300 },
     );
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     // A job every 200 ms runs in the same process while the endpoint fails and hangs.
     const lateness: number[] = [];
     const engine = new Engine({ store, handlers: new Map([["tick", (ctx) => void lateness.push(Date.now() - ctx.slot.getTime())]]) });
@@ -87,8 +88,8 @@ describe("Slack notifier", () => {
     expect(sink.requests[3]!.at - sink.requests[2]!.at).toBeGreaterThanOrEqual(950);
     expect(Date.now() - t0).toBeLessThan(6_000);
     // The server answered; the dispatcher records that a moment later.
-    while ((await store.listDeliveries())[0]!.status === "pending" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect((await store.listDeliveries())[0]).toMatchObject({ status: "delivered", attempts: 4 });
+    while ((await listDeliveries(store))[0]!.status === "pending" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await listDeliveries(store))[0]).toMatchObject({ status: "delivered", attempts: 4 });
     // Failures are logged without the webhook URL, which is a secret.
     expect(warnings.length).toBeGreaterThanOrEqual(3);
     expect(warnings.join("\n")).not.toMatch(/secret-token|127\.0\.0\.1/);
@@ -102,15 +103,15 @@ describe("Slack notifier", () => {
     const { sink, store, dispatcher, notifiers } = await setup([]);
     const ids = notifiers.map((n) => n.id);
     for (let i = 0; i < 200; i++) {
-      await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `job-${i}`, state: "delayed" }), notifiers: ids } });
+      await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: `job-${i}`, state: "delayed" }), notifiers: ids } });
     }
     await dispatcher.runOnce();
     expect(sink.delivered).toHaveLength(1);
     expect((sink.delivered[0]!.body as { text: string }).text).toBe("jobclock: 200 job notifications (200 delayed)");
     expect(JSON.stringify(sink.delivered[0]!.body)).toContain("and 160 more");
-    expect(await store.listDeliveries({ status: "delivered" })).toHaveLength(200);
+    expect(await listDeliveries(store, { status: "delivered" })).toHaveLength(200);
     // Three separate ones go one by one, a second apart.
-    for (let i = 0; i < 3; i++) await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `solo-${i}` }), notifiers: ids } });
+    for (let i = 0; i < 3; i++) await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: `solo-${i}` }), notifiers: ids } });
     await dispatcher.runOnce();
     const solo = sink.delivered.slice(1);
     expect(solo).toHaveLength(3);
@@ -125,9 +126,9 @@ describe("Slack notifier", () => {
     const log = { ...silentLogger, error: (o: object | string) => void errors.push(JSON.stringify(o)) };
     const notifiers = notifiersFrom({ webhooks: [{ url: sink.url }] });
     const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log });
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     await dispatcher.runOnce();
-    expect((await store.listDeliveries())[0]).toMatchObject({ status: "failed", lastError: "HTTP 404" }); // a 404 will not get better
+    expect((await listDeliveries(store))[0]).toMatchObject({ status: "failed", lastError: "HTTP 404" }); // a 404 will not get better
     expect(errors.join("")).toMatch(/webhook 127\.0\.0\.1:\d+/);
     expect(errors.join("")).not.toMatch(/secret-token/);
   });
@@ -138,7 +139,7 @@ describe("Slack notifier", () => {
     const path = join(tempDir(), "n.db");
     const notifiers = notifiersFrom({ slack: { webhook: sink.url } });
     const before = SqliteStore.open(path);
-    await before.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(before, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     await before.close(); // the daemon stops before sending
     const after = SqliteStore.open(path);
     closers.push(() => after.close());
@@ -153,15 +154,15 @@ describe("delivery lanes", () => {
   it("after a 429, later notifications wait out the Retry-After too", async () => {
     const { sink, store, dispatcher, notifiers } = await setup([{ status: 429, headers: { "retry-after": "2" } }]);
     const ids = notifiers.map((n) => n.id);
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: "first" }), notifiers: ids } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: "first" }), notifiers: ids } });
     await dispatcher.runOnce(); // 429
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: "second" }), notifiers: ids } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: "second" }), notifiers: ids } });
     await dispatcher.runOnce(); // still blocked: nothing is sent
     expect(sink.requests).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 2_100));
     await dispatcher.runOnce();
     expect(sink.delivered.map((r) => String(r.body.text).split(" ")[0])).toEqual(["first", "second"]);
-    expect(await store.listDeliveries({ status: "delivered" })).toHaveLength(2);
+    expect(await listDeliveries(store, { status: "delivered" })).toHaveLength(2);
   });
 
   it("a hanging webhook holds up neither Slack nor stop()", async () => {
@@ -172,7 +173,7 @@ describe("delivery lanes", () => {
     const notifiers = notifiersFrom({ slack: { webhook: slack.url }, webhooks: [{ url: hung.url }] }, 5_000);
     const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger, pollMs: 20 });
     for (let i = 0; i < 3; i++) {
-      await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts({ job: `j${i}` }), notifiers: notifiers.map((n) => n.id) } });
+      await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: `j${i}` }), notifiers: notifiers.map((n) => n.id) } });
     }
     const t0 = Date.now();
     dispatcher.start();
@@ -182,7 +183,7 @@ describe("delivery lanes", () => {
     const s0 = Date.now();
     await dispatcher.stop();
     expect(Date.now() - s0).toBeLessThan(1_000); // the hung request is aborted, not waited out
-    expect((await store.listDeliveries()).filter((d) => d.notifier.startsWith("webhook")).every((d) => d.status === "pending")).toBe(true);
+    expect((await listDeliveries(store)).filter((d) => d.notifier.startsWith("webhook")).every((d) => d.status === "pending")).toBe(true);
   });
 });
 
@@ -193,7 +194,7 @@ describe("webhook notifier", () => {
     closers.push(() => sink.close(), () => store.close());
     const notifiers = notifiersFrom({ webhooks: [{ url: sink.url, secret: "s3cret" }, { url: `${sink.url}?unsigned` }] });
     const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger });
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     await dispatcher.runOnce();
     expect(sink.delivered).toHaveLength(2);
     const signed = sink.delivered.find((r) => !r.path.includes("unsigned"))!;
@@ -213,7 +214,7 @@ describe("every request says it is jobclock", () => {
     closers.push(() => sink.close(), () => store.close());
     const notifiers = notifiersFrom({ slack: { webhook: `${sink.url}?slack` }, webhooks: [{ url: `${sink.url}?hook`, secret: "s3cret" }] });
     const dispatcher = new DeliveryDispatcher({ store, notifiers, instanceId: "i1", log: silentLogger });
-    await store.enqueueNotification({ now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
+    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts(), notifiers: notifiers.map((n) => n.id) } });
     await dispatcher.runOnce();
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     expect(VERSION).toBe(pkg.version);
@@ -223,7 +224,7 @@ describe("every request says it is jobclock", () => {
   });
 });
 
-describe("Retry-After is capped (issue 12 item 15)", () => {
+describe("Retry-After is capped (a hostile or broken endpoint cannot stall delivery for days)", () => {
   /** A dispatcher whose idea of "now" the test moves, over a real loopback endpoint. */
   async function blockedLane(script: Parameters<typeof httpSink>[0], giveUpAfterMs?: number) {
     const sink = await httpSink(script);
@@ -236,8 +237,8 @@ describe("Retry-After is capped (issue 12 item 15)", () => {
     });
     closers.push(() => dispatcher.stop());
     const enqueue = (job: string, at = clock.t) =>
-      store.enqueueNotification({ now: at, notify: { kind: "opened", payload: facts({ job }), notifiers: notifiers.map((n) => n.id) } });
-    const statusOf = async (job: string) => (await store.listDeliveries()).find((d) => (d.payload as NotificationFacts).job === job);
+      enqueueNotification(store, { now: at, notify: { kind: "opened", payload: facts({ job }), notifiers: notifiers.map((n) => n.id) } });
+    const statusOf = async (job: string) => (await listDeliveries(store)).find((d) => (d.payload as NotificationFacts).job === job);
     return { sink, store, dispatcher, clock, enqueue, statusOf };
   }
 

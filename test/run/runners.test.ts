@@ -213,7 +213,7 @@ describe("job environment", () => {
     }
   });
 
-  it("hides every variable the config uses for its own secrets (notify:, http:, store), unless a job's env hands it over (round 2 item 7c)", async () => {
+  it("hides every variable the config uses for its own secrets (notify:, http:, store), unless a job's env hands it over", async () => {
     const secrets = {
       SLACK_WEBHOOK_URL: "https://hooks.slack.example/services/T0/B0/SLACKSECRET",
       JOBCLOCK_HTTP_TOKEN: "TOKENSECRET-0123456789",

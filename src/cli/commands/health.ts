@@ -12,7 +12,7 @@ type Exit = (code: number) => void;
 export function registerHealth(program: Command, exit: Exit): void {
   const globals = () => program.opts<GlobalOptions>();
   program.command("check").description("print unhealthy jobs; exit 0 if all are healthy, 1 if not")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON, as GET /api/v1/health answers")
     .action(async (o: { json?: boolean }) => {
       const config = operationalConfig(globals());
       const store = await storeFrom(config, false);

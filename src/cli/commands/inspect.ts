@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { UnknownJobError, UsageError, JobclockError } from "../../errors.js";
 import { isLive, RUN_STATUSES, type InstanceRecord, type RunRecord, type RunStatus } from "../../store/types.js";
 import { knownSecrets } from "../../config/secrets.js";
-import { redactSecrets } from "../../views.js";
+import { jobDetailView, runOutputView, runView } from "../../views.js";
 import { operationalConfig, stdio, storeFrom, type GlobalOptions } from "../context.js";
 import { jobHealth } from "../../health/job-health.js";
 import { ago, describeSchedule, firstLine, iso, runDuration, table } from "../format.js";
@@ -13,17 +13,17 @@ export function registerInspect(program: Command, exit: Exit): void {
   const globals = () => program.opts<GlobalOptions>();
 
   program.command("jobs").description("table: name, schedule, state, last run, next slot")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: each job as GET /api/v1/jobs/NAME shows it")
     .option("--all", "include retired jobs")
     .action(async (o: { json?: boolean; all?: boolean }) => {
       const config = operationalConfig(globals());
-      knownSecrets.remember(config.secrets); // for redactSecrets below
+      knownSecrets.remember(config.secrets); // for jobDetailView below
       const store = await storeFrom(config, false);
       const jobs = store ? await store.listJobs({ includeRetired: o.all === true }) : [];
       await store?.close();
       if (o.json) {
         const now = Date.now();
-        return exit((stdio.out(JSON.stringify(jobs.map((j) => ({ ...redactSecrets(j), health: j.retiredAt === null ? jobHealth(j, now) : null })), null, 2)), 0));
+        return exit((stdio.out(JSON.stringify(jobs.map((j) => jobDetailView(j, now)), null, 2)), 0));
       }
       if (jobs.length === 0) return exit((stdio.out("no jobs in the store yet (start the daemon, or run `jobclock reload`)"), 0));
       const now = Date.now();
@@ -41,7 +41,7 @@ export function registerInspect(program: Command, exit: Exit): void {
   program.command("runs [job]").description("recent runs, newest first")
     .option("--limit <n>", "how many", "20")
     .option("--status <status>", `only runs with this status (${RUN_STATUSES.join(", ")})`)
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: each run as the API shows it")
     .action(async (job: string | undefined, o: { limit: string; status?: string; json?: boolean }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${o.limit}" is not a positive whole number`);
@@ -54,7 +54,7 @@ export function registerInspect(program: Command, exit: Exit): void {
         if (job && store && !(await store.getJob(job))) throw new UnknownJobError(job);
         if (job && !store) throw new UnknownJobError(job);
         const runs = store ? await store.listRuns({ job, status: o.status as RunStatus | undefined, limit }) : [];
-        if (o.json) return exit((stdio.out(JSON.stringify(runs, null, 2)), 0));
+        if (o.json) return exit((stdio.out(JSON.stringify(runs.map(runView), null, 2)), 0));
         if (runs.length === 0) return exit((stdio.out(o.status || job ? "no runs match" : "no runs yet"), 0));
         // Which instance ran what matters once several share the store.
         const shared = sharedStore(await store!.listInstances(), runs, config.abandonAfterMs);
@@ -74,7 +74,7 @@ export function registerInspect(program: Command, exit: Exit): void {
 
   program.command("logs <job>").description("stdout and stderr of a run (the latest by default)")
     .option("--run <id>", "a run id from `jobclock runs`")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: the run and its output, as the API shows them")
     .action(async (job: string, o: { run?: string; json?: boolean }) => {
       const store = await storeFrom(operationalConfig(globals()), false);
       if (!store) throw new UnknownJobError(job);
@@ -87,7 +87,7 @@ export function registerInspect(program: Command, exit: Exit): void {
         }
         if (run.status === "running") stdio.out(`(run #${run.id} is still running; its output is recorded when it ends)`);
         const output = (await store.getRunOutput(run.id))!;
-        if (o.json) return exit((stdio.out(JSON.stringify({ run, ...output }, null, 2)), 0));
+        if (o.json) return exit((stdio.out(JSON.stringify({ run: runView(run), ...runOutputView(run.id, output) }, null, 2)), 0));
         stdio.out(`run #${run.id} of ${job}: ${run.status}, started ${iso(run.startedAt)}, took ${runDuration(run)}${run.error ? `\n${run.error}` : ""}`);
         stdio.out(`--- stdout ---\n${output.stdout.trimEnd()}`);
         stdio.out(`--- stderr ---\n${output.stderr.trimEnd()}`);

@@ -17,6 +17,7 @@ import { configFrom, operationalConfig, stdio, storeFrom, withStore, type Global
 import { jobHealth } from "../../health/job-health.js";
 import { isLive, type InstanceRecord } from "../../store/types.js";
 import { ago, table } from "../format.js";
+import { instanceView } from "../../views.js";
 
 type Exit = (code: number) => void;
 
@@ -51,7 +52,7 @@ export function registerLifecycle(program: Command, cliPath: string, exit: Exit)
     });
 
   program.command("status").description("running or not, pid, uptime, store, job counts")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON (its instances as GET /api/v1/instances shows them)")
     .action(async (o: { json?: boolean }) => exit(await status(operationalConfig(globals()), o.json === true)));
 
   program.command("reload").description("re-read the config and apply it to the store (and the daemon) without a restart")
@@ -96,7 +97,8 @@ async function status(config: ReturnType<typeof loadConfig>, json: boolean): Pro
       state, pid: pid.state === "absent" ? null : pid.pid, uptimeMs, config: config.path, store: redactStoreUrl(config.store),
       pidfile: config.pidfile, http: config.http ? { url: httpUrl(config.http), token: config.http.token !== null } : null,
       jobs: storeProblem ? null : counts, storeProblem,
-      supervisor: self?.supervisor ?? null, problems: [...(self?.problems ?? []), ...(silentMs !== null ? [notHeartbeating(silentMs)] : [])], instances: live,
+      supervisor: self?.supervisor ?? null, problems: [...(self?.problems ?? []), ...(silentMs !== null ? [notHeartbeating(silentMs)] : [])],
+      instances: live.map((i) => instanceView(i, now, config.abandonAfterMs)),
     }, null, 2));
     return code;
   }
@@ -127,7 +129,7 @@ function printInstances(live: InstanceRecord[]): void {
     ["  ID", "HOST", "PID", "VERSION", "STARTED", "LAST SEEN", "CLOCK"],
     live.map((i) => [`  ${i.id}`, i.host, String(i.pid), i.version, ago(i.startedAt), ago(i.lastSeen), skewText(i.clockSkewMs)]),
   ));
-  // What an instance reports wrong about itself (its log file on a full disk): PRODUCT §7.
+  // What an instance reports wrong about itself (its log file on a full disk), so `status` shows what the daemon cannot tell by its log.
   const problems = live.flatMap((i) => (i.problems ?? []).map((p) => `  ${live.length > 1 ? `${i.id}: ` : ""}${p}`));
   if (problems.length > 0) {
     stdio.out("problems:");

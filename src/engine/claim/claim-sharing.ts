@@ -1,4 +1,4 @@
-import type { Store } from "../../store/types.js";
+import type { SchedulingStore } from "../../store/types.js";
 import type { JobTable, LocalJob } from "../table/job-table.js";
 import { Ownership } from "./ownership.js";
 
@@ -13,7 +13,7 @@ export class ClaimSharing {
   readonly ownership: Ownership;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SchedulingStore,
     selfId: string,
     private readonly table: JobTable,
     private readonly stealAfterMs: number,

@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.js";
-import type { ClaimOutcome, SlotClaim, Store, TriggerRequest } from "../../store/types.js";
+import type { ClaimOutcome, SlotClaim, SchedulingStore, TriggerRequest } from "../../store/types.js";
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import type { ClaimSharing } from "./claim-sharing.js";
 import type { EngineEmitter } from "../events.js";
@@ -18,7 +18,7 @@ const AWAIT_RECORD_RECHECK_MS = 100;
 export const STORE_RETRY_MS = 1_000;
 
 export interface ClaimerDeps {
-  store: Store;
+  store: SchedulingStore;
   clock: StoreClock;
   log: Logger;
   events: EngineEmitter;

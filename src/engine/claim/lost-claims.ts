@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.js";
-import type { RunRecord, Store } from "../../store/types.js";
+import type { RunRecord, ReadModel } from "../../store/types.js";
 
 /**
  * A claim whose answer never came (the connection dropped, or the store answered too late) may
@@ -12,7 +12,7 @@ import type { RunRecord, Store } from "../../store/types.js";
 export class LostClaims {
   private inDoubt = false;
 
-  constructor(private readonly store: Store, private readonly instanceId: string, private readonly log: Logger) {}
+  constructor(private readonly store: Pick<ReadModel, "listRuns">, private readonly instanceId: string, private readonly log: Logger) {}
 
   /** A claim failed without an answer. */
   doubt(): void {

@@ -1,10 +1,11 @@
 import type { Clock } from "../../clock.js";
-import type { JobRecord, Store } from "../../store/types.js";
+import type { JobRecord } from "../../store/types.js";
+import type { EngineStore } from "../options.js";
 import type { JobTable } from "../table/job-table.js";
 import { CONTENDED_RECHECK_MS, type Claimer } from "./claimer.js";
 
 export interface QueuedSlotsDeps {
-  store: Store;
+  store: EngineStore;
   clock: Clock;
   table: JobTable;
   claimer: Claimer;

@@ -1,5 +1,5 @@
 import type { Clock } from "../../clock.js";
-import type { Store } from "../../store/types.js";
+import type { SchedulingStore } from "../../store/types.js";
 import { Loop } from "../loop.js";
 import { FALLBACK_POLL_MS, POLL_MS } from "../options.js";
 
@@ -17,7 +17,7 @@ export interface ChangeFeed {
  * second (on a VM each wakeup costs a few hundred microseconds of CPU, most of an idle daemon's cost).
  */
 export async function followChanges(deps: {
-  store: Store; clock: Clock; syncMs: number | null; sync(): Promise<void>; warn(message: string, error?: unknown): void;
+  store: SchedulingStore; clock: Clock; syncMs: number | null; sync(): Promise<void>; warn(message: string, error?: unknown): void;
 }): Promise<ChangeFeed> {
   let unsubscribe: (() => Promise<void>) | null = null;
   if (deps.store.subscribe) {

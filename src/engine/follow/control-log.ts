@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.js";
-import type { ControlEvent, Store } from "../../store/types.js";
+import type { ControlEvent, ControlStore } from "../../store/types.js";
 
 const PAGE = 500;
 
@@ -12,7 +12,7 @@ const PAGE = 500;
 export class ControlLog {
   private cursor = 0;
 
-  constructor(private readonly store: Store, private readonly log: Logger) {}
+  constructor(private readonly store: ControlStore, private readonly log: Logger) {}
 
   /** From here on: events already in the store when the instance starts are history, not news. */
   async begin(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { JobRecord, Store, TriggerRequest } from "../../store/types.js";
+import type { JobRecord, SchedulingStore, TriggerRequest } from "../../store/types.js";
 
 const PAGE = 2_000;
 
@@ -7,7 +7,7 @@ const PAGE = 2_000;
  * `follow`: a first load of 100,000 jobs never sits in memory at once.
  */
 export async function readChanges(
-  store: Store,
+  store: SchedulingStore,
   rev: number,
   follow: (record: JobRecord) => void,
 ): Promise<{ rev: number; jobs: string[]; triggers: TriggerRequest[] }> {

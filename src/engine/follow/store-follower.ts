@@ -1,6 +1,7 @@
 import type { Clock } from "../../clock.js";
 import type { JobHandler } from "../../run/types.js";
-import type { JobRecord, RunRecord, Store } from "../../store/types.js";
+import type { JobRecord, RunRecord } from "../../store/types.js";
+import type { EngineStore } from "../options.js";
 import type { Claimer } from "../claim/claimer.js";
 import { CONTENDED_RECHECK_MS } from "../claim/claimer.js";
 import type { LostClaims } from "../claim/lost-claims.js";
@@ -13,7 +14,7 @@ import type { ControlLog } from "./control-log.js";
 import { readChanges } from "./read-changes.js";
 
 export interface StoreFollowerDeps {
-  store: Store;
+  store: EngineStore;
   clock: Clock;
   events: EngineEmitter;
   handlers: Map<string, JobHandler>;

@@ -1,5 +1,5 @@
 import { pidAlive } from "../../os/process.js";
-import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
+import type { InstanceRecord, RunRecord, SchedulingStore } from "../../store/types.js";
 
 /**
  * Frees jobs whose runs lost their instance: a job whose run nobody runs any more must not stay
@@ -11,7 +11,7 @@ import type { InstanceRecord, RunRecord, Store } from "../../store/types.js";
  * `abandoned` (see SlotState).
  */
 export async function abandonDeadRuns(args: {
-  store: Store;
+  store: SchedulingStore;
   /** The store's instances, as just listed. */
   instances: InstanceRecord[];
   selfId: string;

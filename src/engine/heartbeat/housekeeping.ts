@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.js";
-import type { InstanceRecord, Store } from "../../store/types.js";
+import type { InstanceRecord, SchedulingStore } from "../../store/types.js";
 import type { EngineEmitter } from "../events.js";
 import type { InstanceProblems } from "./instance-problems.js";
 import { abandonDeadRuns } from "./dead-instances.js";
@@ -13,7 +13,7 @@ const MAX_ROUND_TRIP_MS = 1_000;
 const CORRECTION_DEADBAND_MS = 50;
 
 export interface HousekeepingDeps {
-  store: Store;
+  store: SchedulingStore;
   clock: StoreClock;
   log: Logger;
   events: EngineEmitter;

@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.js";
-import type { Retention, Store } from "../../store/types.js";
+import type { Retention, SchedulingStore } from "../../store/types.js";
 
 /** Settled notifications and control events kept whatever their age (a flapping job must not fill the disk). */
 const BOOKKEEPING_ROWS = 10_000;
@@ -11,7 +11,7 @@ const TRIGGERS_KEEP_MS = 86_400_000;
  * between; then notifications, incidents, triggers and control events, by the same age and a count.
  */
 export async function pruneStore(
-  store: Store, names: string[], retention: Retention, now: () => number, keepGoing: () => boolean, log: Logger,
+  store: SchedulingStore, names: string[], retention: Retention, now: () => number, keepGoing: () => boolean, log: Logger,
 ): Promise<void> {
   let removed = 0;
   for (let i = 0; i < names.length && keepGoing(); i += 200) {

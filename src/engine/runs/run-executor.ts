@@ -4,7 +4,7 @@ import type { JobSpec } from "../../job-spec.js";
 import { retryDelay } from "../../schedule/backoff.js";
 import { runAttempt } from "../../run/runner.js";
 import type { AttemptResult, JobHandler } from "../../run/types.js";
-import type { RunRecord, Store } from "../../store/types.js";
+import type { RunRecord, SchedulingStore } from "../../store/types.js";
 import type { EngineEmitter } from "../events.js";
 
 export interface ExecutedRun {
@@ -25,7 +25,7 @@ export async function executeRun(args: {
   handler: JobHandler | undefined;
   cancel: Cancellation;
   clock: Clock;
-  store: Store;
+  store: SchedulingStore;
   events: EngineEmitter;
 }): Promise<ExecutedRun> {
   const { run, spec, handler, cancel, clock, store, events } = args;

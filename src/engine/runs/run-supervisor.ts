@@ -3,7 +3,7 @@ import type { JobSpec } from "../../job-spec.js";
 import type { Logger } from "../../logger.js";
 import { Cancellation } from "../../run/cancellation.js";
 import type { JobHandler } from "../../run/types.js";
-import type { FinishOutcome, RunRecord, RunResult, Store } from "../../store/types.js";
+import type { FinishOutcome, RunRecord, RunResult, SchedulingStore } from "../../store/types.js";
 import { Batcher } from "./batcher.js";
 import type { EngineEmitter } from "../events.js";
 import { executeRun, type ExecutedRun } from "./run-executor.js";
@@ -21,7 +21,7 @@ interface ActiveRun {
 }
 
 export interface SupervisorDeps {
-  store: Store;
+  store: SchedulingStore;
   clock: Clock;
   log: Logger;
   events: EngineEmitter;

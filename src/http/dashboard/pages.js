@@ -169,7 +169,8 @@ export function jobPage(name, { serverNow }) {
     }
     // An answer from before a pause/resume click would flip the button back for a moment.
     if (stale()) return;
-    const { job, spec, now } = answer;
+    const { job, now } = answer;
+    const { spec } = job;
     const state = job.retired ? "retired" : job.health?.state ?? "ok";
     setText(health, state);
     setVariant(health, "h-", state);

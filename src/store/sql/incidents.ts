@@ -82,9 +82,6 @@ export class SqlIncidents implements IncidentStore {
     });
   }
 
-  async enqueueNotification(o: { now: number; notify: OutgoingNotification }): Promise<number> {
-    return this.db.write(() => outbox(null, o.notify, o.now));
-  }
 
   async setNotifiers(ids: string[]): Promise<void> {
     await this.db.writeOne(() =>
@@ -127,17 +124,6 @@ export class SqlIncidents implements IncidentStore {
     return changes === 1;
   }
 
-  async listDeliveries(o: { status?: "pending" | "delivered" | "failed" } = {}) {
-    const rows = await this.db.read(() =>
-      all<DeliveryRow & { status: string; last_error: string | null }>(
-        `SELECT d.id, d.notification_id, d.notifier, d.attempts, d.created_at, d.status, d.last_error, n.kind, n.payload
-         FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-         ${o.status ? "WHERE d.status = ?" : ""} ORDER BY d.id`,
-        ...(o.status ? [o.status] : []),
-      ),
-    );
-    return rows.map((r) => ({ ...toDelivery(r), status: r.status, lastError: r.last_error ?? null }));
-  }
 }
 
 /** Writes a notification and one pending delivery per notifier, inside the caller's transaction. */
