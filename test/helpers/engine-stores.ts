@@ -35,23 +35,32 @@ export interface EngineStoreKind {
 export class InFlight {
   private readonly calls = new Set<Promise<unknown>>();
 
-  /** The store with every method call counted while it runs. Property writes reach the store. */
+  /**
+   * The store with every method call counted while it runs, and the unsubscribe function its
+   * `subscribe` returns too (PostgreSQL's UNLISTEN is a round trip a stop waits for).
+   * Property writes reach the store.
+   */
   track(store: Store): Store {
-    const calls = this.calls;
     return new Proxy(store, {
-      get(target, prop, receiver) {
+      get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (result instanceof Promise) {
-            const settled = result.then(() => {}, () => {}).finally(() => calls.delete(settled));
-            calls.add(settled);
-          }
-          return result;
-        };
+        const method = this.counted((...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args));
+        if (prop !== "subscribe") return method;
+        return async (...args: unknown[]) => this.counted(await (method(...args) as Promise<() => Promise<void>>));
       },
     });
+  }
+
+  private counted<F extends (...args: never[]) => unknown>(fn: F): F {
+    return ((...args: Parameters<F>) => {
+      const result = fn(...args);
+      if (result instanceof Promise) {
+        const settled: Promise<void> = result.then(() => {}, () => {}).finally(() => this.calls.delete(settled));
+        this.calls.add(settled);
+      }
+      return result;
+    }) as F;
   }
 
   /** Resolves once nothing is in flight after the event loop has had a few turns. */
