@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { hostname } from "node:os";
 import { afterEach, expect, it } from "vitest";
-import { makeSpec } from "../helpers/spec.js";
+import { makeSpec, tempDir } from "../helpers/spec.js";
 import { gate, nextEvent, startOn, T0, waitFor, type Harness, every } from "../helpers/engine-harness.js";
 import { describeOnEachStore } from "../helpers/engine-stores.js";
 
@@ -34,11 +35,12 @@ describeOnEachStore("engine: timeouts", (on) => {
 
   it("kills a command's whole process group on timeout, with SIGKILL after kill_grace", async () => {
     // The shell ignores SIGTERM and starts a grandchild; both must be gone after the timeout.
-    const script = `trap '' TERM; sleep 60 & echo "child $!"; wait`;
+    const started = join(tempDir(), "child.pid"); // written once the grandchild exists
+    const script = `trap '' TERM; sleep 60 & echo "child $!"; echo $! > ${started}; wait`;
     h = await startOn(on, [makeSpec("tree", { ...every(60_000), action: { kind: "shell", script }, timeoutMs: 1_000, killGraceMs: 2_000 })]);
     await h.clock.advance(60_000);
     await waitFor("the child to start", async () => (await h!.store.listRuns({ job: "tree" })).length === 1);
-    await new Promise((r) => setTimeout(r, 200)); // let the shell print its child's pid
+    await waitFor("the shell to start its child", () => existsSync(started) && readFileSync(started, "utf8").endsWith("\n"));
     await h.clock.advance(1_000); // timeout: SIGTERM to the group (the shell ignores it; sleep dies)
     await h.clock.advance(2_000); // kill_grace: SIGKILL
     await waitFor("the run to end", async () => (await h!.runs("tree"))[0]!.status !== "running");
