@@ -2,9 +2,8 @@ import { Engine, type EngineOptions } from "../../src/engine/engine.js";
 import type { JobSpec } from "../../src/job-spec.js";
 import type { JobContext, JobHandler } from "../../src/run/types.js";
 import type { RunRecord, Store } from "../../src/store/types.js";
-import type { EngineEvents } from "../../src/engine/events.js";
-import type { EngineEmitter } from "../../src/engine/events.js";
-import { InFlight, SettlingClock, sqliteOnly, type EngineStoreKind } from "./engine-stores.js";
+import type { EngineEmitter, EngineEvents } from "../../src/engine/events.js";
+import { InFlight, SettlingClock, onSqlite, type EngineStoreKind } from "./engine-stores.js";
 
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 
@@ -42,7 +41,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const inFlight = new InFlight();
   const clock = new SettlingClock(T0, inFlight);
-  const { on = sqliteOnly, start, wrapStore, ...engineOptions } = options;
+  const { on = onSqlite, start, wrapStore, ...engineOptions } = options;
   const db = await on.open();
   const store = inFlight.track(db.store);
   const others: Store[] = [];

@@ -164,5 +164,5 @@ export function describeOnEachStore(title: string, body: (kind: EngineStoreKind)
   });
 }
 
-/** SQLite only, for tests that need no second store (or rely on SQLite; say why where used). */
-export const sqliteOnly: EngineStoreKind = sqlite;
+/** SQLite: the harness's default, for suites that do not run on each store. */
+export const onSqlite: EngineStoreKind = sqlite;
