@@ -33,7 +33,8 @@ export interface EngineStoreKind {
  * clock also waits for these before it fires the next timer (see SettlingClock).
  */
 export class InFlight {
-  private readonly calls = new Set<Promise<unknown>>();
+  /** Each call in flight, and what it is (for the message when one never answers). */
+  private readonly calls = new Map<Promise<void>, string>();
 
   /**
    * The store with every method call counted while it runs, and the unsubscribe function its
@@ -45,30 +46,38 @@ export class InFlight {
       get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== "function") return value;
-        const method = this.counted((...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args));
+        const method = this.counted(String(prop), (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args));
         if (prop !== "subscribe") return method;
-        return async (...args: unknown[]) => this.counted(await (method(...args) as Promise<() => Promise<void>>));
+        return async (...args: unknown[]) => this.counted("unsubscribe", await (method(...args) as Promise<() => Promise<void>>));
       },
     });
   }
 
-  private counted<F extends (...args: never[]) => unknown>(fn: F): F {
+  private counted<F extends (...args: never[]) => unknown>(name: string, fn: F): F {
     return ((...args: Parameters<F>) => {
       const result = fn(...args);
       if (result instanceof Promise) {
         const settled: Promise<void> = result.then(() => {}, () => {}).finally(() => this.calls.delete(settled));
-        this.calls.add(settled);
+        this.calls.set(settled, name);
       }
       return result;
     }) as F;
   }
 
-  /** Resolves once nothing is in flight after the event loop has had a few turns. */
-  async idle(): Promise<void> {
+  /**
+   * Resolves once nothing is in flight after the event loop has had a few turns. A call that
+   * does not answer within `ms` (real time) fails the test by name rather than hang it.
+   */
+  async idle(ms = 10_000): Promise<void> {
     for (;;) {
       await settle();
       if (this.calls.size === 0) return;
-      await Promise.all([...this.calls]);
+      const names = [...this.calls.values()].join(", ");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`store calls unanswered after ${ms}ms: ${names}`)), ms);
+      });
+      await Promise.race([Promise.all(this.calls.keys()), stuck]).finally(() => clearTimeout(timer));
     }
   }
 }
