@@ -20,6 +20,11 @@ export interface Harness {
   kind: EngineStoreKind["name"];
   /** Another connection to the same database, as the CLI or another instance opens (closed with the harness). */
   openOther(): Promise<Store>;
+  /**
+   * Another instance on the same database and clock, with the harness's engine options, started
+   * (and stopped with the harness if still running).
+   */
+  startInstance(instanceId: string, handlers: Record<string, JobHandler>): Promise<Engine>;
   /** Rows in a table of the store, read behind its back. */
   count(table: "triggers" | "control_events"): Promise<number>;
   runs(job?: string): Promise<RunRecord[]>;
@@ -45,24 +50,32 @@ export async function startHarness(
   const db = await on.open();
   const store = inFlight.track(db.store);
   const others: Store[] = [];
-  const engine = new Engine({
-    store: wrapStore?.(store) ?? store, clock, handlers: new Map(Object.entries(handlers)), instanceId: "test-instance",
-    heartbeatMs: 5_000, abandonAfterMs: 30_000, ...engineOptions,
+  const instances: Engine[] = [];
+  const engineOn = (on: Store, instanceId: string, jobHandlers: Record<string, JobHandler>) => new Engine({
+    store: on, clock, handlers: new Map(Object.entries(jobHandlers)), instanceId, heartbeatMs: 5_000, abandonAfterMs: 30_000, ...engineOptions,
   });
+  const openOther = async () => {
+    const other = inFlight.track(await db.openOther()); // counted too: the clock waits for its calls
+    others.push(other);
+    return other;
+  };
+  const engine = engineOn(wrapStore?.(store) ?? store, "test-instance", handlers);
   await engine.apply(specs);
   if (start !== false) await engine.start();
   return {
     clock, store, engine, kind: on.name,
-    async openOther() {
-      const other = await db.openOther();
-      others.push(other);
-      return other;
+    openOther,
+    async startInstance(instanceId, jobHandlers) {
+      const instance = engineOn(await openOther(), instanceId, jobHandlers);
+      instances.push(instance);
+      await instance.start();
+      return instance;
     },
     count: (table) => db.count(table),
     runs: async (job) => (await store.listRuns({ job, limit: 1_000 })).reverse(),
     async close() {
       // stop(0) still sleeps 0 ms on the fake clock before cancelling: move time so it can.
-      const stopping = engine.stop(0);
+      const stopping = Promise.all([engine, ...instances].map((e) => e.stop(0)));
       await clock.advance(0);
       await stopping;
       for (const other of others) await other.close();

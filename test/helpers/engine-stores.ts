@@ -128,16 +128,9 @@ function postgresKind(schemas: string[]): EngineStoreKind {
       schemas.push(schema);
       const url = `${PG_BASE}?schema=${schema}`;
       const real = await PostgresStore.open(url);
-      const store = new Proxy(real, {
-        get(target, prop, receiver) {
-          if (prop === "heartbeat") return (...args: Parameters<Store["heartbeat"]>) => target.heartbeat(...args).then(() => null);
-          const value = Reflect.get(target, prop, receiver);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
       return {
-        store,
-        openOther: () => PostgresStore.open(url),
+        store: withoutClockReading(real),
+        openOther: async () => withoutClockReading(await PostgresStore.open(url)),
         async count(table) {
           const sql = postgres(PG_BASE, { onnotice: () => {}, max: 1 });
           try {
@@ -151,6 +144,17 @@ function postgresKind(schemas: string[]): EngineStoreKind {
       };
     },
   };
+}
+
+/** The store with its heartbeat's clock reading dropped (see postgresKind). */
+function withoutClockReading(store: Store): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "heartbeat") return (...args: Parameters<Store["heartbeat"]>) => target.heartbeat(...args).then(() => null);
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 const pgUp = await postgresUp();
