@@ -19,7 +19,7 @@ export function startWatchers(
   onDeliveryOutcome?: DispatcherOptions["onOutcome"],
 ): Watchers {
   const notifiers = notifiersFrom(config.notify);
-  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: scheduler.instanceId, log: logger, onOutcome: onDeliveryOutcome });
+  const dispatcher = new DeliveryDispatcher({ store: scheduler.store, notifiers, instanceId: scheduler.instanceId, log: logger, clock: scheduler.clock, onOutcome: onDeliveryOutcome });
   const monitor = new HealthMonitor({
     store: scheduler.store, events: scheduler.events, clock: scheduler.clock, log: logger, // judged on the store's clock, as the engine claims
     instanceId: scheduler.instanceId, host: scheduler.host,

@@ -1,3 +1,4 @@
+import { sleep, systemClock, type Clock, type TimerHandle } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { DeliveryRecord, OutboxStore } from "../store/types.js";
 import type { NotificationFacts } from "./facts.js";
@@ -13,7 +14,11 @@ export interface DispatcherOptions {
   /** Give up on a notification this long after it was written. */
   giveUpAfterMs?: number;
   backoffBaseMs?: number;
-  now?: () => number;
+  /**
+   * Time and timers: the engine's clock (corrected to the store's, like the deliveries'
+   * timestamps), or a FakeClock in tests. Default: this machine's.
+   */
+  clock?: Clock;
   /** Told each delivery attempt's outcome (for /metrics). */
   onOutcome?: (notifier: string, outcome: "delivered" | "retry" | "failed") => void;
 }
@@ -23,7 +28,7 @@ const MAX_BACKOFF_MS = 60_000;
 // A 429 without Retry-After still means "slow down".
 const DEFAULT_RETRY_AFTER_MS = 5_000;
 
-type Settings = Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log" | "onOutcome">>;
+type Settings = Required<Omit<DispatcherOptions, "store" | "notifiers" | "instanceId" | "log" | "onOutcome" | "clock">>;
 
 /**
  * Sends the stored notifications, off the scheduling path: each notifier has its own lane
@@ -40,9 +45,9 @@ export class DeliveryDispatcher {
       pollMs: opts.pollMs ?? 1_000,
       giveUpAfterMs: opts.giveUpAfterMs ?? 5 * 60_000,
       backoffBaseMs: opts.backoffBaseMs ?? 1_000,
-      now: opts.now ?? Date.now,
     };
-    this.lanes = opts.notifiers.map((n) => new Lane(n, opts, settings, () => this.holds > 0));
+    const clock = opts.clock ?? systemClock;
+    this.lanes = opts.notifiers.map((notifier) => new Lane(notifier, opts, settings, clock, () => this.holds > 0));
   }
 
   start(): void {
@@ -74,7 +79,7 @@ export class DeliveryDispatcher {
 }
 
 class Lane {
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
   private lastSent = 0;
@@ -84,46 +89,47 @@ class Lane {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly n: Notifier,
-    private readonly o: DispatcherOptions,
-    private readonly s: Settings,
+    private readonly notifier: Notifier,
+    private readonly options: DispatcherOptions,
+    private readonly settings: Settings,
+    private readonly clock: Clock,
     private readonly held: () => boolean,
   ) {}
 
   schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.loop(), timerMs(ms));
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => void this.loop(), timerMs(ms));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.abort.abort(); // a request in flight is left for the next daemon (its lease expires)
     await this.running;
   }
 
   private async loop(): Promise<void> {
     this.timer = null;
-    if (this.running || this.held()) return this.schedule(this.s.pollMs);
-    this.running = this.pass().catch((error) => this.o.log.warn({ err: error, notifier: this.n.label }, "notification delivery pass failed"));
+    if (this.running || this.held()) return this.schedule(this.settings.pollMs);
+    this.running = this.pass().catch((error) => this.options.log.warn({ err: error, notifier: this.notifier.label }, "notification delivery pass failed"));
     await this.running;
     this.running = null;
     // Polled even while blocked by a 429, so notifications that cannot wait give up on time.
-    this.schedule(this.s.pollMs);
+    this.schedule(this.settings.pollMs);
   }
 
   async pass(): Promise<void> {
-    const due = await this.o.store.claimDeliveries({ instanceId: this.o.instanceId, notifier: this.n.id, now: this.s.now(), leaseMs: LEASE_MS, limit: 1_000 });
+    const due = await this.options.store.claimDeliveries({ instanceId: this.options.instanceId, notifier: this.notifier.id, now: this.clock.now(), leaseMs: LEASE_MS, limit: 1_000 });
     if (due.length === 0) return;
-    if (this.s.now() < this.blockedUntil) {
+    if (this.clock.now() < this.blockedUntil) {
       // Told to slow down (429): nothing is sent before blockedUntil. Each notification waits
       // until then, untried, or gives up now if its give-up time comes first.
       const blocked: PostResult = { ok: false, retryable: true, retryAfterMs: null, status: null, error: this.blockedWhy };
       for (const d of due) await this.settle(d, blocked, 1, false);
       return;
     }
-    if (due.length > this.n.digestAbove) {
+    if (due.length > this.notifier.digestAbove) {
       const result = await this.send(due);
       for (const d of due) await this.settle(d, result, due.length);
       return;
@@ -140,25 +146,25 @@ class Lane {
   }
 
   private async send(batch: DeliveryRecord[]): Promise<PostResult> {
-    const wait = this.lastSent + this.n.minIntervalMs - this.s.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, timerMs(wait)));
-    this.lastSent = this.s.now();
-    return this.n.send(batch.map((d) => d.payload as NotificationFacts), this.s.now(), this.abort.signal);
+    const wait = this.lastSent + this.notifier.minIntervalMs - this.clock.now();
+    if (wait > 0) await sleep(this.clock, timerMs(wait));
+    this.lastSent = this.clock.now();
+    return this.notifier.send(batch.map((d) => d.payload as NotificationFacts), this.clock.now(), this.abort.signal);
   }
 
   private async settle(d: DeliveryRecord, result: PostResult, batch: number, attempted = true): Promise<void> {
-    const now = this.s.now();
-    const { store, log, instanceId } = this.o;
+    const now = this.clock.now();
+    const { store, log, instanceId } = this.options;
     const job = (d.payload as NotificationFacts).job;
     if (result.ok) {
-      this.o.onOutcome?.(this.n.label, "delivered");
+      this.options.onOutcome?.(this.notifier.label, "delivered");
       await store.settleDelivery(d.id, instanceId, { kind: "delivered" }, now);
-      log.debug({ notifier: this.n.label, job, kind: d.kind, batch }, "notification delivered");
+      log.debug({ notifier: this.notifier.label, job, kind: d.kind, batch }, "notification delivered");
       return;
     }
     if (this.stopped) return; // aborted by stop(): the lease runs out and the next daemon sends it
     const attempts = d.attempts + (attempted ? 1 : 0);
-    const backoff = Math.min(MAX_BACKOFF_MS, this.s.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    const backoff = Math.min(MAX_BACKOFF_MS, this.settings.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
     // Capped (http.ts caps it too): an absurd Retry-After must neither silence the notifier until
     // a restart nor overflow a timer.
     const told = Math.min(MAX_RETRY_AFTER_MS, result.status === 429 ? (result.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) : (result.retryAfterMs ?? 0));
@@ -169,17 +175,17 @@ class Lane {
     const why = result.status === 429 ? this.blockedWhy : result.error;
     // The give-up time wins over Retry-After: a retry that would come after it is not waited for.
     const at = Math.max(now + backoff, now + told, this.blockedUntil);
-    if (!result.retryable || at - d.createdAt > this.s.giveUpAfterMs) {
-      if (attempted) this.o.onOutcome?.(this.n.label, "failed");
+    if (!result.retryable || at - d.createdAt > this.settings.giveUpAfterMs) {
+      if (attempted) this.options.onOutcome?.(this.notifier.label, "failed");
       const tries = attempts === 0 ? "without an attempt" : `after ${attempts} attempt(s)`;
       const error = result.retryable ? `gave up ${tries}: ${why}` : why;
       await store.settleDelivery(d.id, instanceId, { kind: "failed", error }, now);
-      log.error({ notifier: this.n.label, job, kind: d.kind, error }, "notification not delivered");
+      log.error({ notifier: this.notifier.label, job, kind: d.kind, error }, "notification not delivered");
       return;
     }
-    if (attempted) this.o.onOutcome?.(this.n.label, "retry");
+    if (attempted) this.options.onOutcome?.(this.notifier.label, "retry");
     await store.settleDelivery(d.id, instanceId, { kind: "retry", at, error: why }, now);
-    if (attempted) log.warn({ notifier: this.n.label, job, kind: d.kind, error: why, retryInMs: at - now }, "notification failed; will retry");
+    if (attempted) log.warn({ notifier: this.notifier.label, job, kind: d.kind, error: why, retryInMs: at - now }, "notification failed; will retry");
   }
 }
 

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import type { Logger } from "../../src/logger.js";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec } from "../helpers/spec.js";
-import { every, startHarness, type Harness } from "../helpers/engine-harness.js";
+import { every, startOn, type Harness } from "../helpers/engine-harness.js";
+import { describeOnEachStore } from "../helpers/engine-stores.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -18,15 +18,14 @@ function capture(): { logger: Logger; lines: string[] } {
   return { lines, logger: { trace: at("TRACE"), debug: at("DEBUG"), info: at("INFO"), warn: at("WARN"), error: at("ERROR") } };
 }
 
-describe("engine: control events and start-up messages", () => {
+describeOnEachStore("engine: control events and start-up messages", (on) => {
   it("logs every pause, resume, trigger and apply with where it came from, including another process's", async () => {
     const { logger, lines } = capture();
-    h = await startHarness([makeSpec("a", every(60_000))], { a: () => {} }, { logger, syncMs: 250 });
-    const cli = SqliteStore.open(h.dbPath);
+    h = await startOn(on, [makeSpec("a", every(60_000))], { a: () => {} }, { logger, syncMs: 250 });
+    const cli = await h.openOther();
     await cli.setPaused("a", true, h.clock.now(), "cli alice@web1");
     await cli.requestTrigger("a", h.clock.now(), "cli bob@web2");
     await cli.applyJobs([makeSpec("a", every(60_000)), makeSpec("b", every(60_000))], h.clock.now(), { source: "cli alice@web1", guard: true });
-    await cli.close();
     await h.engine.resume("a", "api 10.0.0.7 via web1");
     await h.clock.advance(500);
     const control = lines.filter((l) => /job paused|job resumed|run requested|config applied/.test(l));
@@ -41,17 +40,16 @@ describe("engine: control events and start-up messages", () => {
 
   it("a config apply that retires jobs is logged as a warning on every instance", async () => {
     const { logger, lines } = capture();
-    h = await startHarness([makeSpec("a", every(60_000)), makeSpec("b", every(60_000)), makeSpec("c", every(60_000))], {}, { logger, syncMs: 250 });
-    const other = SqliteStore.open(h.dbPath);
+    h = await startOn(on, [makeSpec("a", every(60_000)), makeSpec("b", every(60_000)), makeSpec("c", every(60_000))], {}, { logger, syncMs: 250 });
+    const other = await h.openOther();
     await other.applyJobs([makeSpec("a", every(60_000)), makeSpec("b", every(60_000))], h.clock.now(), { source: "start on web2", guard: true });
-    await other.close();
     await h.clock.advance(500);
     expect(lines.filter((l) => /config applied/.test(l)).at(-1)).toMatch(/^WARN config applied: 1 job\(s\) retired .*"by":"start on web2".*"retired":\["c"\]/);
   });
 
   it("at start, slots that passed while no daemon ran are said so, not taken for a clock jump", async () => {
     const { logger, lines } = capture();
-    h = await startHarness([makeSpec("n", every(1_000))], { n: () => {} }, { logger, start: false });
+    h = await startOn(on, [makeSpec("n", every(1_000))], { n: () => {} }, { logger, start: false });
     await h.clock.advance(90_000); // the config was applied 90 s before the first daemon starts
     await h.engine.start();
     await h.clock.advance(2_000);

@@ -1,10 +1,9 @@
-import Database from "better-sqlite3";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import type { Store } from "../../src/store/types.js";
 import { StoreError } from "../../src/errors.js";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { makeSpec } from "../helpers/spec.js";
-import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
+import { gate, startOn, T0, waitFor, type Harness, every } from "../helpers/engine-harness.js";
+import { describeOnEachStore } from "../helpers/engine-stores.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -12,9 +11,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe("engine: housekeeping", () => {
+describeOnEachStore("engine: housekeeping", (on) => {
   it("prunes run history in the background beyond the retention", async () => {
-    h = await startHarness([makeSpec("p", every(1_000))], { p: () => {} }, {
+    h = await startOn(on, [makeSpec("p", every(1_000))], { p: () => {} }, {
       retention: { keepRuns: 5, keepMs: 10_000 }, pruneEveryMs: 60_000, syncMs: 5_000,
     });
     await h.clock.advance(59_999);
@@ -28,27 +27,22 @@ describe("engine: housekeeping", () => {
   });
 
   it("prunes handled triggers and old control events in the background too", async () => {
-    h = await startHarness([makeSpec("t", every(3_600_000))], { t: () => {} }, {
-      retention: { keepRuns: 5, keepMs: 10_000 }, pruneEveryMs: 3_600_000, syncMs: 1_000,
+    // A day of fake time with few wake-ups (hourly polls and heartbeats): on PostgreSQL each
+    // is real round trips. The triggers arrive by the store's push instead of a poll.
+    h = await startOn(on, [makeSpec("t", every(3_600_000))], { t: () => {} }, {
+      retention: { keepRuns: 5, keepMs: 10_000 }, pruneEveryMs: 3_600_000, syncMs: 3_600_000, heartbeatMs: 3_600_000, abandonAfterMs: 4 * 3_600_000,
     });
-    const cli = SqliteStore.open(h.dbPath); // another process's connection, as the CLI's
+    const cli = await h.openOther(); // another process's connection, as the CLI's
     for (let i = 0; i < 5; i++) await cli.requestTrigger("t", h.clock.now(), "cli alice@web1");
-    await cli.close();
+    await waitFor("the pushed triggers to be claimed", async () => (await h!.runs("t")).filter((r) => r.trigger === "manual").length >= 5);
     await h.clock.advance(2_000);
     expect((await h.runs("t")).filter((r) => r.trigger === "manual")).toHaveLength(5);
-    const count = (table: string) => {
-      const db = new Database(h!.dbPath, { readonly: true });
-      try {
-        return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
-      } finally {
-        db.close();
-      }
-    };
-    expect(count("triggers")).toBe(5);
-    expect(count("control_events")).toBeGreaterThanOrEqual(5);
+    const count = (table: "triggers" | "control_events") => h!.count(table);
+    expect(await count("triggers")).toBe(5);
+    expect(await count("control_events")).toBeGreaterThanOrEqual(5);
     for (let i = 0; i < 25; i++) await h.clock.advance(3_600_000); // a day and an hour, pruning hourly
-    expect(count("triggers")).toBe(0);
-    expect(count("control_events")).toBe(0);
+    expect(await count("triggers")).toBe(0);
+    expect(await count("control_events")).toBe(0);
   });
 
   it("stop does not wait forever for a result the store refuses: after shutdown_timeout it is given up", async () => {
@@ -60,7 +54,7 @@ describe("engine: housekeeping", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    h = await startHarness([makeSpec("r", every(60_000))], { r: () => {} }, { wrapStore: refusingFinishes });
+    h = await startOn(on, [makeSpec("r", every(60_000))], { r: () => {} }, { wrapStore: refusingFinishes });
     const warnings: string[] = [];
     h.engine.events.on("engine:warning", (w) => warnings.push(w.message));
     down = true;
@@ -91,7 +85,7 @@ describe("engine: housekeeping", () => {
       },
     });
     // Reads keep answering, four times a second: each one used to wake the retry at once.
-    h = await startHarness([makeSpec("f", every(60_000))], { f: () => {} }, { wrapStore: fullDisk, syncMs: 250 });
+    h = await startOn(on, [makeSpec("f", every(60_000))], { f: () => {} }, { wrapStore: fullDisk, syncMs: 250 });
     const warnings: string[] = [];
     h.engine.events.on("engine:warning", (w) => warnings.push(w.message));
     await h.clock.advance(60_000); // the run ends; its result cannot be written
@@ -106,7 +100,7 @@ describe("engine: housekeeping", () => {
   it("survives a store outage: claims are retried, then slots are caught up without duplicates", async () => {
     let down = false;
     const seen: number[] = [];
-    h = await startHarness([makeSpec("s", every(1_000))], { s: (ctx) => void seen.push(ctx.slot.getTime() - T0) }, { start: false });
+    h = await startOn(on, [makeSpec("s", every(1_000))], { s: (ctx) => void seen.push(ctx.slot.getTime() - T0) }, { start: false });
     const real = h.store;
     // A store whose writes fail while `down`, as when the database is unreachable.
     const flaky = new Proxy(real, {
@@ -147,7 +141,7 @@ describe("engine: housekeeping", () => {
 
   it("a claim that committed but whose answer was lost is found and run once, not left to block the job", async () => {
     const seen: number[] = [];
-    h = await startHarness([makeSpec("l", every(1_000))], {}, { start: false });
+    h = await startOn(on, [makeSpec("l", every(1_000))], {}, { start: false });
     const real = h.store;
     let loseNextAnswer = false;
     const lossy = new Proxy(real, {
@@ -178,7 +172,7 @@ describe("engine: housekeeping", () => {
   });
 
   it("a stop while a claim is in flight waits for it: the claimed run is recorded, never left running", async () => {
-    h = await startHarness([makeSpec("s", every(1_000))], { s: () => {} }, { start: false });
+    h = await startOn(on, [makeSpec("s", every(1_000))], { s: () => {} }, { start: false });
     const real = h.store;
     let release: () => void = () => {};
     const held = new Promise<void>((r) => (release = r));
@@ -211,7 +205,7 @@ describe("engine: housekeeping", () => {
 
   it("a run found as a lost claim and also answered late runs once, even if it ended in between", async () => {
     const calls: number[] = [];
-    h = await startHarness([makeSpec("once", every(3_600_000))], { once: (ctx) => void calls.push(ctx.runId) }, { start: false });
+    h = await startOn(on, [makeSpec("once", every(3_600_000))], { once: (ctx) => void calls.push(ctx.runId) }, { start: false });
     const { RunSupervisor } = await import("../../src/engine/runs/run-supervisor.js");
     const { EngineEmitter } = await import("../../src/engine/events.js");
     const { silentLogger } = await import("../../src/logger.js");
@@ -238,7 +232,7 @@ describe("engine: housekeeping", () => {
     const { EngineEmitter } = await import("../../src/engine/events.js");
     const { silentLogger } = await import("../../src/logger.js");
     const g = gate();
-    h = await startHarness([makeSpec("held", every(3_600_000))], { held: g.handler }, { start: false });
+    h = await startOn(on, [makeSpec("held", every(3_600_000))], { held: g.handler }, { start: false });
     const finishing: (string | undefined)[] = [];
     const real = h.store;
     const store = Object.create(real, {

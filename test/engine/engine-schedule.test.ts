@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { makeSpec } from "../helpers/spec.js";
 import type { Store } from "../../src/store/types.js";
-import { gate, startHarness, T0, type Harness, every } from "../helpers/engine-harness.js";
+import { gate, startOn, T0, type Harness, every } from "../helpers/engine-harness.js";
+import { describeOnEachStore } from "../helpers/engine-stores.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -9,10 +10,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe("engine: slots", () => {
+describeOnEachStore("engine: slots", (on) => {
   it("runs an interval job on every slot, on time, and records each run", async () => {
     const slots: number[] = [];
-    h = await startHarness([makeSpec("tick", every(10_000))], { tick: (ctx) => void slots.push(ctx.slot.getTime()) });
+    h = await startOn(on, [makeSpec("tick", every(10_000))], { tick: (ctx) => void slots.push(ctx.slot.getTime()) });
     await h.clock.advance(35_000);
     expect(slots).toEqual([T0 + 10_000, T0 + 20_000, T0 + 30_000]);
     const runs = await h.runs("tick");
@@ -23,21 +24,21 @@ describe("engine: slots", () => {
 
   it("uses one timer for all jobs, however many there are", async () => {
     const specs = Array.from({ length: 500 }, (_, i) => makeSpec(`job-${i}`, every(60_000 + i * 1_000)));
-    h = await startHarness(specs, Object.fromEntries(specs.map((s) => [s.name, () => {}])));
+    h = await startOn(on, specs, Object.fromEntries(specs.map((s) => [s.name, () => {}])));
     // the scheduling timer + sync, heartbeat and prune loops
     expect(h.clock.pendingTimers()).toBeLessThanOrEqual(4);
   });
 
   it("runs at once with run_on_start", async () => {
     const seen: number[] = [];
-    h = await startHarness([makeSpec("now", { ...every(60_000), runOnStart: true })], { now: (c) => void seen.push(c.slot.getTime()) });
+    h = await startOn(on, [makeSpec("now", { ...every(60_000), runOnStart: true })], { now: (c) => void seen.push(c.slot.getTime()) });
     await h.clock.advance(0);
     expect(seen).toEqual([T0]);
   });
 
   it("delays each slot by its jitter, within [0, jitter)", async () => {
     const late: number[] = [];
-    h = await startHarness([makeSpec("j", { ...every(10_000), jitterMs: 5_000 })], {
+    h = await startOn(on, [makeSpec("j", { ...every(10_000), jitterMs: 5_000 })], {
       j: (ctx) => void late.push(h!.clock.now() - ctx.slot.getTime()),
     });
     await h.clock.advance(105_000); // slot 100 s fires up to 5 s late
@@ -48,7 +49,7 @@ describe("engine: slots", () => {
 
   it("fires cron jobs in their timezone", async () => {
     const seen: string[] = [];
-    h = await startHarness(
+    h = await startOn(on, 
       [makeSpec("c", { schedule: { kind: "cron", expression: "0 30 9 * * *", timezone: "America/New_York" } })],
       { c: (ctx) => void seen.push(ctx.slot.toISOString()) },
       { syncMs: 3_600_000, heartbeatMs: 3_600_000, abandonAfterMs: 4 * 3_600_000 }, // two fake days, few wake-ups
@@ -59,7 +60,7 @@ describe("engine: slots", () => {
 
   it("notices a forward clock jump within the recheck period and catches up once", async () => {
     const seen: string[] = [];
-    h = await startHarness([makeSpec("j", every(60_000))], { j: (c) => void seen.push(c.slot.toISOString()) });
+    h = await startOn(on, [makeSpec("j", every(60_000))], { j: (c) => void seen.push(c.slot.toISOString()) });
     await h.clock.advance(30_000);
     h.clock.jump(10 * 60_000); // wall clock leaps from 00:00:30 to 00:10:30
     await h.clock.advance(20_000); // the engine re-checks at least every 30 s
@@ -69,10 +70,10 @@ describe("engine: slots", () => {
   });
 });
 
-describe("engine: overlap policies", () => {
+describeOnEachStore("engine: overlap policies", (on) => {
   it("skip: a slot that finds the job running is recorded as skipped", async () => {
     const g = gate();
-    h = await startHarness([makeSpec("s", { ...every(10_000), overlap: "skip" })], { s: g.handler });
+    h = await startOn(on, [makeSpec("s", { ...every(10_000), overlap: "skip" })], { s: g.handler });
     await h.clock.advance(25_000);
     expect((await h.runs("s")).map((r) => r.status)).toEqual(["running", "skipped"]);
     g.release();
@@ -102,7 +103,7 @@ describe("engine: overlap policies", () => {
   it("skip: a run that ended before the slot, its result still on the way to the store, does not skip the slot", async () => {
     const slow = slowFinishes();
     const started: number[] = [];
-    h = await startHarness([makeSpec("s", { ...every(1_000), overlap: "skip" })], { s: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
+    h = await startOn(on, [makeSpec("s", { ...every(1_000), overlap: "skip" })], { s: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
     slow.hold();
     try {
       await h.clock.advance(1_000); // slot 1 runs at once; its result is held
@@ -120,7 +121,7 @@ describe("engine: overlap policies", () => {
   it("allow: a slot does not wait for the previous run's result, it starts alongside anyway", async () => {
     const slow = slowFinishes();
     const started: number[] = [];
-    h = await startHarness([makeSpec("a", { ...every(1_000), overlap: "allow" })], { a: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
+    h = await startOn(on, [makeSpec("a", { ...every(1_000), overlap: "allow" })], { a: () => void started.push(h!.clock.now() - T0) }, { wrapStore: slow.wrap });
     slow.hold();
     try {
       await h.clock.advance(2_050);
@@ -134,7 +135,7 @@ describe("engine: overlap policies", () => {
 
   it("queue: one slot waits and starts when the run ends; more are skipped", async () => {
     const g = gate();
-    h = await startHarness([makeSpec("q", { ...every(10_000), overlap: "queue" })], { q: g.handler });
+    h = await startOn(on, [makeSpec("q", { ...every(10_000), overlap: "queue" })], { q: g.handler });
     await h.clock.advance(35_000);
     expect((await h.runs("q")).map((r) => [r.slot - T0, r.status])).toEqual([[10_000, "running"], [30_000, "skipped"]]);
     g.release();
@@ -148,7 +149,7 @@ describe("engine: overlap policies", () => {
 
   it("allow: runs start alongside", async () => {
     const g = gate();
-    h = await startHarness([makeSpec("a", { ...every(10_000), overlap: "allow" })], { a: g.handler });
+    h = await startOn(on, [makeSpec("a", { ...every(10_000), overlap: "allow" })], { a: g.handler });
     await h.clock.advance(30_000);
     expect((await h.runs("a")).map((r) => r.status)).toEqual(["running", "running", "running"]);
     expect(h.engine.activeRuns()).toHaveLength(3);
@@ -158,7 +159,7 @@ describe("engine: overlap policies", () => {
 
   it("replace: the running run is cancelled, then the new one starts", async () => {
     const g = gate();
-    h = await startHarness([makeSpec("r", { ...every(10_000), overlap: "replace" })], { r: g.handler });
+    h = await startOn(on, [makeSpec("r", { ...every(10_000), overlap: "replace" })], { r: g.handler });
     await h.clock.advance(20_000);
     const runs = await h.runs("r");
     expect(runs.map((r) => r.status)).toEqual(["cancelled", "running"]);
@@ -169,16 +170,14 @@ describe("engine: overlap policies", () => {
   });
 });
 
-describe("engine: catch-up after downtime", () => {
+describeOnEachStore("engine: catch-up after downtime", (on) => {
   // Jobs applied at T0 (every minute); the engine starts at 00:10:30, so slots 00:01–00:10 were missed.
   async function downtime(catchup: "once" | "none" | "all", catchupWindowMs = 3_600_000) {
-    const clock = (await import("../../src/testing/fake-clock.js")).FakeClock;
-    const c = new clock(T0);
     const g = gate();
-    const harness = await startHarness([makeSpec("c", { ...every(60_000), catchup, catchupWindowMs })], { c: g.handler }, { clock: c, start: false });
-    c.jump(10 * 60_000 + 30_000);
+    const harness = await startOn(on, [makeSpec("c", { ...every(60_000), catchup, catchupWindowMs })], { c: g.handler }, { start: false });
+    harness.clock.jump(10 * 60_000 + 30_000);
     await harness.engine.start();
-    await c.advance(0);
+    await harness.clock.advance(0);
     return { harness, g };
   }
 

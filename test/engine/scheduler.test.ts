@@ -59,8 +59,10 @@ describe("the library's Scheduler", () => {
     let release!: () => void;
     const clock = createScheduler({ store: `sqlite:${path}` });
     clock.job("slow", { every: "1h", runOnStart: true }, () => new Promise<void>((r) => (release = r)));
+    const started = new Promise((r) => clock.on("run:started", r));
     await clock.start();
-    while (clock.activeRuns().length === 0) await new Promise((r) => setTimeout(r, 10));
+    await started;
+    expect(clock.activeRuns()).toHaveLength(1);
     const drained = clock.drain({ timeout: "10s" });
     release();
     await drained;

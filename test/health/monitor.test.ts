@@ -126,7 +126,7 @@ describe("health monitor", () => {
     const sink = await httpSink([]);
     try {
       const notifiers = notifiersFrom({ slack: { webhook: sink.url } });
-      const dispatcher = new DeliveryDispatcher({ store: h.store, notifiers, instanceId: "m1", log: silentLogger });
+      const dispatcher = new DeliveryDispatcher({ store: h.store, notifiers, instanceId: "m1", log: silentLogger, clock: h.clock });
       await h.store.setNotifiers(notifiers.map((n) => n.id));
       const m = new HealthMonitor({
         store: h.store, events: h.engine.events, clock: h.clock, log: silentLogger,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { DeliveryDispatcher } from "../../src/notify/dispatcher.js";
 import type { NotificationFacts } from "../../src/notify/facts.js";
-import { notifiersFrom } from "../../src/notify/notifiers.js";
+import { notifiersFrom, type Notifier } from "../../src/notify/notifiers.js";
 import { sign } from "../../src/notify/webhook.js";
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../src/notify/http.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -14,6 +14,8 @@ import { makeSpec, tempDir } from "../helpers/spec.js";
 import { waitFor } from "../helpers/engine-harness.js";
 import { VERSION } from "../../src/version.js";
 import { enqueueNotification, listDeliveries } from "../helpers/outbox.js";
+import { systemClock, type Clock } from "../../src/clock.js";
+import { FakeClock, settle } from "../../src/testing/fake-clock.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,19 +32,40 @@ function facts(over: Partial<NotificationFacts> = {}): NotificationFacts {
   };
 }
 
-async function setup(script: Parameters<typeof httpSink>[0], opts: { timeoutMs?: number } = {}) {
+/**
+ * Waits for `work` (a dispatcher pass) while moving the fake clock through the waits it sets
+ * (Slack's one message a second), a millisecond at a time: only while a timer is pending, so
+ * time never runs ahead while the pass waits for the HTTP server.
+ */
+async function drive<T>(clock: FakeClock, work: Promise<T>): Promise<T> {
+  let done = false;
+  const result = work.finally(() => void (done = true));
+  while (!done) {
+    await settle(1);
+    if (!done && clock.pendingTimers() > 0) await clock.advance(1);
+  }
+  return result;
+}
+
+/** Records the time (the dispatcher's clock) each request was sent at. */
+function timed(notifiers: Notifier[], sentAt: number[]): Notifier[] {
+  return notifiers.map((n) => ({ ...n, send: (batch, now, stop) => (sentAt.push(now), n.send(batch, now, stop)) }));
+}
+
+async function setup(script: Parameters<typeof httpSink>[0], opts: { timeoutMs?: number; clock?: Clock } = {}) {
   const sink = await httpSink(script);
   const store = SqliteStore.open(join(tempDir(), "n.db"));
   closers.push(() => sink.close(), () => store.close());
-  const notifiers = notifiersFrom({ slack: { webhook: sink.url, channel: "#dev-notify", username: "jobclock" } }, opts.timeoutMs ?? 10_000);
+  const sentAt: number[] = [];
+  const notifiers = timed(notifiersFrom({ slack: { webhook: sink.url, channel: "#dev-notify", username: "jobclock" } }, opts.timeoutMs ?? 10_000), sentAt);
   const warnings: string[] = [];
   const log = { ...silentLogger, warn: (o: object | string) => void warnings.push(JSON.stringify(o)), error: (o: object | string) => void warnings.push(JSON.stringify(o)) };
   const outcomes: string[] = [];
   const dispatcher = new DeliveryDispatcher({
-    store, notifiers, instanceId: "i1", log, backoffBaseMs: 50, pollMs: 20, onOutcome: (n, o) => void outcomes.push(`${n} ${o}`),
+    store, notifiers, instanceId: "i1", log, backoffBaseMs: 50, pollMs: 20, onOutcome: (n, o) => void outcomes.push(`${n} ${o}`), clock: opts.clock,
   });
   closers.push(() => dispatcher.stop());
-  return { sink, store, dispatcher, notifiers, warnings, outcomes };
+  return { sink, store, dispatcher, notifiers, warnings, outcomes, sentAt };
 }
 
 describe("Slack notifier", () => {
@@ -77,8 +100,7 @@ describe("Slack notifier", () => {
     closers.unshift(() => engine.stop(0));
     const t0 = Date.now();
     dispatcher.start();
-    const deadline = Date.now() + 8_000;
-    while (sink.delivered.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor("the notification to get through", () => sink.delivered.length > 0, 8_000);
     await engine.stop(0);
     expect(lateness.length).toBeGreaterThanOrEqual(8);
     expect(Math.max(...lateness)).toBeLessThan(100); // slots kept their time while delivery struggled
@@ -88,7 +110,7 @@ describe("Slack notifier", () => {
     expect(sink.requests[3]!.at - sink.requests[2]!.at).toBeGreaterThanOrEqual(950);
     expect(Date.now() - t0).toBeLessThan(6_000);
     // The server answered; the dispatcher records that a moment later.
-    while ((await listDeliveries(store))[0]!.status === "pending" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor("the delivery to be recorded", async () => (await listDeliveries(store))[0]!.status !== "pending", 2_000);
     expect((await listDeliveries(store))[0]).toMatchObject({ status: "delivered", attempts: 4 });
     // Failures are logged without the webhook URL, which is a secret.
     expect(warnings.length).toBeGreaterThanOrEqual(3);
@@ -100,10 +122,11 @@ describe("Slack notifier", () => {
   });
 
   it("turns a burst into one digest, and keeps to one message per second", async () => {
-    const { sink, store, dispatcher, notifiers } = await setup([]);
+    const clock = new FakeClock(Date.now());
+    const { sink, store, dispatcher, notifiers, sentAt } = await setup([], { clock });
     const ids = notifiers.map((n) => n.id);
     for (let i = 0; i < 200; i++) {
-      await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: `job-${i}`, state: "delayed" }), notifiers: ids } });
+      await enqueueNotification(store, { now: clock.now(), notify: { kind: "opened", payload: facts({ job: `job-${i}`, state: "delayed" }), notifiers: ids } });
     }
     await dispatcher.runOnce();
     expect(sink.delivered).toHaveLength(1);
@@ -111,11 +134,12 @@ describe("Slack notifier", () => {
     expect(JSON.stringify(sink.delivered[0]!.body)).toContain("and 160 more");
     expect(await listDeliveries(store, { status: "delivered" })).toHaveLength(200);
     // Three separate ones go one by one, a second apart.
-    for (let i = 0; i < 3; i++) await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: `solo-${i}` }), notifiers: ids } });
-    await dispatcher.runOnce();
+    for (let i = 0; i < 3; i++) await enqueueNotification(store, { now: clock.now(), notify: { kind: "opened", payload: facts({ job: `solo-${i}` }), notifiers: ids } });
+    const t0 = clock.now();
+    await drive(clock, dispatcher.runOnce());
     const solo = sink.delivered.slice(1);
     expect(solo).toHaveLength(3);
-    expect(solo[2]!.at - solo[0]!.at).toBeGreaterThanOrEqual(1_900);
+    expect(sentAt.slice(1).map((t) => t - t0)).toEqual([1_000, 2_000, 3_000]); // the digest went out at t0: a second after it, then one a second
   });
 
   it("gives up after the window and says so, without the URL", async () => {
@@ -152,16 +176,21 @@ describe("Slack notifier", () => {
 
 describe("delivery lanes", () => {
   it("after a 429, later notifications wait out the Retry-After too", async () => {
-    const { sink, store, dispatcher, notifiers } = await setup([{ status: 429, headers: { "retry-after": "2" } }]);
+    const clock = new FakeClock(Date.now());
+    const { sink, store, dispatcher, notifiers, sentAt } = await setup([{ status: 429, headers: { "retry-after": "2" } }], { clock });
     const ids = notifiers.map((n) => n.id);
-    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: "first" }), notifiers: ids } });
+    const t0 = clock.now();
+    await enqueueNotification(store, { now: clock.now(), notify: { kind: "opened", payload: facts({ job: "first" }), notifiers: ids } });
     await dispatcher.runOnce(); // 429
-    await enqueueNotification(store, { now: Date.now(), notify: { kind: "opened", payload: facts({ job: "second" }), notifiers: ids } });
+    await enqueueNotification(store, { now: clock.now(), notify: { kind: "opened", payload: facts({ job: "second" }), notifiers: ids } });
     await dispatcher.runOnce(); // still blocked: nothing is sent
+    await clock.advance(1_999);
+    await dispatcher.runOnce(); // a millisecond before the Retry-After ends: still nothing
     expect(sink.requests).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 2_100));
-    await dispatcher.runOnce();
+    await clock.advance(101);
+    await drive(clock, dispatcher.runOnce());
     expect(sink.delivered.map((r) => String(r.body.text).split(" ")[0])).toEqual(["first", "second"]);
+    expect(sentAt.map((t) => t - t0)).toEqual([0, 2_100, 3_100]); // then one a second, as Slack asks
     expect(await listDeliveries(store, { status: "delivered" })).toHaveLength(2);
   });
 
@@ -177,7 +206,7 @@ describe("delivery lanes", () => {
     }
     const t0 = Date.now();
     dispatcher.start();
-    while (slack.delivered.length === 0 && Date.now() - t0 < 4_000) await new Promise((r) => setTimeout(r, 20));
+    await waitFor("Slack's delivery", () => slack.delivered.length > 0, 4_000);
     expect(slack.delivered).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(2_000); // not behind the webhook's 5 s timeouts
     const s0 = Date.now();
@@ -225,18 +254,21 @@ describe("every request says it is jobclock", () => {
 });
 
 describe("Retry-After is capped (a hostile or broken endpoint cannot stall delivery for days)", () => {
-  /** A dispatcher whose idea of "now" the test moves, over a real loopback endpoint. */
+  /**
+   * A dispatcher whose time the test moves forward by hand, over a real loopback endpoint. Its
+   * timers are this machine's: the first test checks that none of them overflows.
+   */
   async function blockedLane(script: Parameters<typeof httpSink>[0], giveUpAfterMs?: number) {
     const sink = await httpSink(script);
     const store = SqliteStore.open(join(tempDir(), "n.db"));
     closers.push(() => sink.close(), () => store.close());
     const notifiers = notifiersFrom({ webhooks: [{ url: sink.url }] });
-    const clock = { t: Date.now() };
+    const clock = { ...systemClock, skipped: 0, now: () => Date.now() + clock.skipped };
     const dispatcher = new DeliveryDispatcher({
-      store, notifiers, instanceId: "i1", log: silentLogger, pollMs: 20, backoffBaseMs: 50, giveUpAfterMs, now: () => clock.t,
+      store, notifiers, instanceId: "i1", log: silentLogger, pollMs: 20, backoffBaseMs: 50, giveUpAfterMs, clock,
     });
     closers.push(() => dispatcher.stop());
-    const enqueue = (job: string, at = clock.t) =>
+    const enqueue = (job: string, at = clock.now()) =>
       enqueueNotification(store, { now: at, notify: { kind: "opened", payload: facts({ job }), notifiers: notifiers.map((n) => n.id) } });
     const statusOf = async (job: string) => (await listDeliveries(store)).find((d) => (d.payload as NotificationFacts).job === job);
     return { sink, store, dispatcher, clock, enqueue, statusOf };
@@ -267,7 +299,7 @@ describe("Retry-After is capped (a hostile or broken endpoint cannot stall deliv
     expect(await statusOf("during")).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^gave up without an attempt: HTTP 429/) });
     expect(sink.requests).toHaveLength(1);
     // Past the cap (10 minutes, not 3,000 years), the notifier sends again.
-    clock.t += 10 * 60_000 + 1_000;
+    clock.skipped += 10 * 60_000 + 1_000;
     await enqueue("after");
     dispatcher.kick();
     await waitFor("the next notification to be delivered", async () => (await statusOf("after"))?.status === "delivered");
@@ -292,14 +324,14 @@ describe("Retry-After is capped (a hostile or broken endpoint cannot stall deliv
     await enqueue("first");
     await dispatcher.runOnce(); // "first" gets the 429: 50 s to wait, within its minute
     expect(await statusOf("first")).toMatchObject({ status: "pending" });
-    await enqueue("older", clock.t - 30_000); // written by another instance 30 s ago, not yet sent
+    await enqueue("older", clock.now() - 30_000); // written by another instance 30 s ago, not yet sent
     await enqueue("fresh");
     await dispatcher.runOnce(); // blocked: nothing is sent
     expect(sink.requests).toHaveLength(1);
     // "older" could only be tried 80 s after it was written: it gives up now, "fresh" waits.
     expect(await statusOf("older")).toMatchObject({ status: "failed", lastError: expect.stringMatching(/^gave up without an attempt: HTTP 429, asked to wait until /) });
     expect(await statusOf("fresh")).toMatchObject({ status: "pending" });
-    clock.t += 51_000;
+    clock.skipped += 51_000;
     await dispatcher.runOnce();
     expect(sink.delivered.map((r) => r.body.job)).toEqual(["first", "fresh"]);
   });
