@@ -164,7 +164,7 @@ describe("HTTP API with a token", () => {
 
   it("needs the bearer token for every mutation (401 without or with a wrong one), not for reads on loopback", async () => {
     app = await startApp(JOBS, { token: TOKEN });
-    for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
       const r = await app.call("/api/v1/jobs/echo/pause", post(undefined, headers));
       expect(r.status).toBe(401);
       expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);

@@ -282,7 +282,7 @@ describe("Retry-After is capped (a hostile or broken endpoint cannot stall deliv
     const realSetTimeout = globalThis.setTimeout;
     const spy = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number, ...rest: unknown[]) => {
       if ((ms ?? 0) > 2 ** 31 - 1) longTimers.push(ms!);
-      return realSetTimeout(fn, ms, ...rest);
+      return (realSetTimeout as (fn: () => void, ms?: number, ...rest: unknown[]) => ReturnType<typeof setTimeout>)(fn, ms, ...rest);
     }) as typeof setTimeout);
     closers.push(async () => void (spy.mockRestore(), process.off("warning", onWarning)));
 

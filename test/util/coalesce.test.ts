@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { coalescing as serverCoalescing } from "../../src/util/coalesce.js";
-// The dashboard's plain-JS copy must behave the same.
+// The dashboard's plain-JS copy must behave the same (plain browser JavaScript: no types).
+// @ts-expect-error -- no declaration file, on purpose
 import { coalescing as dashboardCoalescing } from "../../src/http/dashboard/coalesce.js";
 
 /** A pass that waits until released, counting its starts. */
