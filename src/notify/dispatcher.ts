@@ -1,5 +1,6 @@
 import { sleep, systemClock, type Clock, type TimerHandle } from "../clock.js";
 import type { Logger } from "../logger.js";
+import { coalescing } from "../util/coalesce.js";
 import type { DeliveryRecord, OutboxStore } from "../store/types.js";
 import type { NotificationFacts } from "./facts.js";
 import { MAX_RETRY_AFTER_MS, MAX_TIMER_MS, type PostResult } from "./http.js";
@@ -80,7 +81,10 @@ export class DeliveryDispatcher {
 
 class Lane {
   private timer: TimerHandle | null = null;
-  private running: Promise<void> | null = null;
+  /** A wake-up during a pass (a new notification) gets one more pass right after it. */
+  private readonly passes = coalescing(() =>
+    this.pass().catch((error) => this.options.log.warn({ err: error, notifier: this.notifier.label }, "notification delivery pass failed")),
+  );
   private stopped = false;
   private lastSent = 0;
   private blockedUntil = 0;
@@ -106,15 +110,13 @@ class Lane {
     this.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.abort.abort(); // a request in flight is left for the next daemon (its lease expires)
-    await this.running;
+    await this.passes.idle();
   }
 
   private async loop(): Promise<void> {
     this.timer = null;
-    if (this.running || this.held()) return this.schedule(this.settings.pollMs);
-    this.running = this.pass().catch((error) => this.options.log.warn({ err: error, notifier: this.notifier.label }, "notification delivery pass failed"));
-    await this.running;
-    this.running = null;
+    if (this.held()) return this.schedule(this.settings.pollMs);
+    await this.passes.run();
     // Polled even while blocked by a 429, so notifications that cannot wait give up on time.
     this.schedule(this.settings.pollMs);
   }
