@@ -4,12 +4,12 @@ import type { Config } from "../config/load.js";
 import { pidAlive } from "../os/process.js";
 import { formatDuration } from "../schedule/duration.js";
 import type { ReadModel, Store } from "../store/types.js";
-
-/** Stopping reads which instance and runs it waits for; it closes the store it opened. */
-type StopStore = Pick<ReadModel, "listInstances" | "listRuns">;
 import { readPidfile, untrustedMessage } from "./pidfile.js";
 import { processInfo, startTicks } from "./process-identity.js";
 import { currentUserName, userName } from "../os/users.js";
+
+/** Stopping reads which instance and runs it waits for; it closes the store it opened. */
+type StopStore = Pick<ReadModel, "listInstances" | "listRuns">;
 import { supervisedRefusal, supervisorOnThisHost } from "./supervised.js";
 import { describeSupervisor } from "./supervisor.js";
 

@@ -172,6 +172,17 @@ export class Engine {
     }
     this.liveSince = this.clock.now();
     this.lifecycle.transition("running");
+    try {
+      await this.goLive();
+    } catch (error) {
+      // Running without its feed, heartbeat or timer it would look alive and do nothing.
+      if (this.lifecycle.is("running")) await this.drainAndStop(0);
+      throw error;
+    }
+  }
+
+  /** The first read of the jobs, then the feed, the loops and the timer. */
+  private async goLive(): Promise<void> {
     await this.follower.sync(true);
     const earliest = this.table.nextFireAt();
     // Not a clock jump: slots that fell while no instance ran are caught up by each job's policy.
@@ -298,7 +309,9 @@ export class Engine {
     this.runs.starts.startDue(this.clock.now());
     if (this.ticks.busy) this.armForStarts();
     // The timer is set once the last tick asked for is done (not between ticks).
-    return this.ticks.run().finally(() => {
+    // A pass that fails (it should not: claims report their own errors) must not become an
+    // unhandled rejection from the timer, nor leave the timer unset.
+    return this.ticks.run().catch((e) => this.warn("a scheduling pass failed; the next one goes on", e)).finally(() => {
       if (!this.ticks.busy) this.arm();
     });
   }

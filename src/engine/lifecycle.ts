@@ -5,7 +5,10 @@ import type { EngineEmitter } from "./events.js";
  * Where the engine is in its one life (an engine never starts twice: make a new one).
  *
  *   new ──start()──▶ starting ──▶ running ──stop()──▶ draining ──▶ stopped
- *    └────────stop()───────────────┴── (start failed) ─────────────▶ stopped
+ *    └──stop()───────────┴── (start failed) ──────────────────────────▶ stopped
+ *
+ * A start that fails once running (the first read of the jobs, the change feed) drains with no
+ * wait and stops: running ──▶ draining ──▶ stopped, and start() rejects.
  *
  * - new: built; `apply()` may already have registered the instance in the store.
  * - starting: registering, the first heartbeat, the first read of the jobs.

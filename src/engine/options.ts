@@ -58,7 +58,8 @@ export function withDefaults(options: EngineOptions): EngineSettings {
     abandonAfterMs: options.abandonAfterMs ?? 30_000,
     syncMs: options.syncMs ?? null,
     recheckMs: options.recheckMs ?? 30_000,
-    claimAheadMs: options.claimAheadMs ?? options.store.traits.claimAheadMs,
+    // A Store of one's own written before traits existed (plain JavaScript) gets a shared server's.
+    claimAheadMs: options.claimAheadMs ?? options.store.traits?.claimAheadMs ?? 250,
     stealAfterMs: options.stealAfterMs ?? 300,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
     retention: options.retention ?? { keepRuns: 1_000, keepMs: 30 * 86_400_000 },

@@ -22,7 +22,9 @@
  * - `running`: runs/run-supervisor.ts starts it; runs/run-executor.ts runs its attempts.
  * - `finishing`: runs/run-supervisor.ts `record`: the result is on its way to the store
  *   (batched by runs/batcher.ts, retried while the store is away).
- * - `recorded`: runs/run-supervisor.ts, once the store took the result ("run:finished").
+ * - `recorded`: runs/run-supervisor.ts, once the store took the result ("run:finished"), or
+ *   at close when a result could not be written and was given up (the store still says
+ *   `running` until another instance abandons it): either way this process is done with it.
  * - `lost`: claim/claimer.ts, when a claim's answer never came; claim/lost-claims.ts finds its
  *   run later and follow/store-follower.ts adopts it (`running`), or nobody does and it ends
  *   `abandoned`.

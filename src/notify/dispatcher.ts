@@ -122,6 +122,9 @@ class Lane {
   }
 
   async pass(): Promise<void> {
+    // A pass asked for just before stop() must not lease deliveries it will never send: the
+    // next daemon (or another instance) could not send them until the lease ran out.
+    if (this.stopped) return;
     const due = await this.options.store.claimDeliveries({ instanceId: this.options.instanceId, notifier: this.notifier.id, now: this.clock.now(), leaseMs: LEASE_MS, limit: 1_000 });
     if (due.length === 0) return;
     if (this.clock.now() < this.blockedUntil) {

@@ -262,7 +262,7 @@ export interface SchedulingStore {
   /** Running runs whose heartbeat is older than the budget, or whose instance is listed as dead. */
   abandonRuns(options: { now: number; staleBefore?: number; instanceIds?: string[] }): Promise<RunRecord[]>;
 
-  /** Deletes history beyond the retention for up to `maxJobs` jobs; returns how many runs went. */
+  /** Deletes the history of these jobs beyond the retention; returns how many runs went. */
   pruneRuns(retention: Retention, now: number, jobs: string[]): Promise<number>;
   /**
    * Deletes bookkeeping beyond its retention (see docs/behaviour.md): settled notifications and

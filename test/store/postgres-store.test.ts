@@ -47,11 +47,31 @@ describe.skipIf(!up)("PostgresStore specifics", () => {
     const sql = postgres(BASE, { onnotice: () => {} });
     const schema = new URL(url).searchParams.get("schema")!;
     const versions = await sql.unsafe(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await sql.unsafe(`INSERT INTO "${schema}".schema_migrations VALUES (99, 'future', 0)`);
     await expect(PostgresStore.open(url)).rejects.toMatchObject({ code: "STORE_SCHEMA_NEWER" });
     await sql.end();
     for (const s of stores) await s.close();
+  });
+
+  it("upgrades a store the previous release left at version 7: blocked_by added, the unused claim function dropped, the batch one kept for instances still on it", async () => {
+    const url = fresh();
+    const schema = new URL(url).searchParams.get("schema")!;
+    await (await PostgresStore.open(url)).close();
+    const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: schema } });
+    try {
+      // As the previous release left it: no blocked_by, jobclock_claim still there, version 7.
+      await sql.unsafe("ALTER TABLE runs DROP COLUMN blocked_by; DELETE FROM schema_migrations WHERE version = 8");
+      await sql.unsafe("CREATE FUNCTION jobclock_claim(c jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT c $$");
+      const store = await PostgresStore.open(url);
+      await store.close();
+      const columns = await sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema} AND table_name = 'runs' AND column_name = 'blocked_by'`;
+      expect(columns).toHaveLength(1);
+      const functions = await sql`SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ${schema} AND p.proname LIKE 'jobclock_claim%' ORDER BY 1`;
+      expect(functions.map((f) => f.proname)).toEqual(["jobclock_claim_batch", "jobclock_claim_locked"]);
+    } finally {
+      await sql.end();
+    }
   });
 
   it("says clearly when the server is not there, without the password", async () => {

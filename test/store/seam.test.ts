@@ -1,14 +1,35 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { numbered } from "../../src/store/postgres/postgres-seam.js";
-import { all, run, type Operation } from "../../src/store/sql/seam.js";
+import { all, identifier, run, type Operation } from "../../src/store/sql/seam.js";
 import { SqliteExecutor } from "../../src/store/sqlite/sqlite-seam.js";
 
 describe("the store seam", () => {
   it("numbers placeholders for PostgreSQL, leaving a `?` inside a string literal alone", () => {
-    expect(numbered("UPDATE runs SET error = 'instance ' || coalesce(instance_id, '?') WHERE id = ? AND job = ?"))
-      .toBe("UPDATE runs SET error = 'instance ' || coalesce(instance_id, '?') WHERE id = $1 AND job = $2");
-    expect(numbered("SELECT 'it''s ?', ?")).toBe("SELECT 'it''s ?', $1");
+    expect(numbered("UPDATE runs SET error = 'instance ' || coalesce(instance_id, '?') WHERE id = ? AND job = ?")).toEqual({
+      text: "UPDATE runs SET error = 'instance ' || coalesce(instance_id, '?') WHERE id = $1 AND job = $2", placeholders: 2,
+    });
+    expect(numbered("SELECT 'it''s ?', ?")).toEqual({ text: "SELECT 'it''s ?', $1", placeholders: 1 });
+  });
+
+  it("refuses a name that is not an identifier where a dialect pastes one into SQL", () => {
+    expect(identifier("jobs.name")).toBe("jobs.name");
+    for (const bad of ["name; DROP TABLE jobs", "a'b", "x)--", ""]) expect(() => identifier(bad)).toThrow(/not an SQL identifier/);
+  });
+
+  it("holds a single-statement write to one statement on SQLite too, and rolls it back", async () => {
+    const { db, exec } = sqlite();
+    await expect(exec.writeOne(() => (function* () {
+      yield* run("INSERT INTO t (id, flag) VALUES (1, 0)");
+      yield* run("INSERT INTO t (id, flag) VALUES (2, 0)");
+    })())).rejects.toThrow();
+    expect(db.prepare("SELECT count(*) FROM t").pluck().get()).toBe(0);
+  });
+
+  it("counts the rows a write with RETURNING changed on SQLite, as PostgreSQL does", async () => {
+    const { exec } = sqlite();
+    await exec.write(() => run("INSERT INTO t (id, flag) VALUES (1, 0), (2, 0)"));
+    expect(await exec.write(() => run("UPDATE t SET flag = 1 RETURNING id"))).toBe(2);
   });
 
   function sqlite() {

@@ -25,7 +25,7 @@ describe("SqliteStore on disk", () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }, { version: 2, name: "health" }, { version: 3, name: "instance_skew" }, { version: 4, name: "runs_by_time" }, { version: 5, name: "operations" }]);
+    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([{ version: 1, name: "initial" }, { version: 2, name: "health" }, { version: 3, name: "instance_skew" }, { version: 4, name: "runs_by_time" }, { version: 5, name: "operations" }, { version: 6, name: "blocked_by" }]);
     db.close();
   });
 
@@ -35,7 +35,7 @@ describe("SqliteStore on disk", () => {
     const db = new Database(path);
     db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 0)").run();
     db.close();
-    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(5\); upgrade jobclock/);
+    expect(() => SqliteStore.open(path)).toThrow(/schema version 99, newer than this jobclock understands \(6\); upgrade jobclock/);
     const check = new Database(path, { readonly: true });
     expect(check.prepare("SELECT name FROM jobs").pluck().all()).toEqual(["keep"]);
     check.close();
@@ -92,6 +92,30 @@ describe("SqliteStore migrations", () => {
     const store = SqliteStore.open(path);
     expect((await store.getJob("old"))!).toMatchObject({ name: "old", resumedAt: null });
     await store.close();
+  });
+
+  it("upgrades a store the previous release left at version 5: skipped runs name their blocker", async () => {
+    const path = join(tempDir(), "v5.db");
+    const store = SqliteStore.open(path);
+    await store.close();
+    const db = new Database(path); // as the previous release left it: no blocked_by, version 5
+    db.exec("ALTER TABLE runs DROP COLUMN blocked_by; DELETE FROM schema_migrations WHERE version = 6");
+    db.close();
+    const upgraded = SqliteStore.open(path);
+    try {
+      await upgraded.applyJobs([makeSpec("busy", { overlap: "skip" })], 0);
+      const job = (await upgraded.getJob("busy"))!;
+      const claim = (slot: number) => ({
+        job: "busy", specHash: job.specHash, instanceId: "i", slot, trigger: "schedule" as const, missed: null,
+        overlap: "skip" as const, waitIfBusy: false, now: slot, source: { kind: "slot" as const, expected: slot, next: slot + 60_000 },
+      });
+      const [first] = await upgraded.claimSlots([claim(job.nextSlot!)]);
+      const [second] = await upgraded.claimSlots([claim(job.nextSlot! + 60_000)]);
+      expect(first).toMatchObject({ kind: "started" });
+      expect(second).toMatchObject({ kind: "skipped", run: { blockedBy: (first as { run: { id: number } }).run.id } });
+    } finally {
+      await upgraded.close();
+    }
   });
 });
 

@@ -15,7 +15,7 @@ const BUSY_RECHECK_MS = 1_000;
 export const CONTENDED_RECHECK_MS = 50;
 // A safety net only: the engine looks at the job again as soon as the result is written.
 const AWAIT_RECORD_RECHECK_MS = 100;
-export const STORE_RETRY_MS = 1_000;
+const STORE_RETRY_MS = 1_000;
 
 export interface ClaimerDeps {
   store: SchedulingStore;

@@ -27,7 +27,7 @@ export async function followChanges(deps: {
       deps.warn("the store cannot push changes here; polling for them instead", error);
     }
   }
-  const pollOnBeat = deps.syncMs === null && unsubscribe !== null && deps.store.traits.reliablePush;
+  const pollOnBeat = deps.syncMs === null && unsubscribe !== null && deps.store.traits?.reliablePush === true;
   const pollMs = deps.syncMs ?? (unsubscribe ? FALLBACK_POLL_MS : POLL_MS);
   const poll = pollOnBeat ? null : new Loop(deps.clock, pollMs, () => deps.sync(), (e) => deps.warn("store sync failed", e));
   return {

@@ -10,6 +10,25 @@ export interface ClaimedJob {
   queuedTrigger: RunTrigger | null;
 }
 
+/** The job row's columns the claim reads, as either database returns them. */
+export interface ClaimedJobRow {
+  next_slot: number | string | null;
+  spec_hash: string;
+  retired_at: number | string | null;
+  paused: number | boolean;
+  queued_slot: number | string | null;
+  queued_trigger: string | null;
+}
+
+/** Both stores read the same columns; PostgreSQL's bigints may arrive as strings. */
+export function claimedJob(r: ClaimedJobRow): ClaimedJob {
+  return {
+    nextSlot: r.next_slot === null ? null : Number(r.next_slot), specHash: r.spec_hash, retired: r.retired_at !== null,
+    paused: Number(r.paused) !== 0, queuedSlot: r.queued_slot === null ? null : Number(r.queued_slot),
+    queuedTrigger: r.queued_trigger as RunTrigger | null,
+  };
+}
+
 /** What a claim does once it owns its slot. */
 export type ClaimStep =
   /** Only moves the job past the slot (paused, or every due slot missed). */

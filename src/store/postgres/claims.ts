@@ -1,6 +1,6 @@
-import { judgeClaim, type ClaimedJob, type ClaimVerdict } from "../claim/claim-rule.js";
+import { claimedJob, judgeClaim, type ClaimedJobRow, type ClaimVerdict } from "../claim/claim-rule.js";
 import { claimOutcome, claimWrites, type ClaimWrites, type NewRun } from "../claim/claim-writes.js";
-import type { ClaimOutcome, RunTrigger, SlotClaim } from "../types.js";
+import type { ClaimOutcome, SlotClaim } from "../types.js";
 import type { Sql, Tx } from "./connect.js";
 
 // Claims per transaction. Each transaction costs five or six statements whatever its size, and
@@ -48,17 +48,13 @@ async function claimBatch(tx: Tx, batch: SlotClaim[]): Promise<ClaimOutcome[]> {
   return outcomes;
 }
 
-interface LockedJob {
-  name: string; next_slot: number | null; spec_hash: string; retired_at: number | null; paused: number;
-  queued_slot: number | null; queued_trigger: string | null;
-}
 
 async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> {
   const names = claims.map((c) => c.job);
   // Sent together (one round trip). The second is a statement of its own, run after the first
   // has its locks: it sees every run committed before a row was ours.
   const [lockedRows, runningRows] = await Promise.all([
-    tx<LockedJob[]>`SELECT name, next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger
+    tx<(ClaimedJobRow & { name: string })[]>`SELECT name, next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger
       FROM jobs WHERE name = ANY(${names}::text[]) FOR UPDATE SKIP LOCKED`,
     tx`SELECT job, id FROM runs WHERE job = ANY(${names}::text[]) AND status = 'running' ORDER BY id`,
   ]);
@@ -73,7 +69,8 @@ async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> 
     const verdict = judgeClaim(c, claimedJob(row), running.get(c.job) ?? []);
     return { verdict, writes: verdict.kind === "go" ? claimWrites(c, verdict) : null };
   });
-  const won = await claimTriggers(tx, claims[0]!, judged.flatMap((j) => (j.writes?.triggerId != null ? [j.writes.triggerId] : [])));
+  const won = await claimTriggers(tx, judged.flatMap((j, k) =>
+    (j.writes?.triggerId != null ? [{ id: j.writes.triggerId, instance: claims[k]!.instanceId, at: claims[k]!.now }] : [])));
   const live = judged.map((j) => (j.writes && (j.writes.triggerId === null || won.has(j.writes.triggerId)) ? j.writes : null));
   const { missedIds, runIds } = await writeClaims(tx, claims, live);
   const links = live.flatMap((w, k) => (w?.triggerId != null && runIds[k] != null ? [{ id: w.triggerId, run: runIds[k] }] : []));
@@ -90,11 +87,12 @@ async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> 
   });
 }
 
-/** A trigger claim owns its trigger row first (compare-and-set); the ids won here. */
-async function claimTriggers(tx: Tx, c: SlotClaim, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const won = await tx`UPDATE triggers SET claimed_by = ${c.instanceId}, claimed_at = ${c.now}
-    WHERE id = ANY(${ids}::bigint[]) AND claimed_by IS NULL RETURNING id`;
+/** A trigger claim owns its trigger row first (compare-and-set, with its own instance and time); the ids won here. */
+async function claimTriggers(tx: Tx, claims: { id: number; instance: string; at: number }[]): Promise<Set<number>> {
+  if (claims.length === 0) return new Set();
+  const won = await tx`UPDATE triggers SET claimed_by = t.instance, claimed_at = t.at
+    FROM jsonb_to_recordset(${tx.json(claims as never)}) AS t(id bigint, instance text, at bigint)
+    WHERE triggers.id = t.id AND triggers.claimed_by IS NULL RETURNING triggers.id`;
   return new Set(won.map((r) => Number(r.id)));
 }
 
@@ -152,10 +150,3 @@ async function insertRuns(tx: Tx, rows: (NewRun | null)[]): Promise<(number | nu
   return ids;
 }
 
-function claimedJob(r: LockedJob): ClaimedJob {
-  return {
-    nextSlot: r.next_slot === null ? null : Number(r.next_slot), specHash: r.spec_hash, retired: r.retired_at !== null,
-    paused: Number(r.paused) !== 0, queuedSlot: r.queued_slot === null ? null : Number(r.queued_slot),
-    queuedTrigger: r.queued_trigger as RunTrigger | null,
-  };
-}

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import { StoreError } from "../../errors.js";
-import type { Dialect, Executor, Operation, Outcome, Row } from "../sql/seam.js";
+import { identifier, type Dialect, type Executor, type Operation, type Row } from "../sql/seam.js";
 import type { Sql } from "./connect.js";
 
 type Db = Sql | postgres.TransactionSql<Record<string, never>>;
@@ -12,20 +12,18 @@ export const changeChannel = (schema: string) => `jobclock_${schema}`;
 export function postgresDialect(schema: string): Dialect {
   const channel = changeChannel(schema);
   return {
-    inList: (column, type, values) => ({ sql: `${column} = ANY(?::${type}[])`, args: [values] }),
+    inList: (column, type, values) => ({ sql: `${identifier(column)} = ANY(?::${type}[])`, args: [values] }),
     recordset: (alias, columns, rows) => ({
       // Sent as text: a parameter typed jsonb would be JSON-encoded again by the driver.
-      sql: `jsonb_to_recordset(?::text::jsonb) AS ${alias}(${columns.map(([name, type]) => `${name} ${type}`).join(", ")})`,
+      sql: `jsonb_to_recordset(?::text::jsonb) AS ${identifier(alias)}(${columns.map(([name, type]) => `${identifier(name)} ${type}`).join(", ")})`,
       args: [JSON.stringify(rows)],
     }),
-    jsonInt: (column, key) => `(${column}::json->>'${key}')::boolean::int`,
+    jsonFlag: (column, key) => `(${identifier(column)}::json->>'${identifier(key)}')::boolean::int`,
     // Instances claiming at the same moment take different rows instead of waiting.
     skipLocked: " FOR UPDATE SKIP LOCKED",
-    *bumpRev(reason) {
-      const outcome: Outcome = yield { sql: "UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value", args: [] };
+    *announceChange(reason) {
       // Delivered when the transaction commits: the other instances look at once.
       yield { sql: "SELECT pg_notify(?, ?)", args: [channel, reason] };
-      return Number(outcome.rows[0]!.value);
     },
     *applyLock() {
       // One apply at a time per schema: two instances starting with different configs take turns (last wins).
@@ -79,25 +77,34 @@ async function drive<T>(db: Db, op: Operation<T>, most = Infinity): Promise<T> {
     if (n > most) throw new StoreError("STORE_INTERNAL", `a store write outside a transaction yielded more than ${most} statement(s): ${step.value.sql}`);
     // Prepared (named) on each connection, as tagged templates are: the shapes are few and recur.
     const args = step.value.args.map((a) => (a === undefined ? null : a)) as never[];
-    const result = await db.unsafe(numbered(step.value.sql), args, { prepare: true });
+    const { text, placeholders } = numbered(step.value.sql);
+    if (placeholders !== args.length) {
+      throw new StoreError("STORE_INTERNAL", `a statement has ${placeholders} placeholder(s) for ${args.length} argument(s): ${step.value.sql}`);
+    }
+    const result = await db.unsafe(text, args, { prepare: true });
     step = op.next({ rows: result as unknown as Row[], changes: result.count });
   }
   return step.value;
 }
 
-const numberedCache = new Map<string, string>();
+const numberedCache = new Map<string, { text: string; placeholders: number }>();
 
-/** `?` placeholders as `$1, $2, …`, skipping string literals (an error text may hold a `?`). */
-export function numbered(sql: string): string {
+/**
+ * `?` placeholders as `$1, $2, …`, skipping string literals (an error text may hold a `?`). The
+ * shared SQL uses no comments, quoted identifiers or jsonb `?` operators; the caller checks that
+ * the count matches the arguments, so one that slips in fails loudly instead of misnumbering.
+ */
+export function numbered(sql: string): { text: string; placeholders: number } {
   let out = numberedCache.get(sql);
   if (out !== undefined) return out;
   let n = 0;
   let quoted = false;
-  out = "";
+  let text = "";
   for (const ch of sql) {
     if (ch === "'") quoted = !quoted;
-    out += ch === "?" && !quoted ? `$${++n}` : ch;
+    text += ch === "?" && !quoted ? `$${++n}` : ch;
   }
+  out = { text, placeholders: n };
   if (numberedCache.size >= 256) numberedCache.clear();
   numberedCache.set(sql, out);
   return out;

@@ -4,7 +4,7 @@ import { applyDetail, ApplyRefusedError, hasChanges, JobSetHash, judgeApply, ref
 import { firstSlot } from "../first-slot.js";
 import type { ApplyReport } from "../types.js";
 import { recordControl } from "./bookkeeping.js";
-import { all, one, run, type Dialect, type Executor, type Operation } from "./seam.js";
+import { all, bumpRev, one, run, type Dialect, type Executor, type Operation } from "./seam.js";
 
 // Names per look-up: 100,000 jobs apply in 50 look-ups and about as many bulk writes, instead
 // of two statements per job (round trips on PostgreSQL), and without a map of every existing
@@ -31,7 +31,7 @@ export async function applyJobSet(db: Executor, specs: JobSpec[], now: number, o
   } catch (error) {
     if (!(error instanceof ApplyRefusedError)) throw error;
     await db.write(function* (d) {
-      yield* d.bumpRev("refused"); // so the others look, and log it
+      yield* bumpRev(d, "refused"); // so the others look, and log it
       yield* recordControl(refusedEvent(error, now, options));
     });
     throw error;
@@ -45,7 +45,7 @@ export async function applyJobSet(db: Executor, specs: JobSpec[], now: number, o
  */
 function* applyJobs(d: Dialect, specs: JobSpec[], now: number, options: ApplyOptions): Operation<ApplyReport> {
   yield* d.applyLock();
-  const rev = yield* d.bumpRev("jobs");
+  const rev = yield* bumpRev(d, "jobs");
   const report: ApplyReport = { added: [], updated: [], retired: [], unchanged: [], generation: null };
   const activeBefore = (yield* one<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE retired_at IS NULL"))!.n;
   const setHash = new JobSetHash();
@@ -53,7 +53,7 @@ function* applyJobs(d: Dialect, specs: JobSpec[], now: number, options: ApplyOpt
     const chunk = specs.slice(i, i + CHUNK);
     const names = d.inList("name", "text", chunk.map((s) => s.name));
     const rows = yield* all<Existing>(
-      `SELECT name, ${d.jsonInt("spec", "paused")} AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE ${names.sql}`,
+      `SELECT name, ${d.jsonFlag("spec", "paused")} AS paused, spec_hash, schedule_hash, retired_at FROM jobs WHERE ${names.sql}`,
       ...names.args,
     );
     const existing = new Map(rows.map((r) => [r.name, r]));

@@ -42,7 +42,7 @@ export function* pruneBookkeeping(d: Dialect, r: BookkeepingRetention, now: numb
     cutoff, offset,
   );
   if (doomed.length > 0) {
-    const ids = doomed.map((d) => d.id);
+    const ids = doomed.map((row) => row.id);
     // Deliveries first: they reference their notification.
     for (const [table, column] of [["deliveries", "notification_id"], ["notifications", "id"]] as const) {
       const doomedHere = d.inList(column, "bigint", ids);

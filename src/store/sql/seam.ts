@@ -1,3 +1,5 @@
+import { StoreError } from "../../errors.js";
+
 /**
  * The narrow seam every store behaviour is written once over. A shared operation is a generator
  * that yields statements (SQL with `?` placeholders) and receives each one's outcome; a driver
@@ -55,17 +57,33 @@ export interface Dialect {
    * are PostgreSQL's (text, bigint, int); SQLite reads each field with json_extract.
    */
   recordset(alias: string, columns: [string, "text" | "bigint" | "int"][], rows: readonly object[]): Fragment;
-  /** An integer field of a JSON text column (1/0 for a boolean), null when absent. */
-  jsonInt(column: string, key: string): string;
+  /** A boolean field of a JSON text column as 1/0, null when absent. */
+  jsonFlag(column: string, key: string): string;
   /** Appended to a sub-SELECT that picks rows to claim: concurrent claimers skip each other's rows. */
   readonly skipLocked: string;
   /**
-   * Bumps the revision counter (every other instance looks when it moves) and returns it; on
-   * PostgreSQL also sends NOTIFY, delivered when the transaction commits.
+   * Tells the other processes, once the transaction commits, that the revision moved: NOTIFY on
+   * PostgreSQL; nothing on SQLite, whose file watch sees any commit.
    */
-  bumpRev(reason: string): Operation<number>;
+  announceChange(reason: string): Operation<void>;
   /** Taken first by an apply: one apply at a time (SQLite's write transaction already is). */
   applyLock(): Operation<void>;
+}
+
+/** Bumps the revision counter (every other instance looks when it moves) and returns it. */
+export function* bumpRev(d: Dialect, reason: string): Operation<number> {
+  const row = yield* one<{ value: number | string }>("UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value");
+  yield* d.announceChange(reason);
+  return Number(row!.value);
+}
+
+/**
+ * A table, column or alias name pasted into SQL by a dialect: only ever a constant of this
+ * code, checked so a mistake cannot become an injection.
+ */
+export function identifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_.]*$/i.test(name)) throw new StoreError("STORE_INTERNAL", `not an SQL identifier: ${JSON.stringify(name)}`);
+  return name;
 }
 
 /** A database behind the seam: runs operations, each in one transaction or as plain reads. */

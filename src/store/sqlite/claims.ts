@@ -1,16 +1,8 @@
 import type Database from "better-sqlite3";
-import { judgeClaim, type ClaimedJob } from "../claim/claim-rule.js";
+import { claimedJob, judgeClaim, type ClaimedJobRow } from "../claim/claim-rule.js";
 import { claimOutcome, claimWrites, type NewRun } from "../claim/claim-writes.js";
-import type { ClaimOutcome, RunTrigger, SlotClaim } from "../types.js";
+import type { ClaimOutcome, SlotClaim } from "../types.js";
 
-interface JobRow {
-  next_slot: number | null;
-  spec_hash: string;
-  retired_at: number | null;
-  paused: number;
-  queued_slot: number | null;
-  queued_trigger: string | null;
-}
 
 /**
  * SQLite's claim: inside the caller's write transaction (SQLite has one writer at a time, so
@@ -18,10 +10,10 @@ interface JobRow {
  * (claim-rule.ts), and write what it says, one claim after another.
  */
 export class SqliteClaimer {
-  private readonly s;
+  private readonly statements;
 
   constructor(db: Database.Database) {
-    this.s = {
+    this.statements = {
       job: db.prepare("SELECT next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger FROM jobs WHERE name = ?"),
       running: db.prepare("SELECT id FROM runs WHERE job = ? AND status = 'running' ORDER BY id").pluck(),
       claimTrigger: db.prepare("UPDATE triggers SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_by IS NULL"),
@@ -44,36 +36,30 @@ export class SqliteClaimer {
   }
 
   claim(c: SlotClaim): ClaimOutcome {
-    const row = this.s.job.get(c.job) as JobRow | undefined;
-    const verdict = judgeClaim(c, row ? claimedJob(row) : null, this.s.running.all(c.job) as number[]);
+    const row = this.statements.job.get(c.job) as ClaimedJobRow | undefined;
+    const verdict = judgeClaim(c, row ? claimedJob(row) : null, this.statements.running.all(c.job) as number[]);
     if (verdict.kind !== "go") return verdict;
     const w = claimWrites(c, verdict);
-    if (w.triggerId !== null && this.s.claimTrigger.run(c.instanceId, c.now, w.triggerId).changes !== 1) return { kind: "lost" };
+    if (w.triggerId !== null && this.statements.claimTrigger.run(c.instanceId, c.now, w.triggerId).changes !== 1) return { kind: "lost" };
     // The job moves past the slot even when its record turns out to be taken: that slot is.
-    if (w.advanceTo) this.s.advance.run(w.advanceTo.nextSlot, c.job);
-    if (w.clearQueue) this.s.clearQueue.run(c.job);
+    if (w.advanceTo) this.statements.advance.run(w.advanceTo.nextSlot, c.job);
+    if (w.clearQueue) this.statements.clearQueue.run(c.job);
     const missedId = w.missed ? this.insert(w.missed) : null;
     if (w.missed && missedId === null) return { kind: "lost" };
-    if (w.setQueue) this.s.setQueue.run(w.setQueue.slot, w.setQueue.trigger, c.job);
+    if (w.setQueue) this.statements.setQueue.run(w.setQueue.slot, w.setQueue.trigger, c.job);
     const runId = w.run ? this.insert(w.run) : null;
     if (runId !== null) {
-      if (w.run!.status === "running") this.s.markStarted.run(runId, c.now, c.job);
-      if (w.triggerId !== null) this.s.linkTrigger.run(runId, w.triggerId);
+      if (w.run!.status === "running") this.statements.markStarted.run(runId, c.now, c.job);
+      if (w.triggerId !== null) this.statements.linkTrigger.run(runId, w.triggerId);
     }
     return claimOutcome(c, verdict, w, { missedId, runId });
   }
 
   private insert(r: NewRun): number | null {
-    const id = this.s.insertRun.get(
+    const id = this.statements.insertRun.get(
       r.job, r.slot, r.trigger, r.instanceId, r.status, r.startedAt, r.startedAt, r.error, r.missedCount, r.missedUntil, r.blockedBy, r.createdAt,
     ) as number | undefined;
     return id ?? null;
   }
 }
 
-function claimedJob(r: JobRow): ClaimedJob {
-  return {
-    nextSlot: r.next_slot, specHash: r.spec_hash, retired: r.retired_at !== null, paused: r.paused !== 0,
-    queuedSlot: r.queued_slot, queuedTrigger: r.queued_trigger as RunTrigger | null,
-  };
-}

@@ -1,20 +1,19 @@
 import type Database from "better-sqlite3";
-import type { Dialect, Executor, Operation, Outcome, Row } from "../sql/seam.js";
+import { StoreError } from "../../errors.js";
+import { identifier, type Dialect, type Executor, type Operation, type Outcome, type Row } from "../sql/seam.js";
 import { StatementCache } from "./statement-cache.js";
 
 /** What SQLite's SQL says differently: lists and row sets as JSON texts read by json_each. */
-export const sqliteDialect: Dialect = {
-  inList: (column, _type, values) => ({ sql: `${column} IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(values)] }),
+const sqliteDialect: Dialect = {
+  inList: (column, _type, values) => ({ sql: `${identifier(column)} IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(values)] }),
   recordset: (alias, columns, rows) => ({
-    sql: `(SELECT ${columns.map(([name]) => `json_extract(value, '$.${name}') AS ${name}`).join(", ")} FROM json_each(?)) AS ${alias}`,
+    sql: `(SELECT ${columns.map(([name]) => `json_extract(value, '$.${identifier(name)}') AS ${name}`).join(", ")} FROM json_each(?)) AS ${identifier(alias)}`,
     args: [JSON.stringify(rows)],
   }),
-  jsonInt: (column, key) => `json_extract(${column}, '$.${key}')`,
+  jsonFlag: (column, key) => `json_extract(${identifier(column)}, '$.${identifier(key)}')`,
   skipLocked: "", // one writer at a time: there is nothing to skip
-  *bumpRev() {
+  *announceChange() {
     // Other processes notice any commit through the file watch and data_version: no message to send.
-    const outcome: Outcome = yield { sql: "UPDATE meta SET value = value + 1 WHERE key = 'rev' RETURNING value", args: [] };
-    return outcome.rows[0]!.value as number;
   },
   *applyLock() {
     // The write transaction is IMMEDIATE: it already holds the only write lock.
@@ -34,11 +33,12 @@ export class SqliteExecutor implements Executor {
   }
 
   async write<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
-    return this.writeNow(op);
+    return this.writeNow(op, Infinity);
   }
 
+  /** Held to its one statement here too, so a misuse fails on SQLite's tests as on PostgreSQL. */
   async writeOne<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
-    return this.writeNow(op);
+    return this.writeNow(op, 1);
   }
 
   /** A local file holds no shared connection: a long read needs no timeout. */
@@ -50,8 +50,8 @@ export class SqliteExecutor implements Executor {
     }
   }
 
-  private writeNow<T>(op: (d: Dialect) => Operation<T>): T {
-    return this.transaction(() => this.drive(op(sqliteDialect)));
+  private writeNow<T>(op: (d: Dialect) => Operation<T>, most: number): T {
+    return this.transaction(() => this.drive(op(sqliteDialect), most));
   }
 
   /** One IMMEDIATE transaction around plain better-sqlite3 calls (the store's hot path uses it directly). */
@@ -63,14 +63,16 @@ export class SqliteExecutor implements Executor {
     }
   }
 
-  private drive<T>(op: Operation<T>): T {
+  private drive<T>(op: Operation<T>, most = Infinity): T {
     let step = op.next();
-    while (!step.done) {
+    for (let n = 1; !step.done; n++) {
+      if (n > most) throw new StoreError("STORE_INTERNAL", `a single-statement store write yielded more: ${step.value.sql}`);
       const statement = this.statements.get(step.value.sql);
       const args = step.value.args.map(toSqlite);
-      const outcome: Outcome = statement.reader
-        ? { rows: statement.all(...args) as Row[], changes: 0 }
-        : { rows: [], changes: statement.run(...args).changes };
+      // A statement that returns rows (a SELECT, or a write with RETURNING) counts them, as
+      // PostgreSQL's command tag does.
+      const rows = statement.reader ? (statement.all(...args) as Row[]) : null;
+      const outcome: Outcome = rows ? { rows, changes: rows.length } : { rows: [], changes: statement.run(...args).changes };
       step = op.next(outcome);
     }
     return step.value;

@@ -20,13 +20,13 @@ export class SqliteStore extends SqlStore implements Store {
   readonly description: string;
   declare protected readonly exec: SqliteExecutor;
   private readonly claimer: SqliteClaimer;
-  private readonly s;
+  private readonly statements;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     super(new SqliteExecutor(db, (error) => translateSqliteError(error, path)));
     this.description = `sqlite:${path}`;
     this.claimer = new SqliteClaimer(db);
-    this.s = {
+    this.statements = {
       // Checked on every change pushed and every poll: prepared once (db.pragma() prepares anew).
       dataVersion: db.prepare("PRAGMA data_version").pluck(),
       finish: db.prepare(
@@ -67,7 +67,7 @@ export class SqliteStore extends SqlStore implements Store {
 
   /** Moves with every commit of any process (data_version), not only the revision bumps. */
   async changeToken(): Promise<string> {
-    return String(this.s.dataVersion.get());
+    return String(this.statements.dataVersion.get());
   }
 
   async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
@@ -78,15 +78,15 @@ export class SqliteStore extends SqlStore implements Store {
   async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
     return this.exec.transaction(() =>
       results.map((r) => {
-        const job = this.s.finish.get({
+        const job = this.statements.finish.get({
           runId: r.runId, status: r.status, attempt: r.attempt, finishedAt: r.finishedAt, exitCode: r.exitCode,
           signal: r.signal, error: r.error, stdout: r.output.stdout, stderr: r.output.stderr,
         }) as string | undefined;
         if (job === undefined) return { runId: r.runId, job: "", queuedSlot: null };
         // One statement records the result on the job and tells whether a slot is queued;
         // only then is it worth asking whether the job is idle.
-        const queued = (this.s.jobFinished.get({ job, runId: r.runId, at: r.finishedAt, status: r.status }) as number | null | undefined) ?? null;
-        const queuedSlot = queued !== null && this.s.anyRunning.get(job) === undefined ? queued : null;
+        const queued = (this.statements.jobFinished.get({ job, runId: r.runId, at: r.finishedAt, status: r.status }) as number | null | undefined) ?? null;
+        const queuedSlot = queued !== null && this.statements.anyRunning.get(job) === undefined ? queued : null;
         return { runId: r.runId, job, queuedSlot };
       }),
     );
@@ -94,9 +94,9 @@ export class SqliteStore extends SqlStore implements Store {
 
   async heartbeat(instanceId: string, now: number, runIds: number[], _offset?: number, problems?: string[]): Promise<number | null> {
     this.exec.transaction(() => {
-      this.s.instanceSeen.run(now, instanceId);
-      if (problems) this.s.instanceProblems.run(problems.length > 0 ? JSON.stringify(problems) : null, instanceId);
-      if (runIds.length > 0) this.s.runsSeen.run(now, instanceId, JSON.stringify(runIds));
+      this.statements.instanceSeen.run(now, instanceId);
+      if (problems) this.statements.instanceProblems.run(problems.length > 0 ? JSON.stringify(problems) : null, instanceId);
+      if (runIds.length > 0) this.statements.runsSeen.run(now, instanceId, JSON.stringify(runIds));
     });
     return null; // one machine, one clock
   }

@@ -2,9 +2,6 @@
 ALTER TABLE instances ADD COLUMN supervisor TEXT;
 ALTER TABLE instances ADD COLUMN problems TEXT;
 
--- A skipped run names the run that blocked its slot (a column, not a number inside its error text).
-ALTER TABLE runs ADD COLUMN blocked_by BIGINT;
-
 CREATE TABLE control_events (
   id      BIGSERIAL PRIMARY KEY,
   at      BIGINT NOT NULL,
@@ -28,9 +25,3 @@ CREATE INDEX notifications_by_time ON notifications (created_at);
 CREATE INDEX deliveries_by_notification ON deliveries (notification_id);
 CREATE INDEX incidents_closed ON incidents (closed_at) WHERE closed_at IS NOT NULL;
 CREATE INDEX triggers_by_time ON triggers (requested_at);
-
--- The claim rule is decided in the client now, once for both stores (src/store/claim/): the
--- server-side copies go (jobclock_claim of 003 was never called after 005).
-DROP FUNCTION IF EXISTS jobclock_claim_batch(jsonb);
-DROP FUNCTION IF EXISTS jobclock_claim_locked(jsonb, jobs);
-DROP FUNCTION IF EXISTS jobclock_claim(jsonb);

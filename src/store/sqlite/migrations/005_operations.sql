@@ -6,9 +6,6 @@
 ALTER TABLE instances ADD COLUMN supervisor TEXT;
 ALTER TABLE instances ADD COLUMN problems TEXT;
 
--- A skipped run names the run that blocked its slot (a column, not a number inside its error text).
-ALTER TABLE runs ADD COLUMN blocked_by INTEGER;
-
 -- Every pause, resume, trigger and config apply, with where it came from; each daemon logs the
 -- ones it has not seen yet, so a change made on one machine shows in every instance's log.
 CREATE TABLE control_events (
