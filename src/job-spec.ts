@@ -57,13 +57,16 @@ export const JOB_NAME_MAX_LENGTH = 128;
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const JOB_NAME_RULE = `letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${JOB_NAME_MAX_LENGTH} characters`;
 
+/** The text of spec parts shared by many jobs (a resolved spec is never changed in place). */
+const SHARED_PARTS = new WeakMap<object, string>();
+
 /**
  * A spec's stored form and its fingerprint, from one serialization with sorted keys: the hash
  * says whether a definition changed, so it must not depend on the order its keys were built in
  * (see "Spec hashes" in docs/behaviour.md for the one-time change this made to stored hashes).
  */
 export function specJson(spec: JobSpec): { json: string; hash: string } {
-  const json = stableJson(spec);
+  const json = stableJson(spec, SHARED_PARTS);
   return { json, hash: fingerprint(json) };
 }
 

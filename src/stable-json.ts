@@ -9,7 +9,16 @@
  * it runs for every job at every apply (100,000 jobs at a daemon's start), and this takes
  * about 0.35 s for 100,000 specs where that replacer takes 0.9 s (JSON.stringify alone: 0.15 s).
  */
-export function stableJson(value: unknown): string {
+export function stableJson(value: unknown, memo?: WeakMap<object, string>): string {
+  return write(value, memo, true);
+}
+
+/**
+ * `memo` keeps the text of nested objects by identity: specs share their parts (an interned
+ * schedule, action or env is one object for many jobs), so 100,000 jobs alike serialize each
+ * part once. Only for values no one changes afterwards, as resolved specs are.
+ */
+function write(value: unknown, memo: WeakMap<object, string> | undefined, top: boolean): string {
   switch (typeof value) {
     case "string": return JSON.stringify(value);
     case "number": return Number.isFinite(value) ? String(value) : "null";
@@ -18,9 +27,17 @@ export function stableJson(value: unknown): string {
     default: return JSON.stringify(value) ?? "null";
   }
   if (value === null) return "null";
+  const known = !top && memo ? memo.get(value) : undefined;
+  if (known !== undefined) return known;
+  const text = serialize(value, memo);
+  if (!top && memo) memo.set(value, text);
+  return text;
+}
+
+function serialize(value: object, memo: WeakMap<object, string> | undefined): string {
   if (Array.isArray(value)) {
     let out = "[";
-    for (let i = 0; i < value.length; i++) out += `${i > 0 ? "," : ""}${value[i] === undefined ? "null" : stableJson(value[i])}`;
+    for (let i = 0; i < value.length; i++) out += `${i > 0 ? "," : ""}${value[i] === undefined ? "null" : write(value[i], memo, false)}`;
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
@@ -28,7 +45,7 @@ export function stableJson(value: unknown): string {
   for (const key of Object.keys(record).sort()) {
     const field = record[key];
     if (field === undefined || typeof field === "function" || typeof field === "symbol") continue;
-    out += `${out === "" ? "" : ","}${quoted(key)}:${stableJson(field)}`;
+    out += `${out === "" ? "" : ","}${quoted(key)}:${write(field, memo, false)}`;
   }
   return `{${out}}`;
 }

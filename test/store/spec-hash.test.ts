@@ -79,6 +79,18 @@ describe("spec hashes", () => {
 });
 
 describe("stableJson", () => {
+  it("with a memo, serializes a part shared by many specs once, and gives the same text as without", () => {
+    const env = { B: "2", A: "1" };
+    const memo = new WeakMap<object, string>();
+    const a = { name: "a", env };
+    const b = { name: "b", env };
+    expect(stableJson(a, memo)).toBe(stableJson(a));
+    expect(memo.get(env)).toBe('{"A":"1","B":"2"}');
+    memo.set(env, '{"A":"memo"}'); // the second spec takes the part's text from the memo
+    expect(stableJson(b, memo)).toBe('{"env":{"A":"memo"},"name":"b"}');
+    expect(memo.has(a)).toBe(false); // the spec itself is not kept: only its shared parts
+  });
+
   it("is JSON.stringify for values whose keys are already sorted, whatever they hold", () => {
     const values = [
       null, true, 0, -0, 1.5, NaN, Infinity, "", "a \"quoted\" \\ line\n\u2028", [], {}, [1, [2, [3]], { a: null }],

@@ -13,11 +13,11 @@ export function postgresDialect(schema: string): Dialect {
   const channel = changeChannel(schema);
   return {
     inList: (column, type, values) => ({ sql: `${identifier(column)} = ANY(?::${type}[])`, args: [values] }),
-    recordset: (alias, columns, rows) => ({
+    recordsets: (alias, columns, rows) => [{
       // Sent as text: a parameter typed jsonb would be JSON-encoded again by the driver.
       sql: `jsonb_to_recordset(?::text::jsonb) AS ${identifier(alias)}(${columns.map(([name, type]) => `${identifier(name)} ${type}`).join(", ")})`,
       args: [JSON.stringify(rows)],
-    }),
+    }],
     jsonFlag: (column, key) => `(${identifier(column)}::json->>'${identifier(key)}')::boolean::int`,
     // Instances claiming at the same moment take different rows instead of waiting.
     skipLocked: " FOR UPDATE SKIP LOCKED",

@@ -57,8 +57,8 @@ function* applyJobs(d: Dialect, specs: JobSpec[], now: number, options: ApplyOpt
       ...names.args,
     );
     const existing = new Map(rows.map((r) => [r.name, r]));
-    const inserts: object[] = [];
-    const updates: object[] = [];
+    const inserts: Record<string, unknown>[] = [];
+    const updates: Record<string, unknown>[] = [];
     for (const spec of chunk) {
       const { json, hash } = specJson(spec);
       setHash.add(hash);
@@ -113,24 +113,21 @@ function* judgeAndRecord(report: ApplyReport, jobsHash: string, activeBefore: nu
   }
 }
 
-function* insertJobs(d: Dialect, rows: object[], now: number, rev: number): Operation<void> {
-  const x = d.recordset("x", [["name", "text"], ["spec", "text"], ["hash", "text"], ["shash", "text"], ["next", "bigint"], ["paused", "int"]], rows);
-  yield* run(
-    `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
-     SELECT name, spec, hash, shash, ?, next, paused, ?, ?, ? FROM ${x.sql}`,
-    now, now, now, rev, ...x.args,
-  );
+function* insertJobs(d: Dialect, rows: Record<string, unknown>[], now: number, rev: number): Operation<void> {
+  const sets = d.recordsets("x", [["name", "text"], ["spec", "text"], ["hash", "text"], ["shash", "text"], ["next", "bigint"], ["paused", "int"]], rows);
+  // One text for every fragment (they share their SQL): the statement cache finds it at once.
+  const sql = `INSERT INTO jobs (name, spec, spec_hash, schedule_hash, anchor, next_slot, paused, created_at, updated_at, rev)
+     SELECT name, spec, hash, shash, ?, next, paused, ?, ?, ? FROM ${sets[0]!.sql}`;
+  for (const x of sets) yield* run(sql, now, now, now, rev, ...x.args);
 }
 
-function* updateJobs(d: Dialect, rows: object[], now: number, rev: number): Operation<void> {
-  const u = d.recordset("u", [["name", "text"], ["spec", "text"], ["hash", "text"], ["shash", "text"], ["paused", "int"], ["reanchor", "int"], ["next", "bigint"]], rows);
-  yield* run(
-    `UPDATE jobs SET spec = u.spec, spec_hash = u.hash, schedule_hash = u.shash, updated_at = ?, rev = ?,
+function* updateJobs(d: Dialect, rows: Record<string, unknown>[], now: number, rev: number): Operation<void> {
+  const sets = d.recordsets("u", [["name", "text"], ["spec", "text"], ["hash", "text"], ["shash", "text"], ["paused", "int"], ["reanchor", "int"], ["next", "bigint"]], rows);
+  const sql = `UPDATE jobs SET spec = u.spec, spec_hash = u.hash, schedule_hash = u.shash, updated_at = ?, rev = ?,
        retired_at = NULL, resumed_at = CASE WHEN jobs.paused = 1 AND u.paused = 0 THEN ? ELSE jobs.resumed_at END,
        paused = coalesce(u.paused, jobs.paused),
        anchor = CASE WHEN u.reanchor = 1 THEN ? ELSE jobs.anchor END,
        next_slot = CASE WHEN u.reanchor = 1 THEN u.next ELSE jobs.next_slot END
-     FROM ${u.sql} WHERE jobs.name = u.name`,
-    now, rev, now, now, ...u.args,
-  );
+     FROM ${sets[0]!.sql} WHERE jobs.name = u.name`;
+  for (const u of sets) yield* run(sql, now, rev, now, now, ...u.args);
 }

@@ -53,10 +53,14 @@ export interface Dialect {
   /** `column` is one of `values` (a whole list as one parameter: a JSON text, or an array). */
   inList(column: string, type: "text" | "bigint", values: readonly unknown[]): Fragment;
   /**
-   * A row set from a JSON array of objects, usable after FROM: `AS alias(col type, …)`. Types
-   * are PostgreSQL's (text, bigint, int); SQLite reads each field with json_extract.
+   * Rows given in a statement, usable after FROM: `AS alias(col type, …)`, as one or more
+   * fragments: the caller runs its statement once per fragment. PostgreSQL gives one (a jsonb
+   * row set: a round trip for all the rows); SQLite one per row (`SELECT ? AS col, …`): its
+   * statements cost no round trip, and one cached statement per row is about twice as fast as
+   * parsing a JSON text of them. Every fragment has the same SQL text (only the arguments
+   * differ), and there is at least one for rows given. Types are PostgreSQL's (text, bigint, int).
    */
-  recordset(alias: string, columns: [string, "text" | "bigint" | "int"][], rows: readonly object[]): Fragment;
+  recordsets(alias: string, columns: [string, "text" | "bigint" | "int"][], rows: readonly Record<string, unknown>[]): Fragment[];
   /** A boolean field of a JSON text column as 1/0, null when absent. */
   jsonFlag(column: string, key: string): string;
   /** Appended to a sub-SELECT that picks rows to claim: concurrent claimers skip each other's rows. */

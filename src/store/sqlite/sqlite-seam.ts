@@ -6,10 +6,10 @@ import { StatementCache } from "./statement-cache.js";
 /** What SQLite's SQL says differently: lists and row sets as JSON texts read by json_each. */
 const sqliteDialect: Dialect = {
   inList: (column, _type, values) => ({ sql: `${identifier(column)} IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(values)] }),
-  recordset: (alias, columns, rows) => ({
-    sql: `(SELECT ${columns.map(([name]) => `json_extract(value, '$.${identifier(name)}') AS ${name}`).join(", ")} FROM json_each(?)) AS ${identifier(alias)}`,
-    args: [JSON.stringify(rows)],
-  }),
+  recordsets: (alias, columns, rows) => {
+    const sql = `(SELECT ${columns.map(([name]) => `? AS ${identifier(name)}`).join(", ")}) AS ${identifier(alias)}`;
+    return rows.map((row) => ({ sql, args: columns.map(([name]) => row[name]) }));
+  },
   jsonFlag: (column, key) => `json_extract(${identifier(column)}, '$.${identifier(key)}')`,
   skipLocked: "", // one writer at a time: there is nothing to skip
   *announceChange() {
@@ -27,9 +27,13 @@ const sqliteDialect: Dialect = {
 export class SqliteExecutor implements Executor {
   readonly dialect = sqliteDialect;
   private readonly statements: StatementCache;
+  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
-  constructor(private readonly db: Database.Database, private readonly translate: (error: unknown) => Error) {
+  constructor(db: Database.Database, private readonly translate: (error: unknown) => Error) {
     this.statements = new StatementCache(db);
+    // Wrapped once: db.transaction() builds five functions each call, and the hot path opens a
+    // transaction for every batch of claims and of finishes.
+    this.inTransaction = db.transaction((fn: () => unknown) => fn());
   }
 
   async write<T>(op: (d: Dialect) => Operation<T>): Promise<T> {
@@ -57,7 +61,7 @@ export class SqliteExecutor implements Executor {
   /** One IMMEDIATE transaction around plain better-sqlite3 calls (the store's hot path uses it directly). */
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return this.inTransaction.immediate(fn) as T;
     } catch (error) {
       throw this.translate(error);
     }
