@@ -53,11 +53,15 @@ async function claimRound(tx: Tx, claims: SlotClaim[]): Promise<ClaimOutcome[]> 
   const names = claims.map((c) => c.job);
   // Sent together (one round trip). The second is a statement of its own, run after the first
   // has its locks: it sees every run committed before a row was ours.
-  const [lockedRows, runningRows] = await Promise.all([
-    tx<(ClaimedJobRow & { name: string })[]>`SELECT name, next_slot, spec_hash, retired_at, paused, queued_slot, queued_trigger
-      FROM jobs WHERE name = ANY(${names}::text[]) FOR UPDATE SKIP LOCKED`,
+  // Each answer as one JSON text: parsing it is native, where a thousand rows of a result are
+  // each decoded field by field in the driver.
+  const [[locks], runningRows] = await Promise.all([
+    tx`SELECT coalesce(json_agg(json_build_object('name', name, 'next_slot', next_slot, 'spec_hash', spec_hash, 'retired_at', retired_at,
+        'paused', paused, 'queued_slot', queued_slot, 'queued_trigger', queued_trigger)), '[]')::text AS rows
+      FROM (SELECT * FROM jobs WHERE name = ANY(${names}::text[]) FOR UPDATE SKIP LOCKED) AS j`,
     tx`SELECT job, id FROM runs WHERE job = ANY(${names}::text[]) AND status = 'running' ORDER BY id`,
   ]);
+  const lockedRows = JSON.parse(locks!.rows as string) as (ClaimedJobRow & { name: string })[];
   const locked = new Map(lockedRows.map((r) => [r.name, r]));
   const running = new Map<string, number[]>();
   for (const r of runningRows) (running.get(r.job as string) ?? running.set(r.job as string, []).get(r.job as string)!).push(Number(r.id));
@@ -137,16 +141,18 @@ async function insertRuns(tx: Tx, rows: (NewRun | null)[]): Promise<(number | nu
   const wanted = rows.flatMap((r, k) => (r ? [{ k, job: r.job, slot: r.slot, trigger: r.trigger, inst: r.instanceId, status: r.status,
     started: r.startedAt, error: r.error, count: r.missedCount, until: r.missedUntil, blocked: r.blockedBy, at: r.createdAt }] : []));
   if (wanted.length === 0) return ids;
-  const inserted = await tx`INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error,
-      missed_count, missed_until, blocked_by, created_at)
-    SELECT job, slot, trigger, inst, 1, status, started, started, error, count, until, blocked, at
-    FROM jsonb_to_recordset(${tx.json(wanted as never)}) AS r(k int, job text, slot bigint, trigger text, inst text, status text,
-      started bigint, error text, count bigint, until bigint, blocked bigint, at bigint)
-    ORDER BY k
-    ON CONFLICT DO NOTHING RETURNING id, job`;
+  const [answer] = await tx`WITH inserted AS (
+      INSERT INTO runs (job, slot, trigger, instance_id, attempt, status, started_at, heartbeat_at, error,
+        missed_count, missed_until, blocked_by, created_at)
+      SELECT job, slot, trigger, inst, 1, status, started, started, error, count, until, blocked, at
+      FROM jsonb_to_recordset(${tx.json(wanted as never)}) AS r(k int, job text, slot bigint, trigger text, inst text, status text,
+        started bigint, error text, count bigint, until bigint, blocked bigint, at bigint)
+      ORDER BY k
+      ON CONFLICT DO NOTHING RETURNING id, job)
+    SELECT coalesce(json_object_agg(job, id), '{}')::text AS ids FROM inserted`;
   // Within a round each job has one claim, so one row of this statement at most.
-  const index = new Map(wanted.map((w) => [w.job, w.k]));
-  for (const r of inserted) ids[index.get(r.job as string)!] = Number(r.id);
+  const inserted = JSON.parse(answer!.ids as string) as Record<string, number>;
+  for (const w of wanted) if (Object.hasOwn(inserted, w.job)) ids[w.k] = Number(inserted[w.job]);
   return ids;
 }
 
