@@ -41,6 +41,14 @@ export function registerApi(router: Router, d: ApiDeps): void {
     sendJson(res, 200, { version: d.version, instanceId: d.instanceId, auth: d.auth, now: d.now() });
   });
 
+  registerJobReads(router, d);
+  registerRunReads(router, d);
+  registerStatusReads(router, d);
+  const timeline = registerTimeline(router, d);
+  registerControl(router, d, timeline);
+}
+
+function registerJobReads(router: Router, d: ApiDeps): void {
   router.get(`${V1}/jobs`, async ({ res, url }) => {
     const q = new Query(url.searchParams, ["retired"]);
     const includeRetired = q.oneOf("retired", ["true", "false"]) === "true";
@@ -68,7 +76,9 @@ export function registerApi(router: Router, d: ApiDeps): void {
     const runs = await d.store.listRuns({ job: params.name!, status, limit, beforeId });
     sendJson(res, 200, { runs: runs.map(runView) });
   });
+}
 
+function registerRunReads(router: Router, d: ApiDeps): void {
   router.get(`${V1}/runs/:id`, async ({ res, url, params }) => {
     new Query(url.searchParams, []);
     const run = await d.store.getRun(runId(params.id!));
@@ -83,7 +93,9 @@ export function registerApi(router: Router, d: ApiDeps): void {
     if (!output) throw notFound(`run #${params.id}`);
     sendJson(res, 200, runOutputView(id, output));
   });
+}
 
+function registerStatusReads(router: Router, d: ApiDeps): void {
   router.get(`${V1}/instances`, async ({ res, url }) => {
     new Query(url.searchParams, []);
     const now = d.now();
@@ -104,7 +116,9 @@ export function registerApi(router: Router, d: ApiDeps): void {
     new Query(url.searchParams, []);
     sendJson(res, 200, { incidents: (await d.store.listOpenIncidents()).map(incidentView) });
   });
+}
 
+function registerTimeline(router: Router, d: ApiDeps): CostBoundCache<object> {
   // The heaviest read (every run of the window). However many dashboards poll it, it is
   // computed at most once per ten times its own cost, so it can never take more than a tenth
   // of the process (on SQLite, reads share the scheduler's thread).
@@ -123,7 +137,11 @@ export function registerApi(router: Router, d: ApiDeps): void {
       };
     }));
   });
+  return timeline;
+}
 
+/** Pause, resume and trigger; each clears the timeline cache, so the next look shows the change. */
+function registerControl(router: Router, d: ApiDeps, timeline: CostBoundCache<object>): void {
   for (const action of ["pause", "resume", "trigger"] as const) {
     router.post(`${V1}/jobs/:name/${action}`, async ({ req, res, url, params }) => {
       new Query(url.searchParams, []);

@@ -12,6 +12,14 @@ type Exit = (code: number) => void;
 export function registerInspect(program: Command, exit: Exit): void {
   const globals = () => program.opts<GlobalOptions>();
 
+  registerJobs(program, globals, exit);
+  registerRuns(program, globals, exit);
+  registerLogs(program, globals, exit);
+}
+
+type Globals = () => GlobalOptions;
+
+function registerJobs(program: Command, globals: Globals, exit: Exit): void {
   program.command("jobs").description("table: name, schedule, state, last run, next slot")
     .option("--json", "print JSON: each job as GET /api/v1/jobs/NAME shows it")
     .option("--all", "include retired jobs")
@@ -37,7 +45,9 @@ export function registerInspect(program: Command, exit: Exit): void {
       ));
       exit(0);
     });
+}
 
+function registerRuns(program: Command, globals: Globals, exit: Exit): void {
   program.command("runs [job]").description("recent runs, newest first")
     .option("--limit <n>", "how many", "20")
     .option("--status <status>", `only runs with this status (${RUN_STATUSES.join(", ")})`)
@@ -71,7 +81,9 @@ export function registerInspect(program: Command, exit: Exit): void {
         await store?.close();
       }
     });
+}
 
+function registerLogs(program: Command, globals: Globals, exit: Exit): void {
   program.command("logs <job>").description("stdout and stderr of a run (the latest by default)")
     .option("--run <id>", "a run id from `jobclock runs`")
     .option("--json", "print JSON: the run and its output, as the API shows them")

@@ -57,7 +57,7 @@ export class PostgresStore extends SqlStore implements Store {
   }
 
   async claimSlots(claims: SlotClaim[]): Promise<ClaimOutcome[]> {
-    return claimAll(this.sql, claims).catch((error) => Promise.reject(translatePgError(error, this.description)));
+    return claimAll(this.sql, claims); // errors translated by withTypedErrors, as every method
   }
 
   async finishRuns(results: RunResult[]): Promise<FinishOutcome[]> {
