@@ -68,7 +68,7 @@ describe("bad input gets a clear message and the right exit code", () => {
 
   it("migrate creates or upgrades the store ahead of a deploy", async () => {
     const p = project(BASE_CONFIG + JOB);
-    expect(await p.run(["migrate"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^store sqlite:.*jobclock\.db is at schema version 5\n$/) });
+    expect(await p.run(["migrate"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^store sqlite:.*jobclock\.db is at schema version 6\n$/) });
     expect(existsSync(join(p.dir, "data/jobclock.db"))).toBe(true);
   });
 
