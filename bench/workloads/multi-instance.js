@@ -91,7 +91,7 @@ const lost = perJob.reduce((sum, j) => sum + ((Number(j.last) - Number(j.first))
 const statuses = Object.fromEntries((await sql`SELECT status, count(*)::int AS n FROM runs GROUP BY status`).map((r) => [r.status, r.n]));
 // The dead instance's claims that never ran, and the slots skipped because of them.
 const [{ n: heldByDead }] = await sql`SELECT count(*)::int AS n FROM runs WHERE instance_id = ${victimId} AND status = 'abandoned'`;
-const [{ n: skippedForDead }] = await sql`SELECT count(*)::int AS n FROM runs s JOIN runs r ON r.id = substring(s.error from '#([0-9]+)')::bigint
+const [{ n: skippedForDead }] = await sql`SELECT count(*)::int AS n FROM runs s JOIN runs r ON r.id = s.blocked_by
   WHERE s.status = 'skipped' AND r.instance_id = ${victimId} AND r.status = 'abandoned'`;
 const [{ at: abandonedAt }] = await sql`SELECT max(finished_at) AS at FROM runs WHERE instance_id = ${victimId} AND status = 'abandoned'`;
 // Failover gap from the store: slots due after the kill, run by survivors, start − slot.
