@@ -242,7 +242,7 @@ describe.skipIf(!isRoot("the hostile-user pidfile tests (real users, a private /
 
   const asUser = (user: ServiceUser) => ["runuser", "-u", user.name, "--"];
 
-  it("6a: mallory's own folder in world-writable /tmp does not make her pidfile believed: root's start refuses, stop signals nothing (was: \"already running\", and SIGTERM sent)", async () => {
+  it("mallory's own folder in world-writable /tmp does not make her pidfile believed: root's start refuses, stop signals nothing (was: \"already running\", and SIGTERM sent)", async () => {
     const impostor = await jobclockRunOf(mallory);
     const tmp = tempDir("jobclock-sticky-");
     chmodSync(tmp, 0o1777);
@@ -264,7 +264,7 @@ describe.skipIf(!isRoot("the hostile-user pidfile tests (real users, a private /
     expect(impostor.signalCode).toBeNull();
   });
 
-  it("6b: under /proc hidepid=2 a pid that cannot be inspected is not believed (was: \"already running\", then stop: unexpected error kill EPERM)", async () => {
+  it("under /proc hidepid=2 a pid that cannot be inspected is not believed (was: \"already running\", then stop: unexpected error kill EPERM)", async () => {
     const roots = await jobclockRunOf(null); // another user's process, hidden from the service user
     const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
     mkdirSync(join(p.dir, "run"));
@@ -285,7 +285,7 @@ describe.skipIf(!isRoot("the hostile-user pidfile tests (real users, a private /
     expect(roots.exitCode).toBeNull();
   });
 
-  it("6b: stop of a daemon that runs as another user says whom to run stop as (was: \"unexpected error: kill EPERM … please report it\")", async () => {
+  it("stop of a daemon that runs as another user says whom to run stop as (was: \"unexpected error: kill EPERM … please report it\")", async () => {
     const roots = await jobclockRunOf(null); // root's daemon, root's pidfile: believed, but not ours to signal
     const p = project(BASE_CONFIG + `jobs:\n  a: { every: 1h, shell: "true" }\n`);
     mkdirSync(join(p.dir, "run"));
@@ -297,7 +297,7 @@ describe.skipIf(!isRoot("the hostile-user pidfile tests (real users, a private /
     expect(roots.exitCode).toBeNull();
   });
 
-  it("14: another user's lock dated in the future is stale, and start-up ends at once saying whose it is (was: \"held by another jobclock starting up\" for ever)", async () => {
+  it("another user's lock dated in the future is stale, and start-up ends at once saying whose it is (was: \"held by another jobclock starting up\" for ever)", async () => {
     const tmp = tempDir("jobclock-sticky-");
     chmodSync(tmp, 0o1777);
     const pidfile = join(tmp, "jobclock.pid");

@@ -29,13 +29,13 @@ async function underStorm(http: Parameters<typeof startApp>[1], first: string): 
 }
 
 describe("/healthz stays reachable under connection storms", () => {
-  it("3a: sockets holding a request body that never comes, reconnecting when closed", async () => {
+  it("sockets holding a request body that never comes, reconnecting when closed", async () => {
     const first = "POST /api/v1/jobs/tick/trigger HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
     const results = await underStorm({}, first);
     expect(results.filter(Boolean).length, `probes answered: ${results.map((ok) => (ok ? "+" : "-")).join("")}`).toBeGreaterThanOrEqual(MIN_OK);
   });
 
-  it("3b: keep-alive /healthz clients that reconnect as soon as they are closed (token set)", async () => {
+  it("keep-alive /healthz clients that reconnect as soon as they are closed (token set)", async () => {
     const first = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     const results = await underStorm({ token: "a-token-of-32-characters-0123456" }, first);
     expect(results.filter(Boolean).length, `probes answered: ${results.map((ok) => (ok ? "+" : "-")).join("")}`).toBeGreaterThanOrEqual(MIN_OK);
