@@ -129,7 +129,7 @@ function fromOtherHost(p: ReturnType<typeof project>, args: string[]): Promise<n
   });
 }
 
-describe.skipIf(!isRoot("the SUDO_USER test (sudo's variable is believed only for root)"))("log-line injection through SUDO_USER (12)", () => {
+describe.skipIf(!isRoot("the SUDO_USER test (sudo's variable is believed only for root)"))("log-line injection through SUDO_USER", () => {
   it("a forged SUDO_USER never makes a line of its own in the daemon's log", async () => {
     const p = project(BASE_CONFIG + JOB);
     started.push(p);
