@@ -45,7 +45,7 @@ describe.skipIf(!isRoot("the pidfile trust tests (a second real user)"))("a pidf
     chownSync(pidfile, other.uid, other.gid);
   }
 
-  it("is not believed: start refuses, stop and reload signal nothing, status says unknown (4)", async () => {
+  it("is not believed: start refuses, stop and reload signal nothing, status says unknown", async () => {
     const { p, pidfile } = shared();
     plant(pidfile);
     expect(readPidfile(pidfile)).toMatchObject({ state: "untrusted", pid: impostor.pid });
