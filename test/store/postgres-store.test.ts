@@ -74,6 +74,50 @@ describe.skipIf(!up)("PostgresStore specifics", () => {
     }
   });
 
+  it("a heartbeat skips a run whose row another transaction holds (a finish under way) instead of waiting, so the two never deadlock", async () => {
+    const url = fresh();
+    const store = await PostgresStore.open(url);
+    const schema = new URL(url).searchParams.get("schema")!;
+    const sql = postgres(BASE, { onnotice: () => {}, connection: { search_path: schema } });
+    try {
+      await store.applyJobs([makeSpec("a"), makeSpec("b")], 1_000);
+      await store.registerInstance({ id: "me", host: "h", pid: 1, version: "1", startedAt: 1_000, lastSeen: 1_000, stoppedAt: null });
+      const ids: number[] = [];
+      for (const name of ["a", "b"]) {
+        const j = (await store.getJob(name))!;
+        const [o] = await store.claimSlots([{
+          job: name, specHash: j.specHash, instanceId: "me", slot: j.nextSlot!, trigger: "schedule", missed: null, overlap: "skip",
+          waitIfBusy: false, now: j.nextSlot!, source: { kind: "slot", expected: j.nextSlot!, next: j.nextSlot! + 60_000 },
+        }]);
+        ids.push((o as { run: { id: number } }).run.id);
+      }
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = sql.begin(async (tx) => {
+        await tx`SELECT id FROM runs WHERE id = ${ids[0]!} FOR UPDATE`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      const beat = await Promise.race([
+        store.heartbeat("me", 500_000, ids).then(() => "done"),
+        new Promise((r) => setTimeout(() => r("waited"), 3_000)),
+      ]);
+      release();
+      await holder;
+      expect(beat).toBe("done");
+      const rows = await sql`SELECT id, heartbeat_at FROM runs WHERE id = ANY(${ids}::bigint[]) ORDER BY id`;
+      const beatAt = new Map(rows.map((r) => [Number(r.id), Number(r.heartbeat_at)]));
+      expect(beatAt.get(ids[1]!)).toBe(500_000); // the free row got its heartbeat
+      expect(beatAt.get(ids[0]!)).not.toBe(500_000); // the held one was skipped, not waited for
+    } finally {
+      await sql.end();
+      await store.close();
+    }
+  });
+
   it("says clearly when the server is not there, without the password", async () => {
     await expect(PostgresStore.open("postgres://u:hunter2@127.0.0.1:1/db")).rejects.toMatchObject({
       code: "STORE_UNREACHABLE", message: expect.not.stringMatching(/hunter2/),

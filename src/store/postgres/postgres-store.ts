@@ -76,9 +76,13 @@ export class PostgresStore extends SqlStore implements Store {
 
   async heartbeat(instanceId: string, now: number, runIds: number[], clockOffsetMs = 0, problems?: string[]): Promise<number | null> {
     // One statement, so the database's clock is read in the first round trip (no BEGIN before it).
-    const [row] = await this.sql`WITH beat AS (
-        UPDATE runs SET heartbeat_at = ${now}
-        WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[]))
+    // A run whose row another transaction holds is being finished (or abandoned) right now: it
+    // is skipped, not waited for. Waiting deadlocked with a finish batch taking the same rows in
+    // another order, and cost the heartbeat.
+    const [row] = await this.sql`WITH mine AS (
+        SELECT id FROM runs WHERE instance_id = ${instanceId} AND status = 'running' AND id = ANY(${runIds}::bigint[])
+        FOR UPDATE SKIP LOCKED),
+      beat AS (UPDATE runs SET heartbeat_at = ${now} FROM mine WHERE runs.id = mine.id)
       UPDATE instances SET last_seen = ${now},
           clock_skew_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} + ${clockOffsetMs}
         WHERE id = ${instanceId} RETURNING (extract(epoch from clock_timestamp()) * 1000)::bigint - ${now} AS residual`;
