@@ -1,12 +1,10 @@
-import type { Logger } from "../../logger.js";
-import type { ClaimOutcome, SlotClaim, SchedulingStore, TriggerRequest } from "../../store/types.js";
+import type { ClaimOutcome, SlotClaim, TriggerRequest } from "../../store/types.js";
 import { planFor, queuedClaim, slotClaim, triggerClaim } from "./claim-builders.js";
 import type { ClaimSharing } from "./claim-sharing.js";
-import type { EngineEmitter } from "../events.js";
 import { fullSpec, type JobTable, type LocalJob } from "../table/job-table.js";
 import type { LostClaims } from "./lost-claims.js";
 import type { RunSupervisor } from "../runs/run-supervisor.js";
-import type { StoreClock } from "../heartbeat/store-clock.js";
+import type { InstanceContext } from "../instance-context.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 // A slot this far before the engine went live was missed while nobody was running.
@@ -17,12 +15,7 @@ export const CONTENDED_RECHECK_MS = 50;
 const AWAIT_RECORD_RECHECK_MS = 100;
 const STORE_RETRY_MS = 1_000;
 
-export interface ClaimerDeps {
-  store: SchedulingStore;
-  clock: StoreClock;
-  log: Logger;
-  events: EngineEmitter;
-  instanceId: string;
+export interface ClaimerDeps extends InstanceContext {
   table: JobTable;
   runs: RunSupervisor;
   sharing: ClaimSharing;

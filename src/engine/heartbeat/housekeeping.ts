@@ -1,9 +1,7 @@
-import type { Logger } from "../../logger.js";
-import type { InstanceRecord, SchedulingStore } from "../../store/types.js";
-import type { EngineEmitter } from "../events.js";
+import type { InstanceRecord } from "../../store/types.js";
 import type { InstanceProblems } from "./instance-problems.js";
 import { abandonDeadRuns } from "./dead-instances.js";
-import type { StoreClock } from "./store-clock.js";
+import type { InstanceContext } from "../instance-context.js";
 import { STORE_CALL_LIMIT_MS, withTimeLimit } from "../time-limit.js";
 
 const MAX_SKEW_MS = 2_000;
@@ -12,12 +10,7 @@ const MAX_ROUND_TRIP_MS = 1_000;
 // the round trip's length, if longer) changes it.
 const CORRECTION_DEADBAND_MS = 50;
 
-export interface HousekeepingDeps {
-  store: SchedulingStore;
-  clock: StoreClock;
-  log: Logger;
-  events: EngineEmitter;
-  instanceId: string;
+export interface HousekeepingDeps extends InstanceContext {
   host: string;
   heartbeatMs: number;
   abandonAfterMs: number;
