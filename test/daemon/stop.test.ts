@@ -11,8 +11,10 @@ import { tempDir } from "../helpers/spec.js";
 
 describe("jobclock stop", () => {
   it("says how long a run has been going, never a negative time when its start was stamped a little ahead (was: \"running -23ms\")", async () => {
-    // Titled like the daemon, and slow to stop: SIGTERM is ignored for a second.
-    const daemon = spawn("/bin/sh", ["-c", "trap '' TERM; sleep 1"], { argv0: "jobclock run", stdio: "ignore" });
+    // Titled like the daemon, and slow to stop: it ignores SIGTERM and ends only once `stop` has
+    // said what it waits for (a flag file), however slow this machine is.
+    const flag = join(tempDir(), "said");
+    const daemon = spawn("/bin/sh", ["-c", `trap '' TERM; until [ -e '${flag}' ]; do sleep 0.05; done`], { argv0: "jobclock run", stdio: "ignore" });
     await waitFor("the stand-in daemon", () => existsSync(`/proc/${daemon.pid}/cmdline`) && readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8").startsWith("jobclock run"), 5_000);
     const pidfile = join(tempDir(), "jobclock.pid");
     writeFileSync(pidfile, `${daemon.pid}\n`);
@@ -26,7 +28,10 @@ describe("jobclock stop", () => {
     } as unknown as Store;
     const config = { pidfile, shutdownTimeoutMs: 5_000, jobs: [] } as unknown as Config;
     const lines: string[] = [];
-    const code = await stopDaemon(config, async () => store, (line) => lines.push(line));
+    const code = await stopDaemon(config, async () => store, (line) => {
+      lines.push(line);
+      if (line.startsWith("waiting for")) writeFileSync(flag, "");
+    }).finally(() => daemon.kill("SIGKILL"));
     expect(code).toBe(0);
     expect(lines).toContain("waiting for 1 run(s) to finish: nightly #9 (running 0ms)");
     expect(lines.join("\n")).not.toMatch(/running -/);
